@@ -1,0 +1,15 @@
+// The Prisma CLI runs offline only with its WebAssembly engines, which need a driver adapter
+// (see shared notes/stack.md). It always talks to a throwaway in-memory PGlite: the gateway
+// applies migrations itself (src/db/migrate.ts), so the CLI never touches a real database.
+process.env.DATABASE_URL ??= "postgresql://localhost/unused";
+
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { defineConfig } from "prisma/config";
+
+export default defineConfig({
+  schema: "prisma/schema.prisma",
+  engine: "js",
+  experimental: { adapter: true },
+  adapter: async () => new PrismaPGlite(new PGlite()),
+});
