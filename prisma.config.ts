@@ -5,11 +5,13 @@ process.env.DATABASE_URL ??= "postgresql://localhost/unused";
 
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { defineConfig } from "prisma/config";
 
 export default defineConfig({
   schema: "prisma/schema.prisma",
   engine: "js",
   experimental: { adapter: true },
-  adapter: async () => new PrismaPGlite(new PGlite()),
+  // Typed against an older driver-adapter-utils; the same protocol at run time (see src/db/client.ts).
+  adapter: async () => new PrismaPGlite(new PGlite()) as unknown as SqlMigrationAwareDriverAdapterFactory,
 });

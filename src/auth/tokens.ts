@@ -1,0 +1,45 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import jwt from "jsonwebtoken";
+import { z } from "zod";
+import { AgentRole } from "../generated/prisma/enums.js";
+import { DomainError } from "../domain/errors.js";
+import type { Viewer } from "../graphql/context.js";
+
+/** The claims an agent's token carries: who (sub), which workspace, and what they may do. */
+const claimsSchema = z.object({
+  sub: z.string().regex(/^agt_[0-9a-z]{12,}$/),
+  workspaceId: z.string().regex(/^wsp_[0-9a-z]{12,}$/),
+  role: z.enum(AgentRole),
+});
+
+export function viewerFromClaims(payload: unknown): Viewer {
+  const claims = claimsSchema.safeParse(payload);
+  if (!claims.success) {
+    throw new DomainError("UNAUTHENTICATED", "The token lacks the sub, workspaceId or role claim of an agent.");
+  }
+  return { agentId: claims.data.sub, workspaceId: claims.data.workspaceId, role: claims.data.role };
+}
+
+export function signAgentToken(secret: string, viewer: Viewer, options: { expiresIn?: jwt.SignOptions["expiresIn"] } = {}): string {
+  return jwt.sign({ workspaceId: viewer.workspaceId, role: viewer.role }, secret, {
+    algorithm: "HS256",
+    subject: viewer.agentId,
+    expiresIn: options.expiresIn ?? "12h",
+  });
+}
+
+/**
+ * Outside production, a gateway without JWT_SECRET uses a development secret kept in the data
+ * folder, so tokens printed at start keep working across restarts.
+ */
+export async function developmentSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, "dev-jwt-secret");
+  const existing = await readFile(file, "utf8").catch(() => "");
+  if (existing.trim().length >= 32) return existing.trim();
+  const secret = randomBytes(32).toString("hex");
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, secret, { mode: 0o600 });
+  return secret;
+}

@@ -1,0 +1,20 @@
+import { loadConfig } from "../config.js";
+import { openDatabase } from "./client.js";
+import { migrate } from "./migrate.js";
+import { seedDemoData } from "./seed.js";
+
+// `npm run db:migrate` and `npm run db:seed`: the code the gateway runs at start, on demand.
+const command = process.argv[2];
+if (command !== "migrate" && command !== "seed") {
+  console.error("usage: tsx src/db/cli.ts migrate|seed");
+  process.exit(64);
+}
+const config = loadConfig();
+const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+try {
+  const { applied } = await migrate(db);
+  console.log(applied.length ? `Applied ${applied.join(", ")}` : "Migrations are up to date.");
+  if (command === "seed") console.log("Seeded", await seedDemoData(db.prisma));
+} finally {
+  await db.close();
+}

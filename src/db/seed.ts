@@ -1,0 +1,188 @@
+import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
+import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
+import { newId } from "../domain/ids.js";
+import { messagePreview } from "../domain/messages.js";
+
+export interface SeedOptions {
+  contacts?: number;
+  conversations?: number;
+  /** Same seed, same data: demos and screenshots stay comparable. */
+  seed?: number;
+  workspaceName?: string;
+}
+
+export interface SeedResult {
+  workspaceId: string;
+  agents: number;
+  contacts: number;
+  conversations: number;
+  messages: number;
+}
+
+/** A small deterministic PRNG (mulberry32). */
+function random(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
+  const sample = <T>(items: readonly T[], count: number): T[] => {
+    const pool = [...items];
+    const out: T[] = [];
+    while (out.length < count && pool.length) out.push(pool.splice(Math.floor(next() * pool.length), 1)[0]);
+    return out;
+  };
+  return { next, pick, int, sample };
+}
+
+const AGENTS = [
+  { name: "Ada Lovelace", role: "ADMIN" },
+  { name: "Grace Hopper", role: "AGENT" },
+  { name: "Alan Turing", role: "AGENT" },
+  { name: "Katherine Johnson", role: "AGENT" },
+  { name: "Linus Pauling", role: "AGENT" },
+  { name: "Margaret Hamilton", role: "AGENT" },
+  { name: "Tim Berners-Lee", role: "VIEWER" },
+  { name: "Barbara Liskov", role: "AGENT", active: false },
+] as const;
+
+const FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lucas", "Sofia", "Omar", "Emma", "Yuki", "Carlos", "Fatima", "Noah", "Priya", "Liam", "Chloe", "Mateo", "Zara", "Ivan", "Amara", "Felix"];
+const LAST_NAMES = ["Garcia", "Smith", "Khan", "Zhang", "Silva", "Rossi", "Haddad", "Müller", "Tanaka", "Lopez", "Nguyen", "Okafor", "Patel", "Brown", "Dubois", "Kowalski", null];
+const CHANNELS: Channel[] = ["WHATSAPP", "INSTAGRAM", "SMS", "EMAIL"];
+const LABELS = ["billing", "urgent", "shipping", "returns", "vip", "bug", "feature-request", "onboarding", "refund", "account"];
+const TAGS = ["q4-campaign", "mobile-app", "web", "wholesale", "first-contact", "follow-up"];
+const TOPICS = [
+  { subject: "Order status inquiry", inbound: ["Hi, where is my order #{n}? It was due yesterday.", "Any update on the delivery?", "The tracking page still shows 'label created'."], outbound: ["Thanks for reaching out! Let me check order #{n} for you.", "Your parcel left our warehouse this morning; you should get it within 2 days."] },
+  { subject: "Refund request", inbound: ["I'd like a refund for order #{n}, the size was wrong.", "How long does the refund take?", "I sent the item back last week."], outbound: ["Sorry about that! I've started the return for order #{n}.", "Refunds reach your card 5-7 business days after we receive the item."] },
+  { subject: "Payment failed", inbound: ["My card was declined but I was charged?", "Can I pay with PayPal instead?", "The charge shows twice on my statement."], outbound: ["The first charge was an authorisation hold; it disappears within 3 days.", "Yes, PayPal works at checkout."] },
+  { subject: "Account access", inbound: ["I can't log in, the reset email never arrives.", "I changed my phone number, how do I update it?"], outbound: ["I've resent the reset link; please check your spam folder too.", "You can update it under Settings → Profile."] },
+  { subject: "Product question", inbound: ["Is the blue jacket waterproof?", "Do you ship to Canada?", "Will size M be restocked?"], outbound: ["Yes, it's rated 10,000 mm waterproof.", "We ship to Canada with duties included."] },
+  { subject: "Bug report: app crashes", inbound: ["The app crashes when I open my cart.", "I'm on iOS 18, app version 4.2.", "Still crashing after the update."], outbound: ["Thanks for the details! Our team is looking into it.", "A fix ships in version 4.2.1 this week."] },
+  { subject: "Wholesale pricing", inbound: ["Do you offer wholesale prices for 200+ units?", "We're a shop in Lisbon."], outbound: ["We do! I'll send our wholesale catalogue by email."] },
+] as const;
+
+const DAY = 86_400_000;
+
+/**
+ * Demo data for a first start: one workspace with agents, contacts and conversations across every
+ * channel, status and priority. Counters (messageCount, unreadCount, lastMessageAt, preview,
+ * lastContacted) are derived from the generated messages, so they match them.
+ */
+export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = {}): Promise<SeedResult> {
+  const rnd = random(options.seed ?? 20261125);
+  const contactCount = options.contacts ?? 200;
+  const conversationCount = options.conversations ?? 1000;
+  const now = Date.now();
+  const workspaceId = newId("workspace");
+
+  const agents: Prisma.AgentCreateManyInput[] = AGENTS.map((a) => ({
+    id: newId("agent"),
+    workspaceId,
+    name: a.name,
+    email: `${a.name.split(" ")[0].toLowerCase()}@acme-support.example`,
+    role: a.role,
+    active: !("active" in a) || a.active,
+    createdAt: new Date(now - 400 * DAY),
+    updatedAt: new Date(now - 400 * DAY),
+  }));
+  const assignable = agents.filter((a) => a.active && a.role !== "VIEWER");
+
+  const contacts: Prisma.ContactCreateManyInput[] = Array.from({ length: contactCount }, (_, i) => {
+    const firstName = rnd.pick(FIRST_NAMES);
+    const lastName = rnd.pick(LAST_NAMES);
+    const created = new Date(now - rnd.int(30, 365) * DAY - rnd.int(0, DAY));
+    const handle = `${firstName}.${lastName ?? "x"}${i}`.toLowerCase().normalize("NFD").replace(/[^a-z0-9.]/g, "");
+    return {
+      id: newId("contact"),
+      workspaceId,
+      firstName,
+      lastName,
+      phone: rnd.next() < 0.85 ? `+${rnd.pick(["1", "44", "351", "49", "34", "55"])}${String(rnd.int(200_000_000, 999_999_999))}` : null,
+      email: rnd.next() < 0.8 ? `${handle}@example.com` : null,
+      preferredChannel: rnd.pick(CHANNELS),
+      metadata: rnd.next() < 0.6 ? { customer_id: `cust_${1000 + i}`, tier: rnd.pick(["free", "standard", "premium"]) } : {},
+      status: rnd.next() < 0.9 ? "ACTIVE" : rnd.pick(["INACTIVE", "DELETED"] as const),
+      createdAt: created,
+      updatedAt: created,
+    };
+  });
+  const lastContacted = new Map<string, Date>();
+
+  const conversations: Prisma.ConversationCreateManyInput[] = [];
+  const messages: Prisma.MessageCreateManyInput[] = [];
+  const activities: Prisma.ConversationActivityCreateManyInput[] = [];
+  for (let i = 0; i < conversationCount; i++) {
+    const contact = rnd.pick(contacts);
+    const topic = rnd.pick(TOPICS);
+    const status: ConversationStatus = rnd.next() < 0.55 ? "OPEN" : rnd.next() < 0.75 ? "CLOSED" : "ARCHIVED";
+    const priority: ConversationPriority | null = rnd.next() < 0.25 ? null : rnd.pick(["LOW", "MEDIUM", "HIGH"] as const);
+    const id = newId("conversation");
+    const createdAt = new Date(now - rnd.int(0, 60) * DAY - rnd.int(0, DAY));
+    const orderNo = rnd.int(10_000, 99_999);
+    // A few fresh conversations have no message yet: they sort last in the inbox.
+    const messageTotal = rnd.next() < 0.03 ? 0 : rnd.int(1, 9);
+    let at = createdAt.getTime();
+    let unread = 0;
+    let last: { body: string; at: Date } | null = null;
+    for (let m = 0; m < messageTotal; m++) {
+      // Conversations open with the contact; replies alternate irregularly after that.
+      const inbound = m === 0 || rnd.next() < 0.55;
+      at += rnd.int(1, 180) * 60_000;
+      const sentAt = new Date(Math.min(at, now));
+      const body = rnd.pick(inbound ? topic.inbound : topic.outbound).replace("{n}", String(orderNo));
+      messages.push({
+        id: newId("message"),
+        workspaceId,
+        conversationId: id,
+        direction: inbound ? "INBOUND" : "OUTBOUND",
+        body,
+        externalId: inbound ? `demo-${i}-${m}` : null,
+        senderId: inbound ? null : rnd.pick(assignable).id,
+        createdAt: sentAt,
+      });
+      unread = inbound ? unread + 1 : 0;
+      if (inbound && (lastContacted.get(contact.id)?.getTime() ?? 0) < sentAt.getTime()) lastContacted.set(contact.id, sentAt);
+      last = { body, at: sentAt };
+    }
+    const assignee = rnd.next() < 0.7 ? rnd.pick(assignable) : null;
+    conversations.push({
+      id,
+      workspaceId,
+      contactId: contact.id,
+      channel: rnd.next() < 0.6 ? (contact.preferredChannel as Channel) : rnd.pick(CHANNELS),
+      subject: topic.subject,
+      status,
+      priority,
+      assignedToId: assignee?.id ?? null,
+      labels: rnd.sample(LABELS, rnd.int(0, 3)),
+      tags: rnd.sample(TAGS, rnd.int(0, 2)),
+      messageCount: messageTotal,
+      // Only open conversations wait to be read; closing one marks it read.
+      unreadCount: status === "OPEN" ? unread : 0,
+      createdAt,
+      updatedAt: last?.at ?? createdAt,
+      lastMessageAt: last?.at ?? null,
+      lastMessagePreview: last ? messagePreview(last.body) : null,
+    });
+    activities.push({ id: newId("activity"), workspaceId, conversationId: id, type: "CREATED", createdAt });
+  }
+  for (const contact of contacts) contact.lastContacted = lastContacted.get(contact.id) ?? null;
+
+  await prisma.$transaction(async (tx) => {
+    await tx.workspace.create({ data: { id: workspaceId, name: options.workspaceName ?? "Acme Support" } });
+    await tx.agent.createMany({ data: agents });
+    await tx.contact.createMany({ data: contacts });
+    for (let i = 0; i < conversations.length; i += 1000) await tx.conversation.createMany({ data: conversations.slice(i, i + 1000) });
+    for (let i = 0; i < messages.length; i += 1000) await tx.message.createMany({ data: messages.slice(i, i + 1000) });
+    for (let i = 0; i < activities.length; i += 1000) await tx.conversationActivity.createMany({ data: activities.slice(i, i + 1000) });
+  }, { timeout: 120_000 });
+  // Fresh bulk data has no planner statistics until autovacuum gets to it (PGlite has none).
+  await prisma.$executeRawUnsafe("ANALYZE");
+
+  return { workspaceId, agents: agents.length, contacts: contacts.length, conversations: conversations.length, messages: messages.length };
+}

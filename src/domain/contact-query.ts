@@ -1,0 +1,45 @@
+import { Prisma, type Contact, type PrismaClient } from "../generated/prisma/client.js";
+import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
+import { type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, toConnection } from "./paging.js";
+
+export interface ContactFilter {
+  search?: string | null;
+  status?: ContactStatus[] | null;
+  preferredChannel?: Channel[] | null;
+}
+
+const NEWEST_FIRST: SortKey = { name: "CREATED_AT", direction: "DESC", type: "timestamptz", expr: Prisma.sql`t."createdAt"` };
+
+/** `%term%` for ILIKE, with the pattern characters of the term taken literally. */
+export function containsPattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+}
+
+/** Whether the contact aliased `alias` matches a search pattern: its name, email or phone. */
+export function contactMatches(alias: string, pattern: string): Prisma.Sql {
+  const a = (column: string) => Prisma.raw(`${alias}."${column}"`);
+  return Prisma.sql`(COALESCE(${a("fullName")}, ${a("firstName")} || ' ' || COALESCE(${a("lastName")}, '')) ILIKE ${pattern}
+    OR ${a("email")} ILIKE ${pattern} OR ${a("phone")} ILIKE ${pattern})`;
+}
+
+export function contactWhere(workspaceId: string, filter: ContactFilter | null | undefined): Prisma.Sql {
+  const parts = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
+  if (filter?.status?.length) parts.push(oneOf(Prisma.sql`t."status"`, filter.status, "ContactStatus"));
+  if (filter?.preferredChannel?.length) parts.push(oneOf(Prisma.sql`t."preferredChannel"`, filter.preferredChannel, "Channel"));
+  const term = filter?.search?.trim();
+  if (term) parts.push(contactMatches("t", containsPattern(term)));
+  return Prisma.join(parts, " AND ");
+}
+
+export async function listContacts(db: PrismaClient, workspaceId: string, args: PageArgs & { filter?: ContactFilter | null }) {
+  const window = pageWindow(args, NEWEST_FIRST);
+  const where = contactWhere(workspaceId, args.filter);
+  const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Contact>[]>(pageQuery({ table: "Contact", where, sort: NEWEST_FIRST, window }));
+  return {
+    ...toConnection(rows, window, NEWEST_FIRST),
+    totalCount: async () => {
+      const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM "Contact" t WHERE ${where}`;
+      return count;
+    },
+  };
+}

@@ -1,0 +1,159 @@
+import { Prisma, type Conversation, type PrismaClient } from "../generated/prisma/client.js";
+import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
+import { contactMatches, containsPattern } from "./contact-query.js";
+import { normalizeLabelList } from "./labels.js";
+import { type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, textArray, toConnection } from "./paging.js";
+
+/**
+ * Which conversations a list, a count or a live feed covers. This module is the one place that
+ * says what a ConversationFilter means, so the inbox list, the sidebar counts and subscription
+ * filters agree.
+ */
+export interface ConversationFilter {
+  status?: ConversationStatus[] | null;
+  channel?: Channel[] | null;
+  priority?: ConversationPriority[] | null;
+  assignedToId?: string | null;
+  unassigned?: boolean | null;
+  labels?: string[] | null;
+  contactId?: string | null;
+  hasUnread?: boolean | null;
+  search?: string | null;
+  updatedAfter?: Date | null;
+}
+
+export const CONVERSATION_ORDER_FIELDS = ["LAST_MESSAGE_AT", "CREATED_AT", "UPDATED_AT", "PRIORITY", "UNREAD_COUNT"] as const;
+export type ConversationOrderField = (typeof CONVERSATION_ORDER_FIELDS)[number];
+
+export interface ConversationOrder {
+  field?: ConversationOrderField | null;
+  direction?: "ASC" | "DESC" | null;
+}
+
+// Nullable fields sort last in both directions: the NULL stand-in is the far end of the range.
+const PRIORITY_RANK = (nullRank: number) =>
+  Prisma.sql`(CASE t."priority" WHEN 'HIGH' THEN 3 WHEN 'MEDIUM' THEN 2 WHEN 'LOW' THEN 1 ELSE ${Prisma.raw(String(nullRank))} END)`;
+
+function sortKey(order: ConversationOrder | null | undefined): SortKey {
+  const field = order?.field ?? "LAST_MESSAGE_AT";
+  const direction = order?.direction ?? "DESC";
+  const desc = direction === "DESC";
+  switch (field) {
+    case "LAST_MESSAGE_AT":
+      // Matches the expression indexes of the init migration, so the default inbox is an index scan.
+      return {
+        name: field,
+        direction,
+        type: "timestamptz",
+        expr: desc
+          ? Prisma.sql`COALESCE(t."lastMessageAt", '-infinity'::timestamptz)`
+          : Prisma.sql`COALESCE(t."lastMessageAt", 'infinity'::timestamptz)`,
+      };
+    case "CREATED_AT":
+      return { name: field, direction, type: "timestamptz", expr: Prisma.sql`t."createdAt"` };
+    case "UPDATED_AT":
+      return { name: field, direction, type: "timestamptz", expr: Prisma.sql`t."updatedAt"` };
+    case "PRIORITY":
+      return { name: field, direction, type: "integer", expr: PRIORITY_RANK(desc ? 0 : 4) };
+    case "UNREAD_COUNT":
+      return { name: field, direction, type: "integer", expr: Prisma.sql`t."unreadCount"` };
+  }
+}
+
+/** The SQL condition for a filter, on a conversation aliased `t`. */
+export function conversationWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql {
+  const parts: Prisma.Sql[] = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
+  const f = filter ?? {};
+  if (f.status?.length) parts.push(oneOf(Prisma.sql`t."status"`, f.status, "ConversationStatus"));
+  if (f.channel?.length) parts.push(oneOf(Prisma.sql`t."channel"`, f.channel, "Channel"));
+  if (f.priority?.length) parts.push(oneOf(Prisma.sql`t."priority"`, f.priority, "ConversationPriority"));
+  if (f.assignedToId != null) parts.push(Prisma.sql`t."assignedToId" = ${f.assignedToId}`);
+  if (f.unassigned != null) {
+    parts.push(f.unassigned ? Prisma.sql`t."assignedToId" IS NULL` : Prisma.sql`t."assignedToId" IS NOT NULL`);
+  }
+  if (f.labels?.length) parts.push(Prisma.sql`t."labels" @> ${textArray(normalizeLabelList(f.labels, "filter.labels"))}`);
+  if (f.contactId != null) parts.push(Prisma.sql`t."contactId" = ${f.contactId}`);
+  if (f.hasUnread != null) parts.push(f.hasUnread ? Prisma.sql`t."unreadCount" > 0` : Prisma.sql`t."unreadCount" = 0`);
+  if (f.updatedAfter != null) parts.push(Prisma.sql`t."updatedAt" > ${f.updatedAfter}`);
+  const term = f.search?.trim();
+  if (term) {
+    const p = containsPattern(term);
+    parts.push(Prisma.sql`(t."subject" ILIKE ${p} OR t."lastMessagePreview" ILIKE ${p}
+      OR EXISTS (SELECT 1 FROM "Contact" ct WHERE ct."id" = t."contactId" AND ${contactMatches("ct", p)}))`);
+  }
+  return Prisma.join(parts, " AND ");
+}
+
+export interface ConversationListArgs extends PageArgs {
+  filter?: ConversationFilter | null;
+  orderBy?: ConversationOrder | null;
+}
+
+export async function listConversations(db: PrismaClient, workspaceId: string, args: ConversationListArgs) {
+  const sort = sortKey(args.orderBy);
+  const window = pageWindow(args, sort);
+  const where = conversationWhere(workspaceId, args.filter);
+  const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window }));
+  return {
+    ...toConnection(rows, window, sort),
+    totalCount: () => countMatching(db, where),
+  };
+}
+
+/** One page of each contact's conversations, for many contacts in one statement. */
+export async function listConversationsOfContacts(
+  db: PrismaClient,
+  workspaceId: string,
+  contactIds: readonly string[],
+  args: ConversationListArgs,
+) {
+  const sort = sortKey(args.orderBy);
+  const window = pageWindow(args, sort);
+  const where = conversationWhere(workspaceId, args.filter);
+  const rows =
+    window.limit === 0
+      ? []
+      : await db.$queryRaw<KeyedRow<Conversation & { parentId: string }>[]>(
+          pageQuery({ table: "Conversation", where, sort, window, partition: { column: "contactId", ids: contactIds } }),
+        );
+  return contactIds.map((contactId) => {
+    const own = rows.filter((r) => r.parentId === contactId).map(({ parentId: _parent, ...row }) => row);
+    return {
+      ...toConnection(own, window, sort),
+      totalCount: () => countMatching(db, Prisma.sql`${where} AND t."contactId" = ${contactId}`),
+    };
+  });
+}
+
+async function countMatching(db: PrismaClient, where: Prisma.Sql): Promise<number> {
+  const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM "Conversation" t WHERE ${where}`;
+  return count;
+}
+
+export interface ConversationCounts {
+  total: number;
+  open: number;
+  closed: number;
+  archived: number;
+  unassigned: number;
+  withUnread: number;
+  unreadMessages: number;
+}
+
+/** The figures an inbox sidebar shows, over the conversations the filter matches, in one scan. */
+export async function countConversations(
+  db: PrismaClient,
+  workspaceId: string,
+  filter: ConversationFilter | null | undefined,
+): Promise<ConversationCounts> {
+  const [row] = await db.$queryRaw<ConversationCounts[]>`
+    SELECT count(*)::int AS "total",
+      (count(*) FILTER (WHERE t."status" = 'OPEN'))::int AS "open",
+      (count(*) FILTER (WHERE t."status" = 'CLOSED'))::int AS "closed",
+      (count(*) FILTER (WHERE t."status" = 'ARCHIVED'))::int AS "archived",
+      (count(*) FILTER (WHERE t."assignedToId" IS NULL))::int AS "unassigned",
+      (count(*) FILTER (WHERE t."unreadCount" > 0))::int AS "withUnread",
+      COALESCE(sum(t."unreadCount"), 0)::int AS "unreadMessages"
+    FROM "Conversation" t WHERE ${conversationWhere(workspaceId, filter)}`;
+  return row;
+}

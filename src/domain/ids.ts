@@ -1,0 +1,43 @@
+import { randomBytes } from "node:crypto";
+import { DomainError } from "./errors.js";
+
+/** Type prefixes of the contract's ids; `node(id:)` dispatches on them. */
+export const ID_PREFIXES = {
+  workspace: "wsp",
+  agent: "agt",
+  contact: "cnt",
+  conversation: "conv",
+  message: "msg",
+  activity: "act",
+  apiKey: "key",
+} as const;
+
+export type IdKind = keyof typeof ID_PREFIXES;
+
+const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+const SUFFIX_LENGTH = 16;
+const ID_PATTERN = /^([a-z]+)_([0-9a-z]{12,64})$/;
+
+export function newId(kind: IdKind): string {
+  const bytes = randomBytes(SUFFIX_LENGTH);
+  let suffix = "";
+  // 256 % 36 leaves a slight bias towards the first characters; ids need uniqueness, not uniformity.
+  for (const byte of bytes) suffix += ALPHABET[byte % ALPHABET.length];
+  return `${ID_PREFIXES[kind]}_${suffix}`;
+}
+
+/** The kind of a well-formed id, or null when it has no known prefix or the wrong shape. */
+export function idKind(id: string): IdKind | null {
+  const match = ID_PATTERN.exec(id);
+  if (!match) return null;
+  const entry = Object.entries(ID_PREFIXES).find(([, prefix]) => prefix === match[1]);
+  return entry ? (entry[0] as IdKind) : null;
+}
+
+/** Checks that `id` is a well-formed id of `kind`, or fails with BAD_USER_INPUT naming `field`. */
+export function requireId(id: string, kind: IdKind, field = "id"): string {
+  if (idKind(id) !== kind) {
+    throw new DomainError("BAD_USER_INPUT", `"${field}" must be a ${kind} id (${ID_PREFIXES[kind]}_…).`, { field });
+  }
+  return id;
+}

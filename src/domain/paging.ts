@@ -1,0 +1,174 @@
+import { Prisma } from "../generated/prisma/client.js";
+import { DomainError } from "./errors.js";
+
+/** Relay connection arguments as a client sends them. */
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * One way of ordering a list: a SQL expression that is never NULL (so one row comparison pages
+ * through it), its SQL type (cursors carry the key as text), and a direction. Ties break on id.
+ */
+export interface SortKey {
+  name: string;
+  expr: Prisma.Sql;
+  type: "timestamptz" | "integer";
+  direction: "ASC" | "DESC";
+}
+
+export interface PageWindow {
+  limit: number;
+  backward: boolean;
+  cursor: { key: string; id: string } | null;
+  /** Whether the client paged from a cursor, which tells the far side of pageInfo. */
+  fromCursor: boolean;
+}
+
+export interface Edge<T> {
+  cursor: string;
+  node: T;
+}
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+}
+
+/** A row as the page query returns it: the record plus its sort key rendered as text. */
+export type KeyedRow<T> = T & { sortKey: string };
+
+export function pageWindow(args: PageArgs, sort: SortKey): PageWindow {
+  if (args.first != null && args.last != null) {
+    throw new DomainError("BAD_USER_INPUT", 'Pass either "first" or "last", not both.', { field: "last" });
+  }
+  const backward = args.last != null || (args.before != null && args.first == null);
+  const field = backward ? "last" : "first";
+  const limit = (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) {
+    throw new DomainError("BAD_USER_INPUT", `"${field}" must be between 0 and ${MAX_PAGE_SIZE}.`, { field });
+  }
+  const cursorField = backward ? "before" : "after";
+  const raw = backward ? args.before : args.after;
+  return { limit, backward, cursor: raw == null ? null : decodeCursor(raw, sort, cursorField), fromCursor: raw != null };
+}
+
+export function encodeCursor(sort: SortKey, key: string, id: string): string {
+  return Buffer.from(JSON.stringify([sortName(sort), key, id])).toString("base64url");
+}
+
+function sortName(sort: SortKey): string {
+  return `${sort.name}:${sort.direction}`;
+}
+
+function decodeCursor(cursor: string, sort: SortKey, field: string): { key: string; id: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    parsed = null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === "string")) {
+    throw new DomainError("BAD_USER_INPUT", `"${field}" is not a cursor this API issued.`, { field });
+  }
+  const [name, key, id] = parsed as [string, string, string];
+  if (name !== sortName(sort)) {
+    throw new DomainError("BAD_USER_INPUT", `"${field}" belongs to another ordering (${name}); page with the same orderBy.`, {
+      field,
+    });
+  }
+  return { key, id };
+}
+
+/**
+ * The ORDER BY, keyset condition and LIMIT for one page. The condition is a single row comparison
+ * on (key, id), so an index on the same expressions starts the scan at the cursor: page 1,000
+ * costs what page 1 costs.
+ */
+export function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.Sql) {
+  // Paging backwards walks the order in reverse, then the rows are flipped back.
+  const descending = (sort.direction === "DESC") !== window.backward;
+  const dir = Prisma.raw(descending ? "DESC" : "ASC");
+  const keyset = window.cursor
+    ? Prisma.sql`(${sort.expr}, ${idColumn}) ${Prisma.raw(descending ? "<" : ">")} (CAST(${window.cursor.key} AS ${Prisma.raw(sort.type)}), ${window.cursor.id})`
+    : Prisma.sql`TRUE`;
+  return {
+    keyset,
+    orderBy: Prisma.sql`${sort.expr} ${dir}, ${idColumn} ${dir}`,
+    sortKey: Prisma.sql`CAST(${sort.expr} AS text)`,
+    limit: Prisma.sql`LIMIT ${window.limit + 1}`,
+  };
+}
+
+/** Turns the rows of a page query (limit + 1 of them) into edges and pageInfo. */
+export function toConnection<T extends { id: string }>(rows: KeyedRow<T>[], window: PageWindow, sort: SortKey) {
+  const hasMore = rows.length > window.limit;
+  const page = rows.slice(0, window.limit);
+  if (window.backward) page.reverse();
+  const edges: Edge<T>[] = page.map(({ sortKey, ...node }) => ({
+    cursor: encodeCursor(sort, sortKey, node.id),
+    node: node as unknown as T,
+  }));
+  const pageInfo: PageInfo = {
+    hasNextPage: window.backward ? window.fromCursor : hasMore,
+    hasPreviousPage: window.backward ? hasMore : window.fromCursor,
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges.at(-1)?.cursor ?? null,
+  };
+  return { edges, pageInfo };
+}
+
+/**
+ * The SQL of one page of `table` (aliased `t`, which `where` and the sort key refer to). With a
+ * partition, it pages each parent's rows separately in one statement (a LATERAL join per parent
+ * id), so a nested list under N parents costs one query, not N.
+ */
+export function pageQuery(q: {
+  table: string;
+  where: Prisma.Sql;
+  sort: SortKey;
+  window: PageWindow;
+  partition?: { column: string; ids: readonly string[] };
+}): Prisma.Sql {
+  const table = Prisma.raw(`"${q.table}"`);
+  const c = pageClauses(q.sort, q.window, Prisma.sql`t."id"`);
+  if (!q.partition) {
+    return Prisma.sql`SELECT t.*, ${c.sortKey} AS "sortKey" FROM ${table} t
+      WHERE ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}`;
+  }
+  const column = Prisma.raw(`t."${q.partition.column}"`);
+  return Prisma.sql`SELECT p."parentId", page.* FROM unnest(${textArray(q.partition.ids)}) AS p("parentId")
+    CROSS JOIN LATERAL (
+      SELECT t.*, ${c.sortKey} AS "sortKey" FROM ${table} t
+      WHERE ${column} = p."parentId" AND ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}
+    ) page`;
+}
+
+/**
+ * A text[] parameter for raw SQL. Prisma's raw queries through driver adapters do not bind JS
+ * arrays as arrays, so lists travel as a PostgreSQL array literal, every element quoted.
+ */
+export function textArray(values: readonly string[]): Prisma.Sql {
+  const literal = `{${values.map((v) => `"${v.replace(/["\\]/g, (ch) => `\\${ch}`)}"`).join(",")}}`;
+  return Prisma.sql`CAST(${literal} AS text[])`;
+}
+
+/**
+ * `column` equals any of `values`, cast to the enum `type`. A single value is written as plain
+ * equality, which lets an index on (…, column, sort key) also deliver the order: `= ANY(array)`
+ * does not, even for one element.
+ */
+export function oneOf(column: Prisma.Sql, values: readonly string[], type: string): Prisma.Sql {
+  const enumType = Prisma.raw(`"${type}"`);
+  return values.length === 1
+    ? Prisma.sql`${column} = CAST(${values[0]} AS ${enumType})`
+    : Prisma.sql`${column} = ANY(CAST(${textArray(values)} AS ${enumType}[]))`;
+}

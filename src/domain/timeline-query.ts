@@ -1,0 +1,38 @@
+import { Prisma, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
+import { type KeyedRow, type PageArgs, type SortKey, pageQuery, pageWindow, toConnection } from "./paging.js";
+
+// A conversation's timeline reads newest first; the (conversationId, createdAt DESC, id DESC)
+// indexes serve both lists.
+const NEWEST_FIRST: SortKey = { name: "CREATED_AT", direction: "DESC", type: "timestamptz", expr: Prisma.sql`t."createdAt"` };
+
+type Timeline = { Message: Message; ConversationActivity: ConversationActivity };
+
+/** One page of messages or activity for each of many conversations, in one statement. */
+export async function listTimelineOf<Table extends keyof Timeline>(
+  db: PrismaClient,
+  table: Table,
+  workspaceId: string,
+  conversationIds: readonly string[],
+  args: PageArgs,
+) {
+  const window = pageWindow(args, NEWEST_FIRST);
+  const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
+  const rows =
+    window.limit === 0
+      ? []
+      : await db.$queryRaw<KeyedRow<Timeline[Table] & { parentId: string }>[]>(
+          pageQuery({ table, where, sort: NEWEST_FIRST, window, partition: { column: "conversationId", ids: conversationIds } }),
+        );
+  return conversationIds.map((conversationId) => {
+    const own = rows.filter((r) => r.parentId === conversationId).map(({ parentId: _parent, ...row }) => row);
+    return {
+      ...toConnection<Timeline[Table]>(own as unknown as KeyedRow<Timeline[Table]>[], window, NEWEST_FIRST),
+      totalCount: async () => {
+        const [{ count }] = await db.$queryRaw<{ count: number }[]>`
+          SELECT count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t
+          WHERE ${where} AND t."conversationId" = ${conversationId}`;
+        return count;
+      },
+    };
+  });
+}

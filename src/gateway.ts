@@ -1,0 +1,134 @@
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
+import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
+import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
+import type { Config } from "./config.js";
+import { openDatabase, type Database } from "./db/client.js";
+import { migrate, pendingMigrations } from "./db/migrate.js";
+import { seedDemoData } from "./db/seed.js";
+import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
+import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
+import { schema } from "./graphql/schema.js";
+import { createLogger, type Logger } from "./logger.js";
+import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
+
+const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
+
+export interface Gateway {
+  yoga: YogaServerInstance<Record<string, unknown>, RequestContext>;
+  /** Sends a request through the whole gateway without a socket (used by tests). */
+  fetch: (url: string, init?: RequestInit) => Promise<Response>;
+  db: Database;
+  log: Logger;
+  /** A token for the first admin of the demo workspace, outside production; null otherwise. */
+  devToken: string | null;
+  jwtSecret: string;
+  listen(port?: number, host?: string): Promise<URL>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  log?: Logger;
+  /** An already open database (tests share one across gateways). Closed by its owner, not here. */
+  db?: Database;
+}
+
+export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = options.log ?? createLogger(config.LOG_LEVEL);
+  const db = options.db ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }));
+  const ownsDb = !options.db;
+  try {
+    const { applied } = await migrate(db);
+    if (applied.length) log.info({ applied }, "applied migrations");
+    if (await shouldSeed(db, config)) {
+      const seeded = await seedDemoData(db.prisma);
+      log.info(seeded, "seeded demo data");
+    }
+  } catch (error) {
+    if (ownsDb) await db.close();
+    throw error;
+  }
+
+  const jwtSecret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
+  const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
+  const server: ServerContext = { db, log };
+
+  const yoga = createYoga<Record<string, unknown>, RequestContext>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    healthCheckEndpoint: "/health",
+    logging: false,
+    maskedErrors: { maskError: createMaskError(log) },
+    landingPage: false,
+    graphiql: {
+      title: "inbox-gateway",
+      defaultQuery: INBOX_EXAMPLE,
+      headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
+    },
+    renderGraphiQL,
+    plugins: [
+      useRequestLogging(log),
+      useContractErrorCodes(),
+      useReadinessCheck({
+        endpoint: "/ready",
+        check: async () => (await pendingMigrations(db)).length === 0,
+      }),
+      useJWT({
+        signingKeyProviders: [createInlineSigningKeyProvider(jwtSecret)],
+        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
+        tokenVerification: { algorithms: ["HS256"] },
+        reject: { missingToken: true, invalidToken: true },
+        extendContext: "jwt",
+      }),
+    ],
+    context: ({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
+      buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
+  });
+
+  let httpServer: Server | null = null;
+  return {
+    yoga,
+    fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
+    db,
+    log,
+    devToken,
+    jwtSecret,
+    async listen(port = config.PORT, host = config.HOST) {
+      httpServer = createServer(yoga);
+      const started = httpServer;
+      await new Promise<void>((resolve, reject) => {
+        started.once("error", reject);
+        started.listen(port, host, resolve);
+      });
+      const address = started.address() as AddressInfo;
+      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}/graphql`);
+    },
+    async close() {
+      if (httpServer) {
+        const closing = httpServer;
+        // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now.
+        await new Promise<void>((resolve) => {
+          closing.close(() => resolve());
+          closing.closeIdleConnections();
+        });
+      }
+      await yoga.dispose();
+      if (ownsDb) await db.close();
+    },
+  };
+}
+
+async function shouldSeed(db: Database, config: Config): Promise<boolean> {
+  if (config.SEED_DEMO_DATA === "never") return false;
+  if (config.SEED_DEMO_DATA === "always") return true;
+  return !config.isProduction && (await db.prisma.workspace.count()) === 0;
+}
+
+async function demoAdminToken(db: Database, secret: string): Promise<string | null> {
+  const admin = await db.prisma.agent.findFirst({ where: { role: "ADMIN", active: true }, orderBy: { createdAt: "asc" } });
+  return admin ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }) : null;
+}

@@ -1,0 +1,79 @@
+import SchemaBuilder from "@pothos/core";
+import PrismaPlugin from "@pothos/plugin-prisma";
+import RelayPlugin from "@pothos/plugin-relay";
+import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, PhoneNumberResolver } from "graphql-scalars";
+import { idKind } from "../domain/ids.js";
+import type PrismaTypes from "../generated/pothos-types.js";
+import { getDatamodel } from "../generated/pothos-types.js";
+import type { GraphQLContext } from "./context.js";
+
+/**
+ * The schema builder: plugins, scalars and defaults, no object types (those live in types/, one
+ * file per GraphQL type, assembled by schema.ts).
+ */
+export const builder = new SchemaBuilder<{
+  Context: GraphQLContext;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Connection: { totalCount: () => Promise<number> };
+  Scalars: {
+    ID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    JSONObject: { Input: Record<string, unknown>; Output: object };
+    EmailAddress: { Input: string; Output: string };
+    PhoneNumber: { Input: string; Output: string };
+  };
+}>({
+  plugins: [PrismaPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    client: (ctx) => ctx.db.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    // Relations are resolved through the request's DataLoaders, never lazily per row.
+    onUnusedQuery: null,
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    // node and nodes are defined in types/Node.ts so they go through the workspace-scoped loaders.
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    // Ids are already global (a type prefix and a random suffix): they are used as they are.
+    encodeGlobalID: (_typename, id) => String(id),
+    decodeGlobalID: (globalID) => ({ typename: idKind(globalID) ?? "", id: globalID }),
+    pageInfoTypeOptions: { description: "Where a page sits in its list, for Relay cursor paging." },
+    nodeTypeOptions: { description: "A record with a globally unique id; `node(id:)` fetches any of them." },
+    defaultConnectionTypeOptions: { description: "A page of records with cursors, following the Relay connection spec." },
+    defaultEdgeTypeOptions: { description: "A record in a page, with the cursor that points at it." },
+    idFieldOptions: { description: "The record's globally unique id; its prefix names its type." },
+    firstArgOptions: { description: "Page size from the start or from `after` (default 20, at most 100)." },
+    afterArgOptions: { description: "A cursor from this list: the page starts after it." },
+    lastArgOptions: { description: "Page size counting back from the end or from `before` (at most 100)." },
+    beforeArgOptions: { description: "A cursor from this list: the page ends before it." },
+    edgesFieldOptions: { description: "The records of this page, each with its cursor." },
+    pageInfoFieldOptions: { description: "Where this page sits, and the cursors to page on." },
+    cursorFieldOptions: { description: "An opaque cursor for paging from this record." },
+    nodeFieldOptions: { description: "The record." },
+    hasNextPageFieldOptions: { description: "Whether more records follow this page." },
+    hasPreviousPageFieldOptions: { description: "Whether records precede this page." },
+    startCursorFieldOptions: { description: "The cursor of the first record of the page." },
+    endCursorFieldOptions: { description: "The cursor of the last record of the page: pass it as `after` for the next page." },
+  },
+});
+
+builder.addScalarType("DateTime", DateTimeResolver);
+builder.addScalarType("JSON", JSONResolver);
+builder.addScalarType("JSONObject", JSONObjectResolver);
+builder.addScalarType("EmailAddress", EmailAddressResolver);
+builder.addScalarType("PhoneNumber", PhoneNumberResolver);
+
+builder.queryType({ description: "Reads, confined to the caller's workspace." });
+
+builder.globalConnectionField("totalCount", (t) =>
+  t.int({
+    description: "How many records the list holds across all pages (one extra query; ask only when shown).",
+    resolve: (connection) => connection.totalCount(),
+  }),
+);

@@ -1,0 +1,32 @@
+import type { YogaInitialContext } from "graphql-yoga";
+import type { AgentRole } from "../generated/prisma/enums.js";
+import type { Database } from "../db/client.js";
+import type { Logger } from "../logger.js";
+import { createLoaders, type Loaders } from "./loaders.js";
+
+/** Who is calling, as their token says. Every read and write is confined to `workspaceId`. */
+export interface Viewer {
+  agentId: string;
+  workspaceId: string;
+  role: AgentRole;
+}
+
+/** What the gateway adds to Yoga's context for every request. */
+export interface RequestContext {
+  db: Database;
+  viewer: Viewer;
+  loaders: Loaders;
+  log: Logger;
+}
+
+export type GraphQLContext = YogaInitialContext & RequestContext;
+
+/** What the gateway shares across requests; a context adds the per-request parts to it. */
+export interface ServerContext {
+  db: Database;
+  log: Logger;
+}
+
+export function buildRequestContext(server: ServerContext, viewer: Viewer): RequestContext {
+  return { ...server, viewer, loaders: createLoaders(server.db.prisma, viewer.workspaceId) };
+}

@@ -1,0 +1,54 @@
+import { GraphQLError, type ExecutionResult } from "graphql";
+import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import type { Logger } from "../logger.js";
+
+// graphql-js and Yoga's own codes for a request that does not parse or validate (unknown field,
+// unknown enum value, …): to a client these are simply bad input, as the contract names it.
+const REQUEST_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"]);
+
+/** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED for a 401. */
+function withContractCode(error: GraphQLError): GraphQLError {
+  const given = error.extensions.code;
+  if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
+  const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    extensions: { ...error.extensions, code: status === 401 ? "UNAUTHENTICATED" : "BAD_USER_INPUT" },
+  });
+}
+
+/**
+ * Yoga's error mask. Expected errors (GraphQLErrors raised on purpose by our code, graphql-js or
+ * a plugin) keep their message and get a contract code; anything else is logged and replaced by a
+ * bare INTERNAL_SERVER_ERROR, so no stack, SQL or file path reaches a client.
+ */
+export function createMaskError(log: Logger) {
+  return (error: unknown, message: string): Error => {
+    if (error instanceof GraphQLError && (!error.originalError || error.originalError instanceof GraphQLError)) {
+      return withContractCode(error);
+    }
+    const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    log.error({ err: cause, path: error instanceof GraphQLError ? error.path : undefined }, "unexpected error (masked)");
+    return new GraphQLError(message, {
+      path: error instanceof GraphQLError ? error.path : undefined,
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    });
+  };
+}
+
+/** Parse and validation errors never reach the mask; this gives them the contract's code too. */
+export function useContractErrorCodes(): Plugin {
+  const recode = (result: ExecutionResult): ExecutionResult =>
+    result.errors?.length
+      ? { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? withContractCode(e) : e)) }
+      : result;
+  return {
+    onResultProcess({ result, setResult }) {
+      if (isAsyncIterable(result)) return;
+      setResult(Array.isArray(result) ? result.map(recode) : recode(result as ExecutionResult));
+    },
+  };
+}

@@ -1,0 +1,67 @@
+import { listContacts } from "../../domain/contact-query.js";
+import { requireId } from "../../domain/ids.js";
+import { builder } from "../builder.js";
+import { ChannelEnum, ContactStatusEnum } from "./enums.js";
+
+export const ContactRef = builder.prismaNode("Contact", {
+  description: "A customer the business talks to, on any channel.",
+  id: { field: "id", description: "The contact's id (cnt_…)." },
+  findUnique: (id) => ({ id }),
+  fields: (t) => ({
+    phone: t.exposeString("phone", { nullable: true, description: "Phone number in E.164 format." }),
+    email: t.exposeString("email", { nullable: true, description: "Email address." }),
+    firstName: t.exposeString("firstName", { description: "Given name." }),
+    lastName: t.exposeString("lastName", { nullable: true, description: "Family name." }),
+    fullName: t.string({
+      description: "Full name as set, or derived from first and last name when not set.",
+      resolve: (c) => c.fullName ?? [c.firstName, c.lastName].filter(Boolean).join(" "),
+    }),
+    preferredChannel: t.expose("preferredChannel", { type: ChannelEnum, nullable: true, description: "The channel the contact prefers." }),
+    metadata: t.field({
+      type: "JSONObject",
+      description: "Free-form attributes from the business's systems (customer id, tier, …); {} when none.",
+      resolve: (c) => (c.metadata ?? {}) as object,
+    }),
+    status: t.expose("status", { type: ContactStatusEnum, description: "Whether the contact is active." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the contact was created." }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime", description: "When the contact last changed." }),
+    lastContacted: t.expose("lastContacted", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the contact last wrote to the business.",
+    }),
+  }),
+});
+
+const ContactFilterInput = builder.inputType("ContactFilter", {
+  description: "Narrows a contact list; fields combine with AND.",
+  fields: (t) => ({
+    search: t.string({ description: "Matches name, email or phone (case-insensitive substring)." }),
+    status: t.field({ type: [ContactStatusEnum], description: "Any of these statuses." }),
+    preferredChannel: t.field({ type: [ChannelEnum], description: "Any of these preferred channels." }),
+  }),
+});
+
+export const ContactConnection = builder.connectionObject(
+  { type: ContactRef, name: "ContactConnection", description: "A page of contacts." },
+  { name: "ContactEdge", description: "A contact in a page, with its cursor." },
+);
+
+builder.queryFields((t) => ({
+  contact: t.field({
+    type: ContactRef,
+    nullable: true,
+    description: "A contact by id; null when there is none in your workspace.",
+    args: { id: t.arg.id({ required: true, description: "The contact's id (cnt_…)." }) },
+    resolve: (_root, { id }, ctx) => ctx.loaders.contact.load(requireId(id, "contact")),
+  }),
+  contacts: t.connection(
+    {
+      type: ContactRef,
+      description: "The workspace's contacts, newest first.",
+      args: { filter: t.arg({ type: ContactFilterInput, description: "Narrows the list." }) },
+      resolve: (_root, args, ctx) => listContacts(ctx.db.prisma, ctx.viewer.workspaceId, args),
+    },
+    ContactConnection,
+  ),
+}));
