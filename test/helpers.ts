@@ -1,0 +1,118 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { signAgentToken } from "../src/auth/tokens.js";
+import { loadConfig } from "../src/config.js";
+import { openDatabase, type Database } from "../src/db/client.js";
+import { seedDemoData, type SeedOptions, type SeedResult } from "../src/db/seed.js";
+import { createGateway, type Gateway } from "../src/gateway.js";
+import type { Viewer } from "../src/graphql/context.js";
+import type { AgentRole } from "../src/generated/prisma/enums.js";
+
+export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
+
+/** Which database the suite runs on: PostgreSQL when TEST_DATABASE_URL is set, else PGlite. */
+export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
+
+/**
+ * A fresh, empty database for one test file: an in-memory PGlite, or a new database on the
+ * PostgreSQL server that TEST_DATABASE_URL points at (dropped again by `drop`).
+ */
+export async function freshDatabase(): Promise<{ db: Database; url?: string; drop(): Promise<void> }> {
+  const serverUrl = process.env.TEST_DATABASE_URL;
+  if (!serverUrl) {
+    const db = await openDatabase({ dataDir: "memory://" });
+    return { db, drop: () => db.close() };
+  }
+  const name = `inbox_test_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ url: url.toString(), poolSize: 5 });
+  return {
+    db,
+    url: url.toString(),
+    drop: async () => {
+      await db.close();
+      const cleanup = new pg.Client({ connectionString: serverUrl });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
+
+export function testConfig(overrides: Record<string, string> = {}) {
+  return loadConfig({
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    JWT_SECRET: TEST_JWT_SECRET,
+    SEED_DEMO_DATA: "never",
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), "inbox-test-")),
+    ...overrides,
+  });
+}
+
+export interface TestGateway {
+  gateway: Gateway;
+  db: Database;
+  seed: SeedResult | null;
+  /** A token for the seeded agent with this role (the demo admin by default). */
+  token(role?: AgentRole): Promise<string>;
+  tokenFor(viewer: Viewer): string;
+  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { token?: string | null }): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+export interface GraphQLResponse<T> {
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+}
+
+/** A gateway on a fresh database, migrated, optionally seeded; requests go through yoga.fetch. */
+export async function startTestGateway(options: { seed?: SeedOptions | false; config?: Record<string, string> } = {}): Promise<TestGateway> {
+  const database = await freshDatabase();
+  const gateway = await createGateway(testConfig(options.config), { db: database.db });
+  const seed = options.seed === false ? null : await seedDemoData(database.db.prisma, { contacts: 40, conversations: 150, ...options.seed });
+  const tokenFor = (viewer: Viewer) => signAgentToken(TEST_JWT_SECRET, viewer);
+  const token = async (role: AgentRole = "ADMIN") => {
+    const agent = await database.db.prisma.agent.findFirstOrThrow({
+      where: { role, active: true, ...(seed ? { workspaceId: seed.workspaceId } : {}) },
+      orderBy: { createdAt: "asc" },
+    });
+    return tokenFor({ agentId: agent.id, workspaceId: agent.workspaceId, role: agent.role });
+  };
+  const defaultToken = seed ? await token() : null;
+  return {
+    gateway,
+    db: database.db,
+    seed,
+    token,
+    tokenFor,
+    async gql(query, variables, requestOptions = {}) {
+      const bearer = requestOptions.token === undefined ? defaultToken : requestOptions.token;
+      const response = await gateway.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...(await response.json()) };
+    },
+    async close() {
+      await gateway.close();
+      await database.drop();
+    },
+  };
+}
+
+/** The data of a response that must have succeeded. */
+export function dataOf<T>(response: GraphQLResponse<T>): T {
+  if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
+  return response.data as T;
+}

@@ -1,0 +1,251 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
+
+const INBOX = readFileSync(new URL("../src/graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({ seed: { contacts: 60, conversations: 260 } });
+});
+afterAll(() => t?.close());
+
+type Conn = { totalCount?: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: { node: any }[] };
+
+async function allPages(filter: unknown, orderBy: unknown, pageSize: number) {
+  const ids: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const { conversations }: { conversations: Conn } = dataOf<{ conversations: Conn }>(
+      await t.gql(
+        `query($f: ConversationFilter, $o: ConversationOrder, $n: Int, $a: String) {
+          conversations(filter: $f, orderBy: $o, first: $n, after: $a) { pageInfo { hasNextPage endCursor } edges { node { id } } }
+        }`,
+        { f: filter, o: orderBy, n: pageSize, a: after },
+      ),
+    );
+    ids.push(...conversations.edges.map((e) => e.node.id));
+    if (!conversations.pageInfo.hasNextPage) return ids;
+    after = conversations.pageInfo.endCursor;
+  }
+}
+
+describe("conversations", () => {
+  it("pages the whole inbox by cursor in the documented order, each row once", async () => {
+    const rows = await t.db.prisma.conversation.findMany({ where: { workspaceId: t.seed!.workspaceId } });
+    const expected = rows
+      .sort((a, b) => {
+        const ka = a.lastMessageAt?.getTime() ?? -Infinity;
+        const kb = b.lastMessageAt?.getTime() ?? -Infinity;
+        return kb - ka || (a.id < b.id ? 1 : -1);
+      })
+      .map((r) => r.id);
+    expect(await allPages(null, null, 37)).toEqual(expected);
+    expect(rows.some((r) => r.lastMessageAt === null)).toBe(true);
+  });
+
+  it("pages every order field in both directions without gaps or repeats", async () => {
+    for (const field of ["LAST_MESSAGE_AT", "CREATED_AT", "UPDATED_AT", "PRIORITY", "UNREAD_COUNT"]) {
+      for (const direction of ["ASC", "DESC"]) {
+        const ids = await allPages({ status: ["OPEN", "CLOSED"] }, { field, direction }, 23);
+        const total = await t.db.prisma.conversation.count({ where: { status: { in: ["OPEN", "CLOSED"] } } });
+        expect(new Set(ids).size, `${field} ${direction}`).toBe(total);
+        expect(ids.length).toBe(total);
+      }
+    }
+  });
+
+  it("puts conversations without priority last in both directions", async () => {
+    for (const direction of ["ASC", "DESC"]) {
+      const { conversations } = dataOf<{ conversations: Conn }>(
+        await t.gql(`query($o: ConversationOrder) { conversations(first: 100, orderBy: $o) { edges { node { priority } } } }`, {
+          o: { field: "PRIORITY", direction },
+        }),
+      );
+      const priorities = conversations.edges.map((e) => e.node.priority);
+      const firstNull = priorities.indexOf(null);
+      if (firstNull >= 0) expect(priorities.slice(firstNull).every((p) => p === null)).toBe(true);
+      const rank = { LOW: 1, MEDIUM: 2, HIGH: 3 } as Record<string, number>;
+      const ranks = priorities.filter(Boolean).map((p) => rank[p]);
+      expect(ranks).toEqual([...ranks].sort((a, b) => (direction === "ASC" ? a - b : b - a)));
+    }
+  });
+
+  it("pages backwards with last/before to the same rows", async () => {
+    const forward = await allPages(null, null, 50);
+    const { conversations } = dataOf<{ conversations: any }>(
+      await t.gql(`{ conversations(first: 30) { edges { cursor node { id } } } }`),
+    );
+    const cursor = conversations.edges[20].cursor;
+    const back = dataOf<{ conversations: any }>(
+      await t.gql(`query($b: String) { conversations(last: 5, before: $b) { pageInfo { hasPreviousPage hasNextPage } edges { node { id } } } }`, { b: cursor }),
+    ).conversations;
+    expect(back.edges.map((e: any) => e.node.id)).toEqual(forward.slice(15, 20));
+    expect(back.pageInfo).toEqual({ hasPreviousPage: true, hasNextPage: true });
+  });
+
+  it("applies every filter field, combined with AND, and totalCount agrees", async () => {
+    const all = await t.db.prisma.conversation.findMany({ include: { contact: true } });
+    const agent = all.find((c) => c.assignedToId)!.assignedToId!;
+    const cases: [unknown, (c: (typeof all)[number]) => boolean][] = [
+      [{ status: ["OPEN"] }, (c) => c.status === "OPEN"],
+      [{ status: ["CLOSED", "ARCHIVED"], channel: ["EMAIL", "SMS"] }, (c) => c.status !== "OPEN" && ["EMAIL", "SMS"].includes(c.channel)],
+      [{ priority: ["HIGH"] }, (c) => c.priority === "HIGH"],
+      [{ assignedToId: agent }, (c) => c.assignedToId === agent],
+      [{ unassigned: true }, (c) => c.assignedToId === null],
+      [{ unassigned: false }, (c) => c.assignedToId !== null],
+      [{ labels: ["billing"] }, (c) => c.labels.includes("billing")],
+      [{ labels: [" Billing ", "urgent"] }, (c) => c.labels.includes("billing") && c.labels.includes("urgent")],
+      [{ contactId: all[0].contactId }, (c) => c.contactId === all[0].contactId],
+      [{ hasUnread: true }, (c) => c.unreadCount > 0],
+      [{ hasUnread: false, status: ["OPEN"] }, (c) => c.unreadCount === 0 && c.status === "OPEN"],
+      [{ search: "REFUND" }, (c) => /refund/i.test(`${c.subject} ${c.lastMessagePreview}`) || /refund/i.test(`${c.contact.firstName} ${c.contact.lastName ?? ""}`)],
+      [{ search: all[5].contact.email ?? all[5].contact.firstName }, (c) => {
+        const term = (all[5].contact.email ?? all[5].contact.firstName).toLowerCase();
+        const name = (c.contact.fullName ?? `${c.contact.firstName} ${c.contact.lastName ?? ""}`).toLowerCase();
+        return [c.subject, c.lastMessagePreview, name, c.contact.email, c.contact.phone].some((v) => v?.toLowerCase().includes(term));
+      }],
+      [{ search: "100%_" }, () => false],
+      [{ updatedAfter: new Date(Date.now() - 5 * 86_400_000).toISOString() }, (c) => c.updatedAt.getTime() > Date.now() - 5 * 86_400_000],
+    ];
+    for (const [filter, predicate] of cases) {
+      const expected = all.filter(predicate).map((c) => c.id).sort();
+      const ids = (await allPages(filter, null, 100)).sort();
+      expect(ids, JSON.stringify(filter)).toEqual(expected);
+      const { conversations } = dataOf<{ conversations: Conn }>(
+        await t.gql(`query($f: ConversationFilter) { conversations(filter: $f, first: 1) { totalCount } }`, { f: filter }),
+      );
+      expect(conversations.totalCount, JSON.stringify(filter)).toBe(expected.length);
+    }
+  });
+
+  it("counts the sidebar figures over the filter", async () => {
+    const all = await t.db.prisma.conversation.findMany();
+    for (const filter of [null, { channel: ["WHATSAPP"] }]) {
+      const rows = filter ? all.filter((c) => c.channel === "WHATSAPP") : all;
+      const { conversationCounts } = dataOf<{ conversationCounts: any }>(
+        await t.gql(`query($f: ConversationFilter) { conversationCounts(filter: $f) { total open closed archived unassigned withUnread unreadMessages } }`, { f: filter }),
+      );
+      expect(conversationCounts).toEqual({
+        total: rows.length,
+        open: rows.filter((c) => c.status === "OPEN").length,
+        closed: rows.filter((c) => c.status === "CLOSED").length,
+        archived: rows.filter((c) => c.status === "ARCHIVED").length,
+        unassigned: rows.filter((c) => !c.assignedToId).length,
+        withUnread: rows.filter((c) => c.unreadCount > 0).length,
+        unreadMessages: rows.reduce((sum, c) => sum + c.unreadCount, 0),
+      });
+    }
+  });
+
+  it("serves the GraphiQL example: an inbox page with contacts and assignees", async () => {
+    const { conversations } = dataOf<{ conversations: Conn }>(await t.gql(INBOX));
+    expect(conversations.edges.length).toBe(20);
+    const open = await t.db.prisma.conversation.count({ where: { status: "OPEN" } });
+    expect(conversations.totalCount).toBe(open);
+    for (const { node } of conversations.edges) {
+      expect(node.status).toBe("OPEN");
+      expect(node.contact.fullName).toMatch(/\w/);
+    }
+    expect(conversations.edges.some((e) => e.node.assignedTo?.name)).toBe(true);
+  });
+});
+
+describe("detail, contacts, agents, labels, node", () => {
+  it("shows a conversation with its contact, messages newest first, and activity", async () => {
+    const conv = await t.db.prisma.conversation.findFirstOrThrow({ where: { messageCount: { gte: 3 } } });
+    const { conversation } = dataOf<{ conversation: any }>(
+      await t.gql(
+        `query($id: ID!) { conversation(id: $id) { id contact { id } messageCount
+          messages(first: 2) { totalCount edges { node { id body createdAt direction } } pageInfo { hasNextPage } }
+          activity { edges { node { type } } } } }`,
+        { id: conv.id },
+      ),
+    );
+    expect(conversation.contact.id).toBe(conv.contactId);
+    expect(conversation.messages.totalCount).toBe(conv.messageCount);
+    expect(conversation.messages.edges.length).toBe(2);
+    expect(conversation.messages.pageInfo.hasNextPage).toBe(true);
+    const [a, b] = conversation.messages.edges.map((e: any) => Date.parse(e.node.createdAt));
+    expect(a).toBeGreaterThanOrEqual(b);
+    expect(conversation.activity.edges.map((e: any) => e.node.type)).toContain("CREATED");
+  });
+
+  it("lists contacts with search, status and channel filters, and a contact's conversations", async () => {
+    const contacts = await t.db.prisma.contact.findMany();
+    const active = contacts.filter((c) => c.status === "ACTIVE").length;
+    const res = dataOf<{ contacts: Conn }>(await t.gql(`{ contacts(first: 100, filter: { status: [ACTIVE] }) { totalCount edges { node { id fullName metadata status } } } }`));
+    expect(res.contacts.totalCount).toBe(active);
+    expect(res.contacts.edges.every((e) => e.node.status === "ACTIVE")).toBe(true);
+    const target = contacts.find((c) => c.email)!;
+    const found = dataOf<{ contacts: Conn }>(await t.gql(`query($s: String) { contacts(filter: { search: $s }) { edges { node { id } } } }`, { s: target.email!.toUpperCase() }));
+    expect(found.contacts.edges.map((e) => e.node.id)).toContain(target.id);
+    const own = await t.db.prisma.conversation.count({ where: { contactId: target.id } });
+    const detail = dataOf<{ contact: any }>(await t.gql(`query($id: ID!) { contact(id: $id) { conversations(first: 100) { totalCount edges { node { contactId } } } } }`, { id: target.id }));
+    expect(detail.contact.conversations.totalCount).toBe(own);
+    expect(detail.contact.conversations.edges.every((e: any) => e.node.contactId === target.id)).toBe(true);
+  });
+
+  it("derives fullName from first and last name when none is set", async () => {
+    const c = await t.db.prisma.contact.findFirstOrThrow({ where: { lastName: { not: null } } });
+    const { contact } = dataOf<{ contact: any }>(await t.gql(`query($id: ID!) { contact(id: $id) { fullName } }`, { id: c.id }));
+    expect(contact.fullName).toBe(`${c.firstName} ${c.lastName}`);
+  });
+
+  it("lists agents, the viewer, and labels with counts", async () => {
+    const res = dataOf<any>(await t.gql(`{ viewer { id role } agents { name active } labels { name conversationCount } }`));
+    expect(res.viewer.role).toBe("ADMIN");
+    expect(res.agents.length).toBe(8);
+    const billing = await t.db.prisma.conversation.count({ where: { labels: { has: "billing" } } });
+    expect(res.labels.find((l: any) => l.name === "billing").conversationCount).toBe(billing);
+  });
+
+  it("resolves node and nodes by id prefix, null for unknown ids", async () => {
+    const conv = await t.db.prisma.conversation.findFirstOrThrow();
+    const contact = await t.db.prisma.contact.findFirstOrThrow();
+    const res = dataOf<any>(
+      await t.gql(`query($a: ID!, $ids: [ID!]!) {
+        node(id: $a) { __typename id ... on Conversation { subject } }
+        nodes(ids: $ids) { __typename id }
+      }`, { a: conv.id, ids: [contact.id, "conv_000000000000zz", conv.id] }),
+    );
+    expect(res.node).toEqual({ __typename: "Conversation", id: conv.id, subject: conv.subject });
+    expect(res.nodes).toEqual([{ __typename: "Contact", id: contact.id }, null, { __typename: "Conversation", id: conv.id }]);
+  });
+});
+
+describe("bad input", () => {
+  const cases: [string, string, Record<string, unknown>?][] = [
+    ["first over 100", `{ conversations(first: 101) { totalCount } }`],
+    ["negative first", `{ conversations(first: -1) { totalCount } }`],
+    ["malformed cursor", `{ conversations(after: "not-a-cursor") { totalCount } }`],
+    ["malformed id", `{ conversation(id: "42") { id } }`],
+    ["id of another type", `{ contact(id: "conv_0123456789abcdef") { id } }`],
+    ["unknown enum", `{ conversations(filter: { status: [PENDING] }) { totalCount } }`],
+    ["unknown enum in variables", `query($s: [ConversationStatus!]) { conversations(filter: { status: $s }) { totalCount } }`, { s: ["PENDING"] }],
+    ["bad label filter", `{ conversations(filter: { labels: ["no/slashes"] }) { totalCount } }`],
+    ["bad DateTime", `{ conversations(filter: { updatedAfter: "yesterday" }) { totalCount } }`],
+  ];
+  for (const [name, query, variables] of cases) {
+    it(`rejects ${name} with BAD_USER_INPUT and a clear message`, async () => {
+      const res = await t.gql(query, variables);
+      expect(res.errors?.length).toBeGreaterThan(0);
+      expect(res.errors![0].extensions?.code).toBe("BAD_USER_INPUT");
+      expect(res.errors![0].message).not.toMatch(/prisma|stack|\/work\//i);
+    });
+  }
+
+  it("rejects a cursor from another ordering", async () => {
+    const { conversations } = dataOf<any>(await t.gql(`{ conversations(first: 1) { pageInfo { endCursor } } }`));
+    const res = await t.gql(`query($a: String) { conversations(after: $a, orderBy: { field: CREATED_AT }) { totalCount } }`, {
+      a: conversations.pageInfo.endCursor,
+    });
+    expect(res.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+  });
+
+  it("refuses requests without a token", async () => {
+    const res = await t.gql(`{ conversations { totalCount } }`, {}, { token: null });
+    expect(res.status).toBe(401);
+    expect(res.errors![0].extensions?.code).toBe("UNAUTHENTICATED");
+  });
+});

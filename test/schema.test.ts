@@ -1,0 +1,29 @@
+import { readFileSync } from "node:fs";
+import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, printSchema } from "graphql";
+import { describe, expect, it } from "vitest";
+import { schema } from "../src/graphql/schema.js";
+
+describe("schema", () => {
+  it("schema.graphql is what the code prints (run `npm run schema` after changing types)", () => {
+    const committed = readFileSync(new URL("../schema.graphql", import.meta.url), "utf8");
+    expect(committed).toBe(`${printSchema(schema)}\n`);
+  });
+
+  it("describes every type, field, argument and input field", () => {
+    const missing: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (type.name.startsWith("__") || ["String", "Int", "Float", "Boolean", "ID"].includes(type.name)) continue;
+      if (!type.description) missing.push(type.name);
+      if (isObjectType(type) || isInterfaceType(type) || isInputObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
+          for (const arg of "args" in field ? field.args : []) {
+            if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+          }
+        }
+      }
+      if (isEnumType(type) && type.getValues().length === 0) missing.push(`${type.name} (no values)`);
+    }
+    expect(missing).toEqual([]);
+  });
+});

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Prisma } from "../src/generated/prisma/client.js";
+import { conversationWhere, listConversations } from "../src/domain/conversation-query.js";
+import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
+
+// Every list field is pinned to a fixed number of SQL statements, whatever the page size: a
+// resolver that starts querying per row makes these fail.
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({ seed: { contacts: 80, conversations: 240 } });
+});
+afterAll(() => t?.close());
+
+async function statementsFor(query: string, variables?: Record<string, unknown>) {
+  const { result, statements } = await t.db.sql.record(() => t.gql(query, variables));
+  dataOf(result);
+  return statements.map((s) => s.sql);
+}
+
+const INBOX = `query($n: Int) { conversations(first: $n) { edges { node { id subject contact { id fullName } assignedTo { id name } } } } }`;
+const INBOX_COUNTED = `query($n: Int) { conversations(first: $n) { totalCount edges { node { id contact { id } assignedTo { id } } } } }`;
+
+describe("SQL statements per operation", () => {
+  it.each([50, 100])("an inbox page of %i with contact and assignedTo costs 3 statements", async (n) => {
+    const statements = await statementsFor(INBOX, { n });
+    expect(statements).toHaveLength(3);
+    expect(statements[0]).toMatch(/FROM "Conversation"/);
+    expect(statements.filter((s) => /"Contact"/.test(s))).toHaveLength(1);
+    expect(statements.filter((s) => /"Agent"/.test(s))).toHaveLength(1);
+  });
+
+  it.each([50, 100])("with totalCount, a page of %i costs one more", async (n) => {
+    expect(await statementsFor(INBOX_COUNTED, { n })).toHaveLength(4);
+  });
+
+  it("nested lists under every row of a page are batched", async () => {
+    const query = `{ conversations(first: 100) { edges { node {
+        messages(first: 3) { edges { node { id sender { name } } } }
+        activity(first: 2) { edges { node { type actor { name } } } }
+        contact { conversations(first: 2) { edges { node { id assignedTo { name } } } } } } } } }`;
+    // conversations, contacts, messages, activity, the contacts' conversations, and one agent
+    // lookup per batch of agents (senders, actors and assignees resolve together).
+    const statements = await statementsFor(query);
+    expect(statements.length).toBeLessThanOrEqual(7);
+    expect(statements.filter((s) => /"Message"/.test(s))).toHaveLength(1);
+    expect(statements.filter((s) => /"ConversationActivity"/.test(s))).toHaveLength(1);
+  });
+
+  it("a conversation detail with contact and last 30 messages costs at most 3", async () => {
+    const conv = await t.db.prisma.conversation.findFirstOrThrow({ where: { messageCount: { gt: 2 } } });
+    const statements = await statementsFor(
+      `query($id: ID!) { conversation(id: $id) { id contact { fullName } messages(first: 30) { edges { node { body direction } } } } }`,
+      { id: conv.id },
+    );
+    expect(statements.length).toBeLessThanOrEqual(3);
+  });
+
+  it("contacts, agents, labels and counts are one statement each", async () => {
+    expect(await statementsFor(`{ contacts(first: 100) { edges { node { id fullName } } } }`)).toHaveLength(1);
+    expect(await statementsFor(`{ agents { id } }`)).toHaveLength(1);
+    expect(await statementsFor(`{ labels { name conversationCount } }`)).toHaveLength(1);
+    expect(await statementsFor(`{ conversationCounts { open unreadMessages } }`)).toHaveLength(1);
+    expect(await statementsFor(`{ nodes(ids: ["conv_0000000000000a", "cnt_0000000000000a", "conv_0000000000000b"]) { id } }`)).toHaveLength(2);
+  });
+});
+
+describe("query plans", () => {
+  async function plan(sql: Prisma.Sql): Promise<string> {
+    // Too few rows for the planner to prefer an index on its own; this asks whether it can use one.
+    await t.db.prisma.$executeRawUnsafe("SET enable_seqscan = off");
+    try {
+      const rows = await t.db.prisma.$queryRaw<{ "QUERY PLAN": string }[]>(Prisma.sql`EXPLAIN ${sql}`);
+      return rows.map((r) => r["QUERY PLAN"]).join("\n");
+    } finally {
+      await t.db.prisma.$executeRawUnsafe("SET enable_seqscan = on");
+    }
+  }
+
+  it("the inbox page and a deep page by cursor are index scans starting at the cursor, with no sort", async () => {
+    const ws = t.seed!.workspaceId;
+    const page = await listConversations(t.db.prisma, ws, { first: 5, filter: { status: ["OPEN"] } });
+    const { statements } = await t.db.sql.record(() =>
+      listConversations(t.db.prisma, ws, { first: 50, after: page.pageInfo.endCursor, filter: { status: ["OPEN"] } }),
+    );
+    expect(statements).toHaveLength(1);
+    const where = conversationWhere(ws, { status: ["OPEN"] });
+    const explained = await plan(
+      Prisma.sql`SELECT t.* FROM "Conversation" t WHERE ${where}
+        AND (COALESCE(t."lastMessageAt", '-infinity'::timestamptz), t."id") < (now(), 'conv_zzzzzzzzzzzz')
+        ORDER BY COALESCE(t."lastMessageAt", '-infinity'::timestamptz) DESC, t."id" DESC LIMIT 51`,
+    );
+    expect(explained).toMatch(/Index (Only )?Scan using "Conversation_inbox_status_idx"/);
+    expect(explained).not.toMatch(/\bSort\b/);
+    expect(explained).toMatch(/Index Cond: .*ROW\(/s);
+  });
+});
