@@ -14,6 +14,7 @@ import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
+import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
 
@@ -54,7 +55,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const jwtSecret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
   const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
-  const server: ServerContext = { db, log };
+  const bus = createInProcessEventBus();
+  const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,

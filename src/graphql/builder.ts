@@ -1,7 +1,9 @@
 import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, PhoneNumberResolver } from "graphql-scalars";
+import { DomainError } from "../domain/errors.js";
 import { idKind } from "../domain/ids.js";
 import type PrismaTypes from "../generated/pothos-types.js";
 import { getDatamodel } from "../generated/pothos-types.js";
@@ -16,6 +18,8 @@ export const builder = new SchemaBuilder<{
   PrismaTypes: PrismaTypes;
   DefaultFieldNullability: false;
   Connection: { totalCount: () => Promise<number> };
+  // Roles, highest last: VIEWER reads, AGENT also works conversations, ADMIN also manages the workspace.
+  AuthScopes: { agent: boolean; admin: boolean };
   Scalars: {
     ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date };
@@ -25,7 +29,17 @@ export const builder = new SchemaBuilder<{
     PhoneNumber: { Input: string; Output: string };
   };
 }>({
-  plugins: [PrismaPlugin, RelayPlugin],
+  // Scope auth first: it wraps every resolver the other plugins create.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => ({
+      agent: ctx.viewer.role === "AGENT" || ctx.viewer.role === "ADMIN",
+      admin: ctx.viewer.role === "ADMIN",
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      new DomainError("FORBIDDEN", `Your role (${ctx.viewer.role}) may not use ${info.parentType.name}.${info.fieldName}.`),
+  },
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.db.prisma,
@@ -69,7 +83,8 @@ builder.addScalarType("JSONObject", JSONObjectResolver);
 builder.addScalarType("EmailAddress", EmailAddressResolver);
 builder.addScalarType("PhoneNumber", PhoneNumberResolver);
 
-builder.queryType({ description: "Reads, confined to the caller's workspace." });
+builder.queryType({ description: "Reads, confined to the caller's workspace. Any role may read." });
+
 
 builder.globalConnectionField("totalCount", (t) =>
   t.int({

@@ -2,6 +2,7 @@ import type { YogaInitialContext } from "graphql-yoga";
 import type { AgentRole } from "../generated/prisma/enums.js";
 import type { Database } from "../db/client.js";
 import type { Logger } from "../logger.js";
+import type { EventBus, EventPublisher } from "../realtime/events.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 /** Who is calling, as their token says. Every read and write is confined to `workspaceId`. */
@@ -14,6 +15,8 @@ export interface Viewer {
 /** What the gateway adds to Yoga's context for every request. */
 export interface RequestContext {
   db: Database;
+  events: EventPublisher;
+  bus: EventBus;
   viewer: Viewer;
   loaders: Loaders;
   log: Logger;
@@ -24,6 +27,8 @@ export type GraphQLContext = YogaInitialContext & RequestContext;
 /** What the gateway shares across requests; a context adds the per-request parts to it. */
 export interface ServerContext {
   db: Database;
+  events: EventPublisher;
+  bus: EventBus;
   log: Logger;
 }
 

@@ -1,0 +1,41 @@
+import { createPubSub, type PubSub } from "graphql-yoga";
+import type { ActivityType } from "../generated/prisma/enums.js";
+
+/**
+ * What a committed write tells the live feeds: one event per changed conversation, published
+ * after the transaction commits. It carries ids and the new figures; subscribers load records
+ * through the request's DataLoaders like any query.
+ */
+export interface ConversationChanged {
+  workspaceId: string;
+  conversationId: string;
+  /** The activity rows the change wrote, in order. */
+  activities: { id: string; type: ActivityType }[];
+  unreadCount: number;
+  /** Whether unreadCount moved (so unread feeds can skip the rest). */
+  unreadChanged: boolean;
+  assignedToId: string | null;
+  /** The assignee before the change, when it changed: both agents' totals move. */
+  previousAssignedToId: string | null;
+  /** Commit time (epoch ms), to measure delivery latency. */
+  committedAt: number;
+}
+
+export type Topics = {
+  "conversation:changed": [ConversationChanged];
+};
+
+export type EventBus = PubSub<Topics>;
+
+/** Where domain writes hand their events after commit. */
+export interface EventPublisher {
+  publish(event: ConversationChanged): void;
+}
+
+export function createInProcessEventBus(): EventBus {
+  return createPubSub<Topics>();
+}
+
+export function publisherFor(bus: EventBus): EventPublisher {
+  return { publish: (event) => bus.publish("conversation:changed", event) };
+}
