@@ -84,7 +84,10 @@ builder.addScalarType("EmailAddress", EmailAddressResolver);
 builder.addScalarType("PhoneNumber", PhoneNumberResolver);
 
 builder.queryType({ description: "Reads, confined to the caller's workspace. Any role may read." });
-
+builder.mutationType({
+  description:
+    "Writes, confined to the caller's workspace. Each runs in one transaction, records its activity and publishes one event after commit; a failed write changes nothing.",
+});
 
 builder.globalConnectionField("totalCount", (t) =>
   t.int({

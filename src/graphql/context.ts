@@ -2,6 +2,7 @@ import type { YogaInitialContext } from "graphql-yoga";
 import type { AgentRole } from "../generated/prisma/enums.js";
 import type { Database } from "../db/client.js";
 import type { Logger } from "../logger.js";
+import type { WriteDeps } from "../domain/write.js";
 import type { EventBus, EventPublisher } from "../realtime/events.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
@@ -34,4 +35,9 @@ export interface ServerContext {
 
 export function buildRequestContext(server: ServerContext, viewer: Viewer): RequestContext {
   return { ...server, viewer, loaders: createLoaders(server.db.prisma, viewer.workspaceId) };
+}
+
+/** What a domain write needs from a request. */
+export function writeDeps(ctx: RequestContext): WriteDeps {
+  return { prisma: ctx.db.prisma, events: ctx.events, log: ctx.log };
 }

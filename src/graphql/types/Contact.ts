@@ -1,6 +1,8 @@
 import { listContacts } from "../../domain/contact-query.js";
+import { createContact, updateContact } from "../../domain/contacts.js";
 import { requireId } from "../../domain/ids.js";
 import { builder } from "../builder.js";
+import { writeDeps } from "../context.js";
 import { ChannelEnum, ContactStatusEnum } from "./enums.js";
 
 export const ContactRef = builder.prismaNode("Contact", {
@@ -64,4 +66,57 @@ builder.queryFields((t) => ({
     },
     ContactConnection,
   ),
+}));
+
+const CreateContactInput = builder.inputType("CreateContactInput", {
+  description: "A new contact. Phone numbers are E.164 (+ and digits), emails must be valid addresses.",
+  fields: (t) => ({
+    firstName: t.string({ required: true, description: "Given name (1 to 100 characters)." }),
+    lastName: t.string({ description: "Family name." }),
+    fullName: t.string({ description: "Full name, when it is not first and last name joined." }),
+    phone: t.field({ type: "PhoneNumber", description: "Phone number in E.164 format, e.g. +351912345678." }),
+    email: t.field({ type: "EmailAddress", description: "Email address." }),
+    preferredChannel: t.field({ type: ChannelEnum, description: "The channel the contact prefers." }),
+    metadata: t.field({ type: "JSONObject", description: "Free-form attributes from your systems (default {})." }),
+    status: t.field({ type: ContactStatusEnum, description: "Default ACTIVE." }),
+  }),
+});
+
+const UpdateContactInput = builder.inputType("UpdateContactInput", {
+  description: "Changes to a contact: absent fields stay as they are, null clears a field.",
+  fields: (t) => ({
+    firstName: t.string({ description: "Given name (may not be cleared)." }),
+    lastName: t.string({ description: "Family name." }),
+    fullName: t.string({ description: "Full name, when it is not first and last name joined." }),
+    phone: t.field({ type: "PhoneNumber", description: "Phone number in E.164 format." }),
+    email: t.field({ type: "EmailAddress", description: "Email address." }),
+    preferredChannel: t.field({ type: ChannelEnum, description: "The channel the contact prefers." }),
+    metadata: t.field({ type: "JSONObject", description: "Replaces the attributes; null resets them to {}." }),
+    status: t.field({ type: ContactStatusEnum, description: "Active, inactive or deleted (may not be null)." }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createContact: t.field({
+    type: ContactRef,
+    authScopes: { admin: true },
+    description: "Creates a contact (ADMIN).",
+    args: { input: t.arg({ type: CreateContactInput, required: true, description: "The new contact." }) },
+    resolve: (_root, { input }, ctx) => createContact(writeDeps(ctx), ctx.viewer, input),
+  }),
+  updateContact: t.field({
+    type: ContactRef,
+    authScopes: { admin: true },
+    description: "Changes a contact (ADMIN).",
+    args: {
+      id: t.arg.id({ required: true, description: "The contact's id (cnt_…)." }),
+      input: t.arg({ type: UpdateContactInput, required: true, description: "The fields to change." }),
+      expectedUpdatedAt: t.arg({
+        type: "DateTime",
+        description: "The updatedAt you last saw: if the contact changed since, the mutation fails with CONFLICT and changes nothing.",
+      }),
+    },
+    resolve: (_root, { id, input, expectedUpdatedAt }, ctx) =>
+      updateContact(writeDeps(ctx), ctx.viewer, { id, fields: input, expectedUpdatedAt }),
+  }),
 }));

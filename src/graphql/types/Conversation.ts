@@ -4,9 +4,25 @@ import {
   listConversations,
   listConversationsOfContacts,
 } from "../../domain/conversation-query.js";
+import type { Conversation } from "../../generated/prisma/client.js";
+import {
+  addConversationLabels,
+  assignConversation,
+  bulkUpdateConversations,
+  createConversation,
+  MAX_BULK_IDS,
+  markConversationRead,
+  removeConversationLabels,
+  setConversationLabels,
+  setConversationTags,
+  updateConversationPriority,
+  updateConversationStatus,
+} from "../../domain/conversations.js";
+import { badInput } from "../../domain/errors.js";
 import { requireId } from "../../domain/ids.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
 import { builder } from "../builder.js";
+import { writeDeps } from "../context.js";
 import { AgentRef } from "./Agent.js";
 import { ContactRef } from "./Contact.js";
 import { ActivityConnection, ConversationActivityRef } from "./ConversationActivity.js";
@@ -152,6 +168,19 @@ builder.prismaObjectField(ContactRef, "conversations", (t) =>
     )
 );
 
+// Lives here for the same reason: Message and Conversation refer to each other.
+builder.prismaObjectField(MessageRef, "conversation", (t) =>
+  t.field({
+    type: ConversationRef,
+    description: "The conversation it belongs to (batched per request).",
+    resolve: async (message, _args, ctx) => {
+      const conversation = await ctx.loaders.conversation.load(message.conversationId);
+      if (!conversation) throw new Error(`Message ${message.id} has no conversation ${message.conversationId}`);
+      return conversation;
+    },
+  }),
+);
+
 builder.queryFields((t) => ({
   conversation: t.field({
     type: ConversationRef,
@@ -179,3 +208,133 @@ builder.queryFields((t) => ({
     resolve: (_root, { filter }, ctx) => countConversations(ctx.db.prisma, ctx.viewer.workspaceId, filter),
   }),
 }));
+
+const CreateConversationInput = builder.inputType("CreateConversationInput", {
+  description: "A new conversation with a contact of your workspace.",
+  fields: (t) => ({
+    contactId: t.id({ required: true, description: "The contact (cnt_…); must exist in your workspace." }),
+    channel: t.field({ type: ChannelEnum, required: true, description: "The channel it runs on." }),
+    subject: t.string({ description: "What it is about (at most 200 characters)." }),
+    priority: t.field({ type: ConversationPriorityEnum, description: "Initial priority; none when absent." }),
+    labels: t.stringList({ description: "Initial labels (label rules apply)." }),
+    tags: t.stringList({ description: "Initial tags (label rules apply)." }),
+    assignedToId: t.id({ description: "Initial assignee: an active agent of your workspace." }),
+  }),
+});
+
+const BulkUpdateErrorRef = builder
+  .objectRef<{ id: string; code: string; message: string }>("BulkUpdateError")
+  .implement({
+    description: "Why one conversation of a bulk update was left unchanged.",
+    fields: (t) => ({
+      id: t.exposeID("id", { description: "The conversation id as given." }),
+      code: t.exposeString("code", { description: "The error code (NOT_FOUND, CONFLICT, BAD_USER_INPUT, …)." }),
+      message: t.exposeString("message", { description: "What went wrong, for people." }),
+    }),
+  });
+
+const BulkUpdateConversationsPayload = builder
+  .objectRef<{ updated: Conversation[]; errors: { id: string; code: string; message: string }[] }>("BulkUpdateConversationsPayload")
+  .implement({
+    description: "The outcome of a bulk update: each conversation succeeded or failed on its own.",
+    fields: (t) => ({
+      updated: t.field({
+        type: [ConversationRef],
+        description: "The conversations that now have the requested values (unchanged ones that already had them included).",
+        resolve: (payload) => payload.updated,
+      }),
+      errors: t.field({
+        type: [BulkUpdateErrorRef],
+        description: "The conversations that failed, each with its own error; nothing changed on them.",
+        resolve: (payload) => payload.errors,
+      }),
+    }),
+  });
+
+builder.mutationFields((t) => {
+  const id = () => t.arg.id({ required: true, description: "The conversation's id (conv_…)." });
+  const expectedUpdatedAt = () =>
+    t.arg({
+      type: "DateTime",
+      description: "The updatedAt you last saw: if the conversation changed since, the mutation fails with CONFLICT and changes nothing.",
+    });
+  const labelsArg = (description: string) => t.arg.stringList({ required: true, description });
+  const field = (description: string) => ({ type: ConversationRef, authScopes: { agent: true }, description });
+  return {
+    updateConversationStatus: t.field({
+      ...field("Sets the status (OPEN, CLOSED, ARCHIVED); the current one is a no-op."),
+      args: {
+        id: id(),
+        status: t.arg({ type: ConversationStatusEnum, required: true, description: "The new status." }),
+        expectedUpdatedAt: expectedUpdatedAt(),
+      },
+      resolve: (_root, args, ctx) => updateConversationStatus(writeDeps(ctx), ctx.viewer, args),
+    }),
+    updateConversationPriority: t.field({
+      ...field("Sets the priority; null clears it."),
+      args: {
+        id: id(),
+        priority: t.arg({ type: ConversationPriorityEnum, description: "The new priority; pass null to clear it." }),
+        expectedUpdatedAt: expectedUpdatedAt(),
+      },
+      resolve: (_root, args, ctx) => {
+        if (args.priority === undefined) throw badInput("priority", 'Pass "priority", or null to clear it.');
+        return updateConversationPriority(writeDeps(ctx), ctx.viewer, { ...args, priority: args.priority });
+      },
+    }),
+    addConversationLabels: t.field({
+      ...field("Adds labels (trimmed, lower-cased; at most 20 per conversation). Concurrent adds never lose each other's labels."),
+      args: { id: id(), labels: labelsArg("Labels to add: 1 to 50 characters of a-z, 0-9, space, _ and -.") },
+      resolve: (_root, args, ctx) => addConversationLabels(writeDeps(ctx), ctx.viewer, args),
+    }),
+    removeConversationLabels: t.field({
+      ...field("Removes labels; labels the conversation does not have are ignored."),
+      args: { id: id(), labels: labelsArg("Labels to remove.") },
+      resolve: (_root, args, ctx) => removeConversationLabels(writeDeps(ctx), ctx.viewer, args),
+    }),
+    setConversationLabels: t.field({
+      ...field("Replaces all labels (at most 20)."),
+      args: { id: id(), labels: labelsArg("The complete new label list."), expectedUpdatedAt: expectedUpdatedAt() },
+      resolve: (_root, args, ctx) => setConversationLabels(writeDeps(ctx), ctx.viewer, args),
+    }),
+    setConversationTags: t.field({
+      ...field("Replaces all tags (same rules as labels)."),
+      args: { id: id(), tags: labelsArg("The complete new tag list.") },
+      resolve: (_root, args, ctx) => setConversationTags(writeDeps(ctx), ctx.viewer, args),
+    }),
+    assignConversation: t.field({
+      ...field("Assigns the conversation to an active agent of your workspace; null unassigns."),
+      args: {
+        id: id(),
+        agentId: t.arg.id({ description: "The agent (agt_…), or null to unassign." }),
+        expectedUpdatedAt: expectedUpdatedAt(),
+      },
+      resolve: (_root, args, ctx) => assignConversation(writeDeps(ctx), ctx.viewer, { ...args, agentId: args.agentId ?? null }),
+    }),
+    markConversationRead: t.field({
+      ...field("Marks every message read: unreadCount becomes 0."),
+      args: { id: id() },
+      resolve: (_root, args, ctx) => markConversationRead(writeDeps(ctx), ctx.viewer, args),
+    }),
+    createConversation: t.field({
+      ...field("Opens a conversation with a contact of your workspace."),
+      args: { input: t.arg({ type: CreateConversationInput, required: true, description: "The new conversation." }) },
+      resolve: (_root, { input }, ctx) => createConversation(writeDeps(ctx), ctx.viewer, input),
+    }),
+    bulkUpdateConversations: t.field({
+      type: BulkUpdateConversationsPayload,
+      authScopes: { agent: true },
+      description: `Applies the same changes to up to ${MAX_BULK_IDS} conversations; each succeeds or fails on its own.`,
+      args: {
+        ids: t.arg.idList({ required: true, description: `Conversation ids (at most ${MAX_BULK_IDS}).` }),
+        status: t.arg({ type: ConversationStatusEnum, description: "New status." }),
+        priority: t.arg({ type: ConversationPriorityEnum, description: "New priority; null clears it; absent leaves it." }),
+        addLabels: t.arg.stringList({ description: "Labels to add." }),
+        removeLabels: t.arg.stringList({ description: "Labels to remove." }),
+        assignToId: t.arg.id({ description: "Assign to this active agent of your workspace." }),
+        unassign: t.arg.boolean({ description: "true: unassign." }),
+      },
+      resolve: (_root, args, ctx) => bulkUpdateConversations(writeDeps(ctx), ctx.viewer, args),
+    }),
+  };
+});

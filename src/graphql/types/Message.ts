@@ -1,4 +1,6 @@
+import { receiveMessage, sendMessage } from "../../domain/messages.js";
 import { builder } from "../builder.js";
+import { writeDeps } from "../context.js";
 import { AgentRef } from "./Agent.js";
 import { MessageDirectionEnum } from "./enums.js";
 
@@ -28,3 +30,42 @@ export const MessageConnection = builder.connectionObject(
   { type: MessageRef, name: "MessageConnection", description: "A page of messages." },
   { name: "MessageEdge", description: "A message in a page, with its cursor." },
 );
+
+const ReceiveMessageInput = builder.inputType("ReceiveMessageInput", {
+  description: "An inbound message as a channel delivers it.",
+  fields: (t) => ({
+    conversationId: t.id({ required: true, description: "The conversation (conv_…) it belongs to." }),
+    body: t.string({ required: true, description: "The text (1 to 10,000 characters)." }),
+    externalId: t.string({
+      required: true,
+      description: "The channel's id of the message. A retried delivery with the same externalId returns the first message and changes nothing.",
+    }),
+    sentAt: t.field({ type: "DateTime", description: "When the contact sent it (default: now); not in the future." }),
+  }),
+});
+
+const SendMessageInput = builder.inputType("SendMessageInput", {
+  description: "An outbound reply by the calling agent.",
+  fields: (t) => ({
+    conversationId: t.id({ required: true, description: "The conversation (conv_…) to reply in." }),
+    body: t.string({ required: true, description: "The text (1 to 10,000 characters)." }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  receiveMessage: t.field({
+    type: MessageRef,
+    authScopes: { agent: true },
+    description:
+      "Records an inbound message: messageCount and unreadCount +1, lastMessageAt and the preview set, the contact's lastContacted set. Idempotent on externalId.",
+    args: { input: t.arg({ type: ReceiveMessageInput, required: true, description: "The delivered message." }) },
+    resolve: (_root, { input }, ctx) => receiveMessage(writeDeps(ctx), ctx.viewer, input),
+  }),
+  sendMessage: t.field({
+    type: MessageRef,
+    authScopes: { agent: true },
+    description: "Sends a reply as the calling agent: messageCount +1, unreadCount unchanged.",
+    args: { input: t.arg({ type: SendMessageInput, required: true, description: "The reply." }) },
+    resolve: (_root, { input }, ctx) => sendMessage(writeDeps(ctx), ctx.viewer, input),
+  }),
+}));

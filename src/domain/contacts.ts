@@ -1,0 +1,91 @@
+import type { Contact, Prisma } from "../generated/prisma/client.js";
+import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
+import type { Actor } from "./conversations.js";
+import { DomainError, badInput, notFound } from "./errors.js";
+import { requireId } from "./ids.js";
+import { type WriteDeps, idFor, transact } from "./write.js";
+
+/** Contact fields as a client sets them; phone (E.164) and email arrive validated by their scalars. */
+export interface ContactFields {
+  firstName?: string | null;
+  lastName?: string | null;
+  fullName?: string | null;
+  phone?: string | null;
+  email?: string | null;
+  preferredChannel?: Channel | null;
+  metadata?: Record<string, unknown> | null;
+  status?: ContactStatus | null;
+}
+
+export const MAX_NAME_LENGTH = 100;
+
+function name(value: string | null | undefined, field: string, required: boolean): string | null | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value?.trim() || null;
+  if (required && !trimmed) throw badInput(field, `${field.split(".").pop()} may not be empty.`);
+  if (trimmed && trimmed.length > MAX_NAME_LENGTH) throw badInput(field, `${field.split(".").pop()} is at most ${MAX_NAME_LENGTH} characters.`);
+  return trimmed;
+}
+
+/** The columns a set of fields writes; absent fields stay as they are, null clears. */
+function contactData(input: ContactFields, creating: boolean) {
+  const data = {
+    firstName: name(input.firstName, "input.firstName", true) ?? undefined,
+    lastName: name(input.lastName, "input.lastName", false),
+    fullName: name(input.fullName, "input.fullName", false),
+    phone: input.phone,
+    email: input.email === undefined || input.email === null ? input.email : input.email.trim().toLowerCase(),
+    preferredChannel: input.preferredChannel,
+    metadata: input.metadata === undefined ? undefined : ((input.metadata ?? {}) as Prisma.InputJsonObject),
+    status: input.status === null ? undefined : input.status,
+  };
+  if (creating && !data.firstName) throw badInput("input.firstName", "firstName is required.");
+  if (input.status === null) throw badInput("input.status", "status may not be null.");
+  return data;
+}
+
+export async function createContact(deps: WriteDeps, actor: Actor, input: ContactFields & { firstName: string }): Promise<Contact> {
+  const data = contactData(input, true);
+  return transact(deps, (tx) =>
+    tx.contact.create({
+      data: {
+        ...data,
+        firstName: data.firstName!,
+        id: idFor(deps, "contact"),
+        workspaceId: actor.workspaceId,
+        ...(deps.at ? { createdAt: deps.at, updatedAt: deps.at } : {}),
+      },
+    }),
+  );
+}
+
+/** Changes the given fields; a stale expectedUpdatedAt is a CONFLICT; changing nothing is a no-op. */
+export async function updateContact(
+  deps: WriteDeps,
+  actor: Actor,
+  input: { id: string; fields: ContactFields; expectedUpdatedAt?: Date | null },
+): Promise<Contact> {
+  requireId(input.id, "contact");
+  const data = contactData(input.fields, false);
+  return transact(deps, async (tx) => {
+    const [before] = await tx.$queryRaw<Contact[]>`
+      SELECT * FROM "Contact" WHERE "id" = ${input.id} AND "workspaceId" = ${actor.workspaceId} FOR UPDATE`;
+    if (!before) throw notFound("contact", input.id);
+    if (input.expectedUpdatedAt && before.updatedAt.getTime() !== input.expectedUpdatedAt.getTime()) {
+      throw new DomainError("CONFLICT", `Contact ${input.id} was changed at ${before.updatedAt.toISOString()}: reload it and try again.`, {
+        field: "expectedUpdatedAt",
+        updatedAt: before.updatedAt.toISOString(),
+      });
+    }
+    const changed = Object.entries(data).filter(
+      ([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(before[key as keyof Contact]),
+    );
+    if (!changed.length) return before;
+    // Monotonic like conversations: two edits in one millisecond still differ.
+    const now = (deps.at ?? new Date()).getTime();
+    return tx.contact.update({
+      where: { id: input.id },
+      data: { ...Object.fromEntries(changed), updatedAt: new Date(Math.max(now, before.updatedAt.getTime() + 1)) },
+    });
+  });
+}

@@ -1,0 +1,330 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Conversation } from "../src/generated/prisma/client.js";
+import { dataOf, startTestGateway, type GraphQLResponse, type TestGateway } from "./helpers.js";
+
+let t: TestGateway;
+let agentToken: string;
+let viewerToken: string;
+beforeAll(async () => {
+  t = await startTestGateway();
+  agentToken = await t.token("AGENT");
+  viewerToken = await t.token("VIEWER");
+});
+afterAll(() => t?.close());
+
+const ws = () => t.seed!.workspaceId;
+// Each test takes conversations no other test has touched, so tests stay independent.
+const taken = new Set<string>();
+async function freshConversation(where: Record<string, unknown> = {}): Promise<Conversation> {
+  const rows = await t.db.prisma.conversation.findMany({ where: { workspaceId: ws(), ...where }, orderBy: { id: "asc" } });
+  const row = rows.find((r) => !taken.has(r.id));
+  if (!row) throw new Error(`no untouched conversation matches ${JSON.stringify(where)}`);
+  taken.add(row.id);
+  return row;
+}
+const activities = (conversationId: string) =>
+  t.db.prisma.conversationActivity.findMany({ where: { conversationId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+const agentOf = async (role: "ADMIN" | "AGENT" | "VIEWER", active = true) =>
+  t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: ws(), role, active }, orderBy: { createdAt: "asc" } });
+
+function errorOf(response: GraphQLResponse<unknown>) {
+  expect(response.errors, JSON.stringify(response.data)).toHaveLength(1);
+  return response.errors![0];
+}
+
+const CONVERSATION_FIELDS = `id status priority labels tags unreadCount messageCount updatedAt lastMessageAt lastMessagePreview assignedTo { id }
+  activity(first: 5) { totalCount edges { node { type from to actor { id } createdAt } } }`;
+
+const STATUS = `mutation($id: ID!, $status: ConversationStatus!, $expected: DateTime) {
+  updateConversationStatus(id: $id, status: $status, expectedUpdatedAt: $expected) { ${CONVERSATION_FIELDS} } }`;
+const PRIORITY = `mutation($id: ID!, $priority: ConversationPriority, $expected: DateTime) {
+  updateConversationPriority(id: $id, priority: $priority, expectedUpdatedAt: $expected) { ${CONVERSATION_FIELDS} } }`;
+const ADD_LABELS = `mutation($id: ID!, $labels: [String!]!) { addConversationLabels(id: $id, labels: $labels) { ${CONVERSATION_FIELDS} } }`;
+const REMOVE_LABELS = `mutation($id: ID!, $labels: [String!]!) { removeConversationLabels(id: $id, labels: $labels) { ${CONVERSATION_FIELDS} } }`;
+const SET_LABELS = `mutation($id: ID!, $labels: [String!]!, $expected: DateTime) {
+  setConversationLabels(id: $id, labels: $labels, expectedUpdatedAt: $expected) { ${CONVERSATION_FIELDS} } }`;
+const SET_TAGS = `mutation($id: ID!, $tags: [String!]!) { setConversationTags(id: $id, tags: $tags) { ${CONVERSATION_FIELDS} } }`;
+const ASSIGN = `mutation($id: ID!, $agentId: ID, $expected: DateTime) {
+  assignConversation(id: $id, agentId: $agentId, expectedUpdatedAt: $expected) { ${CONVERSATION_FIELDS} } }`;
+const READ = `mutation($id: ID!) { markConversationRead(id: $id) { ${CONVERSATION_FIELDS} } }`;
+const RECEIVE = `mutation($input: ReceiveMessageInput!) {
+  receiveMessage(input: $input) { id body direction externalId createdAt sender { id } conversation { ${CONVERSATION_FIELDS} } } }`;
+const SEND = `mutation($input: SendMessageInput!) {
+  sendMessage(input: $input) { id body direction externalId sender { id } conversation { ${CONVERSATION_FIELDS} } } }`;
+
+describe("conversation field mutations", () => {
+  it("updateConversationStatus returns the record, bumps updatedAt and records one activity with actor, from and to", async () => {
+    const conv = await freshConversation({ status: "OPEN" });
+    const admin = await agentOf("ADMIN");
+    const { updateConversationStatus: after } = dataOf(await t.gql(STATUS, { id: conv.id, status: "CLOSED" }));
+    expect(after.status).toBe("CLOSED");
+    expect(new Date(after.updatedAt).getTime()).toBeGreaterThan(conv.updatedAt.getTime());
+    expect(after.activity.totalCount).toBe((await activities(conv.id)).length);
+    expect(after.activity.edges[0].node).toEqual({
+      type: "STATUS_CHANGED",
+      from: "OPEN",
+      to: "CLOSED",
+      actor: { id: admin.id },
+      createdAt: after.updatedAt,
+    });
+    // The same status again: success, no activity, no bump.
+    const before = await activities(conv.id);
+    const { updateConversationStatus: again } = dataOf(await t.gql(STATUS, { id: conv.id, status: "CLOSED" }));
+    expect(again.updatedAt).toBe(after.updatedAt);
+    expect(await activities(conv.id)).toEqual(before);
+  });
+
+  it("updateConversationPriority sets and clears (null), and asks for an explicit value", async () => {
+    const conv = await freshConversation({ priority: "LOW" });
+    const high = dataOf(await t.gql(PRIORITY, { id: conv.id, priority: "HIGH" })).updateConversationPriority;
+    expect(high.priority).toBe("HIGH");
+    expect(high.activity.edges[0].node).toMatchObject({ type: "PRIORITY_CHANGED", from: "LOW", to: "HIGH" });
+    const cleared = dataOf(await t.gql(PRIORITY, { id: conv.id, priority: null })).updateConversationPriority;
+    expect(cleared.priority).toBeNull();
+    expect(cleared.activity.edges[0].node).toMatchObject({ type: "PRIORITY_CHANGED", from: "HIGH", to: null });
+    const omitted = errorOf(await t.gql(`mutation($id: ID!) { updateConversationPriority(id: $id) { id } }`, { id: conv.id }));
+    expect(omitted.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "priority" });
+    expect((await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).priority).toBeNull();
+  });
+
+  it("adds, removes and sets labels, normalised, with one activity per real change and none for no-ops", async () => {
+    const conv = await freshConversation({ labels: { isEmpty: true } });
+    const added = dataOf(await t.gql(ADD_LABELS, { id: conv.id, labels: ["  VIP ", "Billing", "vip"] })).addConversationLabels;
+    expect(added.labels).toEqual(["vip", "billing"]);
+    expect(added.activity.edges[0].node).toMatchObject({ type: "LABELS_CHANGED", from: [], to: ["vip", "billing"] });
+
+    const count = (await activities(conv.id)).length;
+    dataOf(await t.gql(ADD_LABELS, { id: conv.id, labels: ["billing"] }));
+    dataOf(await t.gql(REMOVE_LABELS, { id: conv.id, labels: ["not-there"] }));
+    dataOf(await t.gql(SET_LABELS, { id: conv.id, labels: ["billing", "vip"] }));
+    expect(await activities(conv.id)).toHaveLength(count);
+
+    const removed = dataOf(await t.gql(REMOVE_LABELS, { id: conv.id, labels: ["VIP"] })).removeConversationLabels;
+    expect(removed.labels).toEqual(["billing"]);
+    expect(removed.activity.edges[0].node).toMatchObject({ from: ["vip", "billing"], to: ["billing"] });
+
+    const set = dataOf(await t.gql(SET_LABELS, { id: conv.id, labels: ["urgent", "refund"], expected: removed.updatedAt })).setConversationLabels;
+    expect(set.labels).toEqual(["urgent", "refund"]);
+    expect(await activities(conv.id)).toHaveLength(count + 2);
+  });
+
+  it("rejects a bad label naming it, and a 21st label, changing nothing", async () => {
+    const conv = await freshConversation({ labels: { isEmpty: true } });
+    const bad = errorOf(await t.gql(ADD_LABELS, { id: conv.id, labels: ["ok", "no/slash"] }));
+    expect(bad.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "labels", label: "no/slash" });
+    expect(bad.message).toContain("no/slash");
+    const long = errorOf(await t.gql(SET_LABELS, { id: conv.id, labels: ["x".repeat(51)] }));
+    expect(long.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "labels" });
+
+    const twenty = Array.from({ length: 20 }, (_, i) => `label-${i}`);
+    dataOf(await t.gql(ADD_LABELS, { id: conv.id, labels: twenty }));
+    const before = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } });
+    const over = errorOf(await t.gql(ADD_LABELS, { id: conv.id, labels: ["one-more"] }));
+    expect(over.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "labels" });
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(before);
+    const tooMany = errorOf(await t.gql(SET_LABELS, { id: conv.id, labels: [...twenty, "another"] }));
+    expect(tooMany.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "labels" });
+  });
+
+  it("setConversationTags follows the label rules and records TAGS_CHANGED", async () => {
+    const conv = await freshConversation();
+    const tagged = dataOf(await t.gql(SET_TAGS, { id: conv.id, tags: [" Web ", "follow-up"] })).setConversationTags;
+    expect(tagged.tags).toEqual(["web", "follow-up"]);
+    expect(tagged.activity.edges[0].node).toMatchObject({ type: "TAGS_CHANGED", from: conv.tags, to: ["web", "follow-up"] });
+    const bad = errorOf(await t.gql(SET_TAGS, { id: conv.id, tags: ["Ümlaut"] }));
+    expect(bad.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "tags", label: "Ümlaut" });
+  });
+
+  it("assigns only active agents of the workspace; null unassigns; the current assignee is a no-op", async () => {
+    const conv = await freshConversation({ assignedToId: null });
+    const agent = await agentOf("AGENT");
+    const assigned = dataOf(await t.gql(ASSIGN, { id: conv.id, agentId: agent.id })).assignConversation;
+    expect(assigned.assignedTo).toEqual({ id: agent.id });
+    expect(assigned.activity.edges[0].node).toMatchObject({ type: "ASSIGNED", from: null, to: agent.id });
+
+    const count = (await activities(conv.id)).length;
+    const same = dataOf(await t.gql(ASSIGN, { id: conv.id, agentId: agent.id })).assignConversation;
+    expect(same.updatedAt).toBe(assigned.updatedAt);
+    expect(await activities(conv.id)).toHaveLength(count);
+
+    const inactive = await agentOf("AGENT", false);
+    const viewer = await agentOf("VIEWER");
+    for (const agentId of [inactive.id, viewer.id, "agt_doesnotexist0000"]) {
+      const error = errorOf(await t.gql(ASSIGN, { id: conv.id, agentId }));
+      expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "agentId" });
+    }
+    const malformed = errorOf(await t.gql(ASSIGN, { id: conv.id, agentId: "cnt_notanagent000000" }));
+    expect(malformed.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "agentId" });
+
+    const unassigned = dataOf(await t.gql(ASSIGN, { id: conv.id, agentId: null })).assignConversation;
+    expect(unassigned.assignedTo).toBeNull();
+    expect(unassigned.activity.edges[0].node).toMatchObject({ type: "ASSIGNED", from: agent.id, to: null });
+    expect(await activities(conv.id)).toHaveLength(count + 1);
+  });
+
+  it("markConversationRead sets unreadCount to 0 and records READ; nothing unread is a no-op", async () => {
+    const conv = await freshConversation({ unreadCount: { gt: 0 } });
+    const read = dataOf(await t.gql(READ, { id: conv.id })).markConversationRead;
+    expect(read.unreadCount).toBe(0);
+    expect(read.activity.edges[0].node).toMatchObject({ type: "READ", from: conv.unreadCount, to: 0 });
+    const again = dataOf(await t.gql(READ, { id: conv.id })).markConversationRead;
+    expect(again.updatedAt).toBe(read.updatedAt);
+    expect(again.activity.totalCount).toBe(read.activity.totalCount);
+  });
+
+  it("NOT_FOUND for a missing conversation; BAD_USER_INPUT for a malformed id", async () => {
+    const missing = errorOf(await t.gql(READ, { id: "conv_doesnotexist0000" }));
+    expect(missing.extensions!.code).toBe("NOT_FOUND");
+    const malformed = errorOf(await t.gql(READ, { id: "nope" }));
+    expect(malformed.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "id" });
+  });
+});
+
+describe("expectedUpdatedAt", () => {
+  it("a stale value is a CONFLICT that changes nothing; the current value succeeds", async () => {
+    const conv = await freshConversation({ status: "OPEN", assignedToId: null });
+    const first = dataOf(await t.gql(STATUS, { id: conv.id, status: "CLOSED", expected: conv.updatedAt.toISOString() })).updateConversationStatus;
+    const rowBefore = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } });
+    const activityBefore = await activities(conv.id);
+    const agent = await agentOf("AGENT");
+    for (const [query, vars] of [
+      [STATUS, { status: "ARCHIVED" }],
+      [PRIORITY, { priority: "HIGH" }],
+      [SET_LABELS, { labels: ["stale"] }],
+      [ASSIGN, { agentId: agent.id }],
+    ] as const) {
+      const error = errorOf(await t.gql(query, { id: conv.id, ...vars, expected: conv.updatedAt.toISOString() }));
+      expect(error.extensions).toMatchObject({ code: "CONFLICT", field: "expectedUpdatedAt", updatedAt: first.updatedAt });
+    }
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(rowBefore);
+    expect(await activities(conv.id)).toEqual(activityBefore);
+    const next = dataOf(await t.gql(STATUS, { id: conv.id, status: "ARCHIVED", expected: first.updatedAt })).updateConversationStatus;
+    expect(next.status).toBe("ARCHIVED");
+  });
+
+  it("two writes in one millisecond still get different updatedAt values", async () => {
+    const conv = await freshConversation();
+    const a = dataOf(await t.gql(SET_TAGS, { id: conv.id, tags: ["a"] })).setConversationTags;
+    const b = dataOf(await t.gql(SET_TAGS, { id: conv.id, tags: ["b"] })).setConversationTags;
+    const c = dataOf(await t.gql(SET_TAGS, { id: conv.id, tags: ["c"] })).setConversationTags;
+    expect(new Date(b.updatedAt).getTime()).toBeGreaterThan(new Date(a.updatedAt).getTime());
+    expect(new Date(c.updatedAt).getTime()).toBeGreaterThan(new Date(b.updatedAt).getTime());
+  });
+});
+
+describe("messages", () => {
+  it("receiveMessage moves every figure in one go: counts, lastMessageAt, preview, the contact's lastContacted", async () => {
+    const conv = await freshConversation({ status: "OPEN" });
+    const body = `  Hello,\n\n   my   parcel ${"is late ".repeat(30)}`;
+    const sentAt = new Date(Date.now() - 1000).toISOString();
+    const { receiveMessage: message } = dataOf(
+      await t.gql(RECEIVE, { input: { conversationId: conv.id, body, externalId: `ext-${conv.id}`, sentAt } }),
+    );
+    expect(message).toMatchObject({ body, direction: "INBOUND", externalId: `ext-${conv.id}`, createdAt: sentAt, sender: null });
+    const after = message.conversation;
+    expect(after.messageCount).toBe(conv.messageCount + 1);
+    expect(after.unreadCount).toBe(conv.unreadCount + 1);
+    expect(after.lastMessageAt).toBe(sentAt);
+    expect(after.lastMessagePreview).toBe(`Hello, my parcel ${"is late ".repeat(30)}`.slice(0, 140));
+    expect(after.lastMessagePreview).toHaveLength(140);
+    expect(after.activity.edges[0].node).toMatchObject({ type: "MESSAGE_RECEIVED", actor: null, to: { messageId: message.id } });
+    const contact = await t.db.prisma.contact.findUniqueOrThrow({ where: { id: conv.contactId } });
+    expect(contact.lastContacted!.toISOString()).toBe(sentAt);
+
+    // A late delivery of an older message counts, but leaves lastMessageAt and the preview alone.
+    const older = new Date(Date.now() - 86_400_000).toISOString();
+    const late = dataOf(await t.gql(RECEIVE, { input: { conversationId: conv.id, body: "older", externalId: `ext-old-${conv.id}`, sentAt: older } }))
+      .receiveMessage.conversation;
+    expect(late).toMatchObject({ messageCount: conv.messageCount + 2, unreadCount: conv.unreadCount + 2, lastMessageAt: sentAt });
+    expect(late.lastMessagePreview).toBe(after.lastMessagePreview);
+    expect((await t.db.prisma.contact.findUniqueOrThrow({ where: { id: conv.contactId } })).lastContacted!.toISOString()).toBe(sentAt);
+  });
+
+  it("a retried delivery returns the first message and changes nothing; an externalId of another conversation is a CONFLICT", async () => {
+    const conv = await freshConversation();
+    const other = await freshConversation();
+    const input = { conversationId: conv.id, body: "first try", externalId: `retry-${conv.id}` };
+    const first = dataOf(await t.gql(RECEIVE, { input })).receiveMessage;
+    const rowAfterFirst = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } });
+    const retry = dataOf(await t.gql(RECEIVE, { input: { ...input, body: "second try" } })).receiveMessage;
+    expect(retry.id).toBe(first.id);
+    expect(retry.body).toBe("first try");
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(rowAfterFirst);
+
+    const clash = errorOf(await t.gql(RECEIVE, { input: { ...input, conversationId: other.id } }));
+    expect(clash.extensions).toMatchObject({ code: "CONFLICT", field: "input.externalId" });
+    expect(await t.db.prisma.message.count({ where: { conversationId: other.id } })).toBe(other.messageCount);
+  });
+
+  it("validates body, externalId and sentAt", async () => {
+    const conv = await freshConversation();
+    const cases: [Record<string, unknown>, string][] = [
+      [{ body: "   " }, "input.body"],
+      [{ body: "x".repeat(10_001) }, "input.body"],
+      [{ externalId: "" }, "input.externalId"],
+      [{ sentAt: new Date(Date.now() + 3_600_000).toISOString() }, "input.sentAt"],
+    ];
+    for (const [change, field] of cases) {
+      const input = { conversationId: conv.id, body: "hello", externalId: `valid-${field}`, ...change };
+      expect(errorOf(await t.gql(RECEIVE, { input })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+    }
+    expect(await t.db.prisma.message.count({ where: { conversationId: conv.id } })).toBe(conv.messageCount);
+    const missing = errorOf(await t.gql(RECEIVE, { input: { conversationId: "conv_doesnotexist0000", body: "x", externalId: "x" } }));
+    expect(missing.extensions!.code).toBe("NOT_FOUND");
+  });
+
+  it("sendMessage counts the reply as the caller's and leaves unread alone", async () => {
+    const conv = await freshConversation({ unreadCount: { gt: 0 } });
+    const agent = await agentOf("AGENT");
+    const { sendMessage: message } = dataOf(
+      await t.gql(SEND, { input: { conversationId: conv.id, body: "On it!" } }, { token: agentToken }),
+    );
+    expect(message).toMatchObject({ body: "On it!", direction: "OUTBOUND", externalId: null, sender: { id: agent.id } });
+    expect(message.conversation).toMatchObject({ messageCount: conv.messageCount + 1, unreadCount: conv.unreadCount, lastMessagePreview: "On it!" });
+    expect(message.conversation.activity.edges[0].node).toMatchObject({ type: "MESSAGE_SENT", actor: { id: agent.id }, to: { messageId: message.id } });
+    expect(errorOf(await t.gql(SEND, { input: { conversationId: conv.id, body: "" } })).extensions).toMatchObject({ field: "input.body" });
+  });
+});
+
+describe("authorization and workspaces", () => {
+  it("a VIEWER may not write conversations or messages (FORBIDDEN); an AGENT may not manage contacts", async () => {
+    const conv = await freshConversation();
+    for (const [query, vars] of [
+      [STATUS, { id: conv.id, status: "CLOSED" }],
+      [READ, { id: conv.id }],
+      [ADD_LABELS, { id: conv.id, labels: ["x"] }],
+      [RECEIVE, { input: { conversationId: conv.id, body: "x", externalId: "viewer-x" } }],
+      [SEND, { input: { conversationId: conv.id, body: "x" } }],
+    ] as const) {
+      expect(errorOf(await t.gql(query, vars, { token: viewerToken })).extensions!.code).toBe("FORBIDDEN");
+    }
+    const create = `mutation { createContact(input: { firstName: "Eve" }) { id } }`;
+    expect(errorOf(await t.gql(create, {}, { token: agentToken })).extensions!.code).toBe("FORBIDDEN");
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(conv);
+  });
+
+  it("a conversation of another workspace behaves like a missing one", async () => {
+    const other = await t.db.prisma.conversation.findFirst({ where: { NOT: { workspaceId: ws() } } });
+    const otherId = other?.id ?? (await seedOtherWorkspace()).conversationId;
+    const before = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: otherId } });
+    for (const [query, vars] of [
+      [STATUS, { id: otherId, status: "ARCHIVED" }],
+      [READ, { id: otherId }],
+      [ADD_LABELS, { id: otherId, labels: ["x"] }],
+      [RECEIVE, { input: { conversationId: otherId, body: "x", externalId: "cross-ws" } }],
+    ] as const) {
+      const error = errorOf(await t.gql(query, vars));
+      expect(error.extensions!.code).toBe("NOT_FOUND");
+      expect(error.message).toBe(`No conversation with id "${otherId}".`);
+    }
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: otherId } })).toEqual(before);
+  });
+});
+
+export async function seedOtherWorkspace() {
+  const { seedDemoData } = await import("../src/db/seed.js");
+  const seeded = await seedDemoData(t.db.prisma, { contacts: 3, conversations: 4, seed: 99, workspaceName: "Other" });
+  const conv = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: seeded.workspaceId } });
+  const agent = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seeded.workspaceId, role: "AGENT", active: true } });
+  return { conversationId: conv.id, contactId: conv.contactId, agentId: agent.id };
+}
