@@ -1,0 +1,125 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Conversation } from "../src/generated/prisma/client.js";
+import { startTestGateway, type TestGateway } from "./helpers.js";
+
+// Many requests at once through the whole gateway; the database (row locks, atomic UPDATEs,
+// ON CONFLICT) must keep every figure exact however they interleave.
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway({ seed: { contacts: 10, conversations: 30 } });
+});
+afterAll(() => t?.close());
+
+const taken = new Set<string>();
+async function freshConversation(data: Partial<Pick<Conversation, "labels">> = {}): Promise<Conversation> {
+  const rows = await t.db.prisma.conversation.findMany({ where: { workspaceId: t.seed!.workspaceId }, orderBy: { id: "asc" } });
+  const row = rows.find((r) => !taken.has(r.id))!;
+  taken.add(row.id);
+  return Object.keys(data).length ? t.db.prisma.conversation.update({ where: { id: row.id }, data }) : row;
+}
+const row = (id: string) => t.db.prisma.conversation.findUniqueOrThrow({ where: { id } });
+const labelActivities = (conversationId: string) =>
+  t.db.prisma.conversationActivity.count({ where: { conversationId, type: "LABELS_CHANGED" } });
+
+const ADD = `mutation($id: ID!, $labels: [String!]!) { addConversationLabels(id: $id, labels: $labels) { id labels } }`;
+const REMOVE = `mutation($id: ID!, $labels: [String!]!) { removeConversationLabels(id: $id, labels: $labels) { id labels } }`;
+const RECEIVE = `mutation($input: ReceiveMessageInput!) { receiveMessage(input: $input) { id } }`;
+
+describe("labels under concurrency", () => {
+  it("20 concurrent adds of different labels keep all 20, one activity each", async () => {
+    const conv = await freshConversation({ labels: [] });
+    const labels = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    const results = await Promise.all(labels.map((label) => t.gql(ADD, { id: conv.id, labels: [label] })));
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    expect([...(await row(conv.id)).labels].sort()).toEqual([...labels].sort());
+    expect(await labelActivities(conv.id)).toBe(20);
+  });
+
+  it("the 21st label is BAD_USER_INPUT even when it arrives with the others", async () => {
+    const conv = await freshConversation({ labels: [] });
+    const labels = Array.from({ length: 21 }, (_, i) => `d${i}`);
+    const results = await Promise.all(labels.map((label) => t.gql(ADD, { id: conv.id, labels: [label] })));
+    const errors = results.flatMap((r) => r.errors ?? []);
+    expect(errors).toHaveLength(1);
+    expect(errors[0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "labels" });
+    const after = await row(conv.id);
+    expect(after.labels).toHaveLength(20);
+    expect(after.labels.every((l) => labels.includes(l))).toBe(true);
+    expect(await labelActivities(conv.id)).toBe(20);
+  });
+
+  it("concurrent adds and removes of different labels never lose or resurrect one", async () => {
+    for (let round = 0; round < 3; round++) {
+      const initial = Array.from({ length: 10 }, (_, i) => `old${i}`);
+      const conv = await freshConversation({ labels: initial });
+      const toRemove = initial.slice(0, 5);
+      const toAdd = Array.from({ length: 5 }, (_, i) => `new${i}`);
+      // Interleave removals and additions, each its own request.
+      const calls = toRemove.flatMap((label, i) => [
+        t.gql(REMOVE, { id: conv.id, labels: [label] }),
+        t.gql(ADD, { id: conv.id, labels: [toAdd[i]] }),
+      ]);
+      const results = await Promise.all(calls);
+      expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+      expect([...(await row(conv.id)).labels].sort()).toEqual([...initial.slice(5), ...toAdd].sort());
+      expect(await labelActivities(conv.id)).toBe(10);
+    }
+  });
+});
+
+describe("message intake under concurrency", () => {
+  it("the same delivery sent 10 times at once yields one message and unreadCount +1", async () => {
+    const conv = await freshConversation();
+    const received = () => t.db.prisma.conversationActivity.count({ where: { conversationId: conv.id, type: "MESSAGE_RECEIVED" } });
+    const activityBefore = await received();
+    const input = { conversationId: conv.id, body: "are you there?", externalId: `dup-${conv.id}` };
+    const results = await Promise.all(Array.from({ length: 10 }, () => t.gql(RECEIVE, { input })));
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    expect(new Set(results.map((r) => r.data.receiveMessage.id)).size).toBe(1);
+    expect(await t.db.prisma.message.count({ where: { externalId: input.externalId } })).toBe(1);
+    const after = await row(conv.id);
+    expect(after.unreadCount).toBe(conv.unreadCount + 1);
+    expect(after.messageCount).toBe(conv.messageCount + 1);
+    expect(await received()).toBe(activityBefore + 1);
+  });
+
+  it("200 concurrent deliveries to one conversation move unreadCount and messageCount by exactly 200", async () => {
+    const conv = await freshConversation();
+    const start = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        t.gql(RECEIVE, {
+          input: { conversationId: conv.id, body: `message ${i}`, externalId: `burst-${conv.id}-${i}`, sentAt: new Date(start + i).toISOString() },
+        }),
+      ),
+    );
+    expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+    const after = await row(conv.id);
+    expect(after.unreadCount).toBe(conv.unreadCount + 200);
+    expect(after.messageCount).toBe(conv.messageCount + 200);
+    expect(await t.db.prisma.message.count({ where: { conversationId: conv.id } })).toBe(after.messageCount);
+    // The newest message wins the preview, whatever order the deliveries committed in.
+    expect(after.lastMessagePreview).toBe("message 199");
+  }, 120_000);
+});
+
+describe("optimistic concurrency", () => {
+  it("of several edits made from the same updatedAt, exactly one wins; the rest are CONFLICT", async () => {
+    const conv = await freshConversation();
+    const statuses = ["OPEN", "CLOSED", "ARCHIVED"].filter((s) => s !== conv.status);
+    const results = await Promise.all(
+      [...statuses, ...statuses].map((status) =>
+        t.gql(`mutation($id: ID!, $s: ConversationStatus!, $e: DateTime) { updateConversationStatus(id: $id, status: $s, expectedUpdatedAt: $e) { status } }`, {
+          id: conv.id,
+          s: status,
+          e: conv.updatedAt.toISOString(),
+        }),
+      ),
+    );
+    const ok = results.filter((r) => !r.errors);
+    expect(ok).toHaveLength(1);
+    expect(results.filter((r) => r.errors?.[0].extensions?.code === "CONFLICT")).toHaveLength(results.length - 1);
+    expect((await row(conv.id)).status).toBe(ok[0].data.updateConversationStatus.status);
+    expect(await t.db.prisma.conversationActivity.count({ where: { conversationId: conv.id, type: "STATUS_CHANGED" } })).toBe(1);
+  });
+});
