@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedDemoData } from "../src/db/seed.js";
 import type { Conversation } from "../src/generated/prisma/client.js";
 import { dataOf, startTestGateway, type GraphQLResponse, type TestGateway } from "./helpers.js";
 
@@ -304,8 +305,7 @@ describe("authorization and workspaces", () => {
   });
 
   it("a conversation of another workspace behaves like a missing one", async () => {
-    const other = await t.db.prisma.conversation.findFirst({ where: { NOT: { workspaceId: ws() } } });
-    const otherId = other?.id ?? (await seedOtherWorkspace()).conversationId;
+    const otherId = (await seedOtherWorkspace()).conversationId;
     const before = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: otherId } });
     for (const [query, vars] of [
       [STATUS, { id: otherId, status: "ARCHIVED" }],
@@ -321,10 +321,229 @@ describe("authorization and workspaces", () => {
   });
 });
 
-export async function seedOtherWorkspace() {
-  const { seedDemoData } = await import("../src/db/seed.js");
-  const seeded = await seedDemoData(t.db.prisma, { contacts: 3, conversations: 4, seed: 99, workspaceName: "Other" });
-  const conv = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: seeded.workspaceId } });
-  const agent = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seeded.workspaceId, role: "AGENT", active: true } });
-  return { conversationId: conv.id, contactId: conv.contactId, agentId: agent.id };
+const CREATE_CONTACT = `mutation($input: CreateContactInput!) {
+  createContact(input: $input) { id firstName lastName fullName phone email preferredChannel metadata status updatedAt } }`;
+const UPDATE_CONTACT = `mutation($id: ID!, $input: UpdateContactInput!, $expected: DateTime) {
+  updateContact(id: $id, input: $input, expectedUpdatedAt: $expected) { id firstName lastName fullName phone email metadata status updatedAt } }`;
+
+describe("contacts", () => {
+  it("createContact validates E.164 phone and email and names the field at fault", async () => {
+    const contacts = await t.db.prisma.contact.count();
+    for (const [input, field] of [
+      [{ firstName: "Eve", phone: "12345" }, "input.phone"],
+      [{ firstName: "Eve", phone: "+351 912 345 678" }, "input.phone"],
+      [{ firstName: "Eve", email: "not-an-email" }, "input.email"],
+      [{ firstName: "  " }, "input.firstName"],
+      [{ firstName: "Eve", preferredChannel: "FAX" }, "input.preferredChannel"],
+    ] as const) {
+      const error = errorOf(await t.gql(CREATE_CONTACT, { input }));
+      expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field });
+    }
+    const literal = errorOf(await t.gql(`mutation { createContact(input: { firstName: "Eve", phone: "555-1234" }) { id } }`));
+    expect(literal.extensions!.code).toBe("BAD_USER_INPUT");
+    expect(literal.message).toContain("555-1234");
+    expect(await t.db.prisma.contact.count()).toBe(contacts);
+
+    const { createContact: created } = dataOf(
+      await t.gql(CREATE_CONTACT, {
+        input: { firstName: " Eve ", lastName: "Moneypenny", phone: "+351912345678", email: "Eve@Example.com", metadata: { tier: "vip" } },
+      }),
+    );
+    expect(created).toMatchObject({
+      firstName: "Eve",
+      fullName: "Eve Moneypenny",
+      phone: "+351912345678",
+      email: "eve@example.com",
+      metadata: { tier: "vip" },
+      status: "ACTIVE",
+    });
+    expect(created.id).toMatch(/^cnt_[0-9a-z]{16}$/);
+    const found = dataOf(await t.gql(`query($id: ID!) { contact(id: $id) { id } }`, { id: created.id }));
+    expect(found.contact).toEqual({ id: created.id });
+  });
+
+  it("updateContact changes given fields, clears with null, checks expectedUpdatedAt and the workspace", async () => {
+    const { createContact: contact } = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Tom", phone: "+4915112345678" } }));
+    const { updateContact: updated } = dataOf(
+      await t.gql(UPDATE_CONTACT, { id: contact.id, input: { lastName: "Bombadil", phone: null }, expected: contact.updatedAt }),
+    );
+    expect(updated).toMatchObject({ firstName: "Tom", lastName: "Bombadil", phone: null });
+    expect(new Date(updated.updatedAt).getTime()).toBeGreaterThan(new Date(contact.updatedAt).getTime());
+
+    const stale = errorOf(await t.gql(UPDATE_CONTACT, { id: contact.id, input: { firstName: "Tim" }, expected: contact.updatedAt }));
+    expect(stale.extensions).toMatchObject({ code: "CONFLICT", field: "expectedUpdatedAt" });
+    const noName = errorOf(await t.gql(UPDATE_CONTACT, { id: contact.id, input: { firstName: null } }));
+    expect(noName.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.firstName" });
+    const badEmail = errorOf(await t.gql(UPDATE_CONTACT, { id: contact.id, input: { email: "tom@" } }));
+    expect(badEmail.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
+    const same = dataOf(await t.gql(UPDATE_CONTACT, { id: contact.id, input: { lastName: "Bombadil" } })).updateContact;
+    expect(same.updatedAt).toBe(updated.updatedAt);
+    expect(errorOf(await t.gql(UPDATE_CONTACT, { id: "cnt_doesnotexist0000", input: { lastName: "x" } })).extensions!.code).toBe("NOT_FOUND");
+    const other = await seedOtherWorkspace();
+    const cross = errorOf(await t.gql(UPDATE_CONTACT, { id: other.contactId, input: { lastName: "x" } }));
+    expect(cross).toMatchObject({ message: `No contact with id "${other.contactId}".`, extensions: { code: "NOT_FOUND" } });
+  });
+
+  it("createConversation needs a contact of the workspace and records CREATED", async () => {
+    const contact = await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: ws() } });
+    const agent = await agentOf("AGENT");
+    const CREATE = `mutation($input: CreateConversationInput!) {
+      createConversation(input: $input) { id contact { id } channel subject status priority labels tags messageCount unreadCount assignedTo { id }
+        activity(first: 5) { totalCount edges { node { type actor { id } to } } } } }`;
+    const { createConversation: created } = dataOf(
+      await t.gql(CREATE, {
+        input: { contactId: contact.id, channel: "SMS", subject: " Hello ", priority: "HIGH", labels: ["VIP"], assignedToId: agent.id },
+      }),
+    );
+    expect(created).toMatchObject({
+      contact: { id: contact.id },
+      channel: "SMS",
+      subject: "Hello",
+      status: "OPEN",
+      priority: "HIGH",
+      labels: ["vip"],
+      tags: [],
+      messageCount: 0,
+      unreadCount: 0,
+      assignedTo: { id: agent.id },
+    });
+    expect(created.activity.totalCount).toBe(1);
+    expect(created.activity.edges[0].node).toMatchObject({ type: "CREATED", actor: { id: (await agentOf("ADMIN")).id }, to: { channel: "SMS" } });
+
+    const other = await seedOtherWorkspace();
+    const conversations = await t.db.prisma.conversation.count();
+    for (const contactId of [other.contactId, "cnt_doesnotexist0000"]) {
+      const error = errorOf(await t.gql(CREATE, { input: { contactId, channel: "SMS" } }));
+      expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.contactId" });
+    }
+    const foreignAgent = errorOf(await t.gql(CREATE, { input: { contactId: contact.id, channel: "SMS", assignedToId: other.agentId } }));
+    expect(foreignAgent.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.assignedToId" });
+    expect(await t.db.prisma.conversation.count()).toBe(conversations);
+  });
+});
+
+const BULK = `mutation($ids: [ID!]!, $status: ConversationStatus, $priority: ConversationPriority, $add: [String!], $remove: [String!], $assign: ID, $unassign: Boolean) {
+  bulkUpdateConversations(ids: $ids, status: $status, priority: $priority, addLabels: $add, removeLabels: $remove, assignToId: $assign, unassign: $unassign) {
+    updated { id status priority labels assignedTo { id } } errors { id code message } } }`;
+
+describe("bulkUpdateConversations", () => {
+  it("updates each conversation on its own and reports each failure with its own error", async () => {
+    const a = await freshConversation({ status: "OPEN" });
+    const b = await freshConversation({ status: "CLOSED" });
+    const other = await seedOtherWorkspace();
+    const otherBefore = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: other.conversationId } });
+    const agent = await agentOf("AGENT");
+    const before = { a: (await activities(a.id)).length, b: (await activities(b.id)).length };
+    const { bulkUpdateConversations: result } = dataOf(
+      await t.gql(BULK, {
+        ids: [a.id, "conv_doesnotexist0000", b.id, other.conversationId, "garbage", a.id],
+        status: "ARCHIVED",
+        priority: "HIGH",
+        add: ["Bulk"],
+        assign: agent.id,
+      }),
+    );
+    expect(result.updated.map((c: any) => c.id)).toEqual([a.id, b.id]);
+    for (const c of result.updated) {
+      expect(c).toMatchObject({ status: "ARCHIVED", priority: "HIGH", assignedTo: { id: agent.id } });
+      expect(c.labels).toContain("bulk");
+    }
+    expect(result.errors).toEqual([
+      { id: "conv_doesnotexist0000", code: "NOT_FOUND", message: 'No conversation with id "conv_doesnotexist0000".' },
+      { id: other.conversationId, code: "NOT_FOUND", message: `No conversation with id "${other.conversationId}".` },
+      { id: "garbage", code: "BAD_USER_INPUT", message: expect.any(String) },
+    ]);
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: other.conversationId } })).toEqual(otherBefore);
+    // One activity per real change: a's status, priority, labels and assignee (unless already so).
+    const changes = (c: Conversation) =>
+      Number(c.status !== "ARCHIVED") + Number(c.priority !== "HIGH") + Number(!c.labels.includes("bulk")) + Number(c.assignedToId !== agent.id);
+    expect((await activities(a.id)).length - before.a).toBe(changes(a));
+    expect((await activities(b.id)).length - before.b).toBe(changes(b));
+  });
+
+  it("a conversation whose change fails keeps every other change of its own unapplied", async () => {
+    const full = await freshConversation();
+    const twenty = Array.from({ length: 20 }, (_, i) => `f${i}`);
+    await t.db.prisma.conversation.update({ where: { id: full.id }, data: { labels: twenty, status: "OPEN" } });
+    const ok = await freshConversation({ status: "OPEN" });
+    const { bulkUpdateConversations: result } = dataOf(await t.gql(BULK, { ids: [full.id, ok.id], status: "CLOSED", add: ["one-more"] }));
+    expect(result.updated.map((c: any) => c.id)).toEqual([ok.id]);
+    expect(result.errors).toEqual([{ id: full.id, code: "BAD_USER_INPUT", message: expect.stringContaining("at most 20") }]);
+    const after = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: full.id } });
+    expect(after.status).toBe("OPEN");
+    expect(after.labels).toEqual(twenty);
+  });
+
+  it("takes at most 100 ids and validates its arguments up front", async () => {
+    const ids = Array.from({ length: 101 }, (_, i) => `conv_${String(i).padStart(16, "0")}`);
+    expect(errorOf(await t.gql(BULK, { ids, status: "CLOSED" })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "ids" });
+    const conv = await freshConversation();
+    expect(errorOf(await t.gql(BULK, { ids: [conv.id], add: ["bad/label"] })).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "addLabels",
+    });
+    expect(errorOf(await t.gql(BULK, { ids: [conv.id] })).extensions!.code).toBe("BAD_USER_INPUT");
+    const agent = await agentOf("AGENT");
+    expect(errorOf(await t.gql(BULK, { ids: [conv.id], assign: agent.id, unassign: true })).extensions).toMatchObject({ field: "unassign" });
+    expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(conv);
+    expect(errorOf(await t.gql(BULK, { ids: [conv.id], status: "CLOSED" }, { token: viewerToken })).extensions!.code).toBe("FORBIDDEN");
+  });
+});
+
+describe("a failure midway", () => {
+  // A trigger makes the activity insert fail for one marked conversation, after the mutation has
+  // already updated the row (and inserted a message): everything must roll back.
+  async function snapshot() {
+    const [conversations, messages, activity, contacts] = await Promise.all([
+      t.db.prisma.conversation.findMany({ orderBy: { id: "asc" } }),
+      t.db.prisma.message.findMany({ orderBy: { id: "asc" } }),
+      t.db.prisma.conversationActivity.findMany({ orderBy: { id: "asc" } }),
+      t.db.prisma.contact.findMany({ orderBy: { id: "asc" } }),
+    ]);
+    return { conversations, messages, activity, contacts };
+  }
+
+  it("leaves the database exactly as before, and the client sees a masked error", async () => {
+    const conv = await freshConversation({ status: "OPEN", unreadCount: { gt: 0 } });
+    await t.db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'activity insert refused for %', NEW."conversationId"; END $$`);
+    await t.db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity BEFORE INSERT ON "ConversationActivity"
+      FOR EACH ROW WHEN (NEW."conversationId" = '${conv.id}') EXECUTE FUNCTION fail_activity()`);
+    try {
+      const before = await snapshot();
+      const agent = await agentOf("AGENT");
+      for (const [query, vars] of [
+        [STATUS, { id: conv.id, status: "CLOSED" }],
+        [ADD_LABELS, { id: conv.id, labels: ["doomed"] }],
+        [ASSIGN, { id: conv.id, agentId: conv.assignedToId === agent.id ? null : agent.id }],
+        [READ, { id: conv.id }],
+        [RECEIVE, { input: { conversationId: conv.id, body: "lost", externalId: `doomed-${conv.id}` } }],
+        [SEND, { input: { conversationId: conv.id, body: "lost" } }],
+      ] as const) {
+        const error = errorOf(await t.gql(query, vars));
+        expect(error).toMatchObject({ message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } });
+        expect(JSON.stringify(error)).not.toMatch(/refused|ConversationActivity|INSERT/);
+      }
+      const bulk = dataOf(await t.gql(BULK, { ids: [conv.id], status: "ARCHIVED", add: ["doomed"] })).bulkUpdateConversations;
+      expect(bulk.errors).toEqual([{ id: conv.id, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." }]);
+      expect(await snapshot()).toEqual(before);
+    } finally {
+      await t.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity ON "ConversationActivity"`);
+      await t.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity()`);
+    }
+    // The same mutation works once the fault is gone.
+    expect(dataOf(await t.gql(STATUS, { id: conv.id, status: "CLOSED" })).updateConversationStatus.status).toBe("CLOSED");
+  });
+});
+
+/** A second workspace (seeded once per file): its records must behave like missing ones. */
+let otherWorkspace: Promise<{ conversationId: string; contactId: string; agentId: string }> | undefined;
+function seedOtherWorkspace() {
+  otherWorkspace ??= (async () => {
+    const seeded = await seedDemoData(t.db.prisma, { contacts: 3, conversations: 4, seed: 99, workspaceName: "Other" });
+    const conv = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: seeded.workspaceId } });
+    const agent = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seeded.workspaceId, role: "AGENT", active: true } });
+    return { conversationId: conv.id, contactId: conv.contactId, agentId: agent.id };
+  })();
+  return otherWorkspace;
 }

@@ -2,6 +2,7 @@ import SchemaBuilder from "@pothos/core";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
 import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";
 import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, PhoneNumberResolver } from "graphql-scalars";
 import { DomainError } from "../domain/errors.js";
 import { idKind } from "../domain/ids.js";
@@ -81,7 +82,7 @@ builder.addScalarType("DateTime", DateTimeResolver);
 builder.addScalarType("JSON", JSONResolver);
 builder.addScalarType("JSONObject", JSONObjectResolver);
 builder.addScalarType("EmailAddress", EmailAddressResolver);
-builder.addScalarType("PhoneNumber", PhoneNumberResolver);
+builder.addScalarType("PhoneNumber", strictE164(PhoneNumberResolver));
 
 builder.queryType({ description: "Reads, confined to the caller's workspace. Any role may read." });
 builder.mutationType({
@@ -95,3 +96,23 @@ builder.globalConnectionField("totalCount", (t) =>
     resolve: (connection) => connection.totalCount(),
   }),
 );
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+
+/**
+ * graphql-scalars' PhoneNumber also takes numbers without a country code, spaces and dashes; the
+ * contract stores E.164 only (a + and 7 to 15 digits), so input is held to that.
+ */
+function strictE164(scalar: GraphQLScalarType): GraphQLScalarType {
+  const check = (value: unknown, nodes?: ValueNode) => {
+    if (typeof value !== "string" || !E164.test(value)) {
+      throw new GraphQLError(`Invalid phone number ${JSON.stringify(value)}: use E.164, a + and 7 to 15 digits, e.g. +351912345678.`, { nodes });
+    }
+    return value;
+  };
+  return new GraphQLScalarType({
+    ...scalar.toConfig(),
+    parseValue: check,
+    parseLiteral: (ast) => check(ast.kind === Kind.STRING ? ast.value : undefined, ast),
+  });
+}

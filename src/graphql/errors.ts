@@ -11,13 +11,23 @@ function withContractCode(error: GraphQLError): GraphQLError {
   const given = error.extensions.code;
   if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
   const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  const field = status === 401 ? undefined : variableField(error.message);
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code: status === 401 ? "UNAUTHENTICATED" : "BAD_USER_INPUT" },
+    extensions: { ...error.extensions, code: status === 401 ? "UNAUTHENTICATED" : "BAD_USER_INPUT", ...(field ? { field } : {}) },
   });
+}
+
+/**
+ * The input field a variable coercion error is about (a bad phone number, email, enum value …):
+ * graphql-js names it only in the message, `Variable "$input" got invalid value … at "input.phone"`.
+ */
+function variableField(message: string): string | undefined {
+  const match = /^Variable "\$([^"]+)" got invalid value .*? at "([^"]+)"/s.exec(message) ?? /^Variable "\$([^"]+)" got invalid value/.exec(message);
+  return match ? (match[2] ?? match[1]) : undefined;
 }
 
 /**
