@@ -60,7 +60,10 @@ describe("events", () => {
     const after = await markConversationRead(deps, actor, { id: conv.id });
     expect(published).toHaveLength(1);
     const [{ event, seen }] = published;
-    const activity = await db.prisma.conversationActivity.findFirstOrThrow({ where: { conversationId: conv.id, type: "READ" } });
+    const activity = await db.prisma.conversationActivity.findFirstOrThrow({
+      where: { conversationId: conv.id, type: "READ" },
+      orderBy: { createdAt: "desc" },
+    });
     expect(event).toEqual({
       workspaceId: actor.workspaceId,
       conversationId: conv.id,

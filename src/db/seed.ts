@@ -1,7 +1,14 @@
 import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
-import { newId } from "../domain/ids.js";
-import { messagePreview } from "../domain/messages.js";
+import { createContact } from "../domain/contacts.js";
+import {
+  createConversation,
+  markConversationRead,
+  updateConversationStatus,
+} from "../domain/conversations.js";
+import { newId, seededIds } from "../domain/ids.js";
+import { receiveMessage, sendMessage } from "../domain/messages.js";
+import { type WriteDeps, inOneTransaction } from "../domain/write.js";
 
 export interface SeedOptions {
   contacts?: number;
@@ -13,6 +20,8 @@ export interface SeedOptions {
 
 export interface SeedResult {
   workspaceId: string;
+  /** An open conversation with unread messages whose id depends only on the seed (the README's examples use it). */
+  demoConversationId: string;
   agents: number;
   contacts: number;
   conversations: number;
@@ -67,21 +76,38 @@ const TOPICS = [
 ] as const;
 
 const DAY = 86_400_000;
+const MINUTE = 60_000;
+export const DEFAULT_SEED = 20261125;
+// Conversations per transaction: one transaction for everything would hold PGlite's only
+// connection for the whole seed, one per write costs a commit each.
+const CONVERSATIONS_PER_TRANSACTION = 100;
 
 /**
  * Demo data for a first start: one workspace with agents, contacts and conversations across every
- * channel, status and priority. Counters (messageCount, unreadCount, lastMessageAt, preview,
- * lastContacted) are derived from the generated messages, so they match them.
+ * channel, status and priority. Contacts, conversations and their histories are written through
+ * the domain functions the API uses (createContact, createConversation, receiveMessage,
+ * sendMessage, markConversationRead, updateConversationStatus), replayed at past instants, so
+ * the counters, previews, lastContacted and activity are consistent by construction.
+ *
+ * Ids derive from the seed, so the same seed gives the same ids (the first conversation is the
+ * README's demo conversation). Seeding again into a database that already holds the seed's
+ * workspace uses random ids instead.
  */
 export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = {}): Promise<SeedResult> {
-  const rnd = random(options.seed ?? 20261125);
+  const seed = options.seed ?? DEFAULT_SEED;
+  const rnd = random(seed);
   const contactCount = options.contacts ?? 200;
   const conversationCount = options.conversations ?? 1000;
   const now = Date.now();
-  const workspaceId = newId("workspace");
+  const seeded = seededIds(seed);
+  const seededWorkspaceId = seeded("workspace");
+  const reseeding = (await prisma.workspace.count({ where: { id: seededWorkspaceId } })) > 0;
+  const ids = reseeding ? newId : seeded;
+  const workspaceId = reseeding ? newId("workspace") : seededWorkspaceId;
+  const deps: WriteDeps = { prisma, events: { publish: () => undefined }, ids };
 
   const agents: Prisma.AgentCreateManyInput[] = AGENTS.map((a) => ({
-    id: newId("agent"),
+    id: ids("agent"),
     workspaceId,
     name: a.name,
     email: `${a.name.split(" ")[0].toLowerCase()}@acme-support.example`,
@@ -91,98 +117,92 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
     updatedAt: new Date(now - 400 * DAY),
   }));
   const assignable = agents.filter((a) => a.active && a.role !== "VIEWER");
-
-  const contacts: Prisma.ContactCreateManyInput[] = Array.from({ length: contactCount }, (_, i) => {
-    const firstName = rnd.pick(FIRST_NAMES);
-    const lastName = rnd.pick(LAST_NAMES);
-    const created = new Date(now - rnd.int(30, 365) * DAY - rnd.int(0, DAY));
-    const handle = `${firstName}.${lastName ?? "x"}${i}`.toLowerCase().normalize("NFD").replace(/[^a-z0-9.]/g, "");
-    return {
-      id: newId("contact"),
-      workspaceId,
-      firstName,
-      lastName,
-      phone: rnd.next() < 0.85 ? `+${rnd.pick(["1", "44", "351", "49", "34", "55"])}${String(rnd.int(200_000_000, 999_999_999))}` : null,
-      email: rnd.next() < 0.8 ? `${handle}@example.com` : null,
-      preferredChannel: rnd.pick(CHANNELS),
-      metadata: rnd.next() < 0.6 ? { customer_id: `cust_${1000 + i}`, tier: rnd.pick(["free", "standard", "premium"]) } : {},
-      status: rnd.next() < 0.9 ? "ACTIVE" : rnd.pick(["INACTIVE", "DELETED"] as const),
-      createdAt: created,
-      updatedAt: created,
-    };
-  });
-  const lastContacted = new Map<string, Date>();
-
-  const conversations: Prisma.ConversationCreateManyInput[] = [];
-  const messages: Prisma.MessageCreateManyInput[] = [];
-  const activities: Prisma.ConversationActivityCreateManyInput[] = [];
-  for (let i = 0; i < conversationCount; i++) {
-    const contact = rnd.pick(contacts);
-    const topic = rnd.pick(TOPICS);
-    const status: ConversationStatus = rnd.next() < 0.55 ? "OPEN" : rnd.next() < 0.75 ? "CLOSED" : "ARCHIVED";
-    const priority: ConversationPriority | null = rnd.next() < 0.25 ? null : rnd.pick(["LOW", "MEDIUM", "HIGH"] as const);
-    const id = newId("conversation");
-    const createdAt = new Date(now - rnd.int(0, 60) * DAY - rnd.int(0, DAY));
-    const orderNo = rnd.int(10_000, 99_999);
-    // A few fresh conversations have no message yet: they sort last in the inbox.
-    const messageTotal = rnd.next() < 0.03 ? 0 : rnd.int(1, 9);
-    let at = createdAt.getTime();
-    let unread = 0;
-    let last: { body: string; at: Date } | null = null;
-    for (let m = 0; m < messageTotal; m++) {
-      // Conversations open with the contact; replies alternate irregularly after that.
-      const inbound = m === 0 || rnd.next() < 0.55;
-      at += rnd.int(1, 180) * 60_000;
-      const sentAt = new Date(Math.min(at, now));
-      const body = rnd.pick(inbound ? topic.inbound : topic.outbound).replace("{n}", String(orderNo));
-      messages.push({
-        id: newId("message"),
-        workspaceId,
-        conversationId: id,
-        direction: inbound ? "INBOUND" : "OUTBOUND",
-        body,
-        externalId: inbound ? `demo-${i}-${m}` : null,
-        senderId: inbound ? null : rnd.pick(assignable).id,
-        createdAt: sentAt,
-      });
-      unread = inbound ? unread + 1 : 0;
-      if (inbound && (lastContacted.get(contact.id)?.getTime() ?? 0) < sentAt.getTime()) lastContacted.set(contact.id, sentAt);
-      last = { body, at: sentAt };
-    }
-    const assignee = rnd.next() < 0.7 ? rnd.pick(assignable) : null;
-    conversations.push({
-      id,
-      workspaceId,
-      contactId: contact.id,
-      channel: rnd.next() < 0.6 ? (contact.preferredChannel as Channel) : rnd.pick(CHANNELS),
-      subject: topic.subject,
-      status,
-      priority,
-      assignedToId: assignee?.id ?? null,
-      labels: rnd.sample(LABELS, rnd.int(0, 3)),
-      tags: rnd.sample(TAGS, rnd.int(0, 2)),
-      messageCount: messageTotal,
-      // Only open conversations wait to be read; closing one marks it read.
-      unreadCount: status === "OPEN" ? unread : 0,
-      createdAt,
-      updatedAt: last?.at ?? createdAt,
-      lastMessageAt: last?.at ?? null,
-      lastMessagePreview: last ? messagePreview(last.body) : null,
-    });
-    activities.push({ id: newId("activity"), workspaceId, conversationId: id, type: "CREATED", createdAt });
-  }
-  for (const contact of contacts) contact.lastContacted = lastContacted.get(contact.id) ?? null;
-
+  const actorOf = (agent: Prisma.AgentCreateManyInput) => ({ agentId: agent.id, workspaceId });
   await prisma.$transaction(async (tx) => {
     await tx.workspace.create({ data: { id: workspaceId, name: options.workspaceName ?? "Acme Support" } });
     await tx.agent.createMany({ data: agents });
-    await tx.contact.createMany({ data: contacts });
-    for (let i = 0; i < conversations.length; i += 1000) await tx.conversation.createMany({ data: conversations.slice(i, i + 1000) });
-    for (let i = 0; i < messages.length; i += 1000) await tx.message.createMany({ data: messages.slice(i, i + 1000) });
-    for (let i = 0; i < activities.length; i += 1000) await tx.conversationActivity.createMany({ data: activities.slice(i, i + 1000) });
-  }, { timeout: 120_000 });
+  });
+  const admin = actorOf(agents[0]);
+
+  const contacts = await inOneTransaction(deps, async (batch) => {
+    const created = [];
+    for (let i = 0; i < contactCount; i++) {
+      const firstName = rnd.pick(FIRST_NAMES);
+      const lastName = rnd.pick(LAST_NAMES);
+      const at = new Date(now - rnd.int(30, 365) * DAY - rnd.int(0, DAY));
+      const handle = `${firstName}.${lastName ?? "x"}${i}`.toLowerCase().normalize("NFD").replace(/[^a-z0-9.]/g, "");
+      const fields = {
+        firstName,
+        lastName,
+        phone: rnd.next() < 0.85 ? `+${rnd.pick(["1", "44", "351", "49", "34", "55"])}${String(rnd.int(200_000_000, 999_999_999))}` : null,
+        email: rnd.next() < 0.8 ? `${handle}@example.com` : null,
+        preferredChannel: rnd.pick(CHANNELS),
+        metadata: rnd.next() < 0.6 ? { customer_id: `cust_${1000 + i}`, tier: rnd.pick(["free", "standard", "premium"]) } : {},
+        status: rnd.next() < 0.9 ? ("ACTIVE" as const) : rnd.pick(["INACTIVE", "DELETED"] as const),
+      };
+      created.push(await createContact({ ...batch, at }, admin, fields));
+    }
+    return created;
+  });
+
+  let messages = 0;
+  let demoConversationId = "";
+  for (let from = 0; from < conversationCount; from += CONVERSATIONS_PER_TRANSACTION) {
+    await inOneTransaction(deps, async (batch) => {
+      for (let i = from; i < Math.min(from + CONVERSATIONS_PER_TRANSACTION, conversationCount); i++) {
+        const demo = i === 0;
+        const contact = rnd.pick(contacts);
+        const topic = rnd.pick(TOPICS);
+        const draw: ConversationStatus = rnd.next() < 0.55 ? "OPEN" : rnd.next() < 0.75 ? "CLOSED" : "ARCHIVED";
+        const status = demo ? "OPEN" : draw;
+        const priority: ConversationPriority | null = rnd.next() < 0.25 ? null : rnd.pick(["LOW", "MEDIUM", "HIGH"] as const);
+        const createdAt = new Date(now - rnd.int(0, 60) * DAY - rnd.int(0, DAY));
+        const orderNo = rnd.int(10_000, 99_999);
+        // A few fresh conversations have no message yet: they sort last in the inbox.
+        const messageTotal = demo ? 3 : rnd.next() < 0.03 ? 0 : rnd.int(1, 7);
+        const assignee = rnd.next() < 0.7 ? rnd.pick(assignable) : null;
+        const conversation = await createConversation({ ...batch, at: createdAt }, admin, {
+          contactId: contact.id,
+          channel: rnd.next() < 0.6 ? (contact.preferredChannel as Channel) : rnd.pick(CHANNELS),
+          subject: topic.subject,
+          priority,
+          labels: rnd.sample(LABELS, rnd.int(0, 3)),
+          tags: rnd.sample(TAGS, rnd.int(0, 2)),
+          assignedToId: assignee?.id,
+        });
+        if (demo) demoConversationId = conversation.id;
+        let at = createdAt.getTime();
+        const step = (minutes: number) => new Date(Math.min((at += minutes * MINUTE), now));
+        let unread = 0;
+        for (let m = 0; m < messageTotal; m++) {
+          // Conversations open with the contact; replies alternate irregularly after that.
+          const inbound = m === 0 || demo || rnd.next() < 0.55;
+          const body = rnd.pick(inbound ? topic.inbound : topic.outbound).replace("{n}", String(orderNo));
+          const sentAt = step(rnd.int(1, 180));
+          if (inbound) {
+            await receiveMessage({ ...batch, at: sentAt }, admin, { conversationId: conversation.id, body, externalId: `demo-${i}-${m}`, sentAt });
+            unread++;
+          } else {
+            // An agent reads what is waiting (in conversations that stay open), then replies.
+            const agent = actorOf(assignee ?? rnd.pick(assignable));
+            if (status === "OPEN" && unread) await markConversationRead({ ...batch, at: sentAt }, agent, { id: conversation.id });
+            await sendMessage({ ...batch, at: sentAt }, agent, { conversationId: conversation.id, body });
+            unread = 0;
+          }
+          messages++;
+        }
+        if (status !== "OPEN") {
+          // Only open conversations wait to be read; whoever closes one reads it first.
+          const agent = actorOf(assignee ?? rnd.pick(assignable));
+          const closedAt = step(rnd.int(5, 600));
+          if (unread) await markConversationRead({ ...batch, at: closedAt }, agent, { id: conversation.id });
+          await updateConversationStatus({ ...batch, at: closedAt }, agent, { id: conversation.id, status });
+        }
+      }
+    });
+  }
   // Fresh bulk data has no planner statistics until autovacuum gets to it (PGlite has none).
   await prisma.$executeRawUnsafe("ANALYZE");
 
-  return { workspaceId, agents: agents.length, contacts: contacts.length, conversations: conversations.length, messages: messages.length };
+  return { workspaceId, demoConversationId, agents: agents.length, contacts: contacts.length, conversations: conversationCount, messages };
 }

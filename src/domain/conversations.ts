@@ -36,69 +36,107 @@ async function lockForChange(tx: Tx, actor: Actor, id: string, expectedUpdatedAt
   return row;
 }
 
-/**
- * Applies `set` to a locked conversation when `guard` holds, and bumps updatedAt. The bump is
- * strictly monotonic, so two writes in one millisecond still leave different updatedAt values and
- * a stale expectedUpdatedAt can never match.
- */
-export async function writeConversation(
-  tx: Tx,
-  deps: WriteDeps,
-  id: string,
-  set: Prisma.Sql,
-  guard: Prisma.Sql = Prisma.sql`TRUE`,
-): Promise<Conversation | undefined> {
-  const [row] = await tx.$queryRaw<Conversation[]>`
-    UPDATE "Conversation" SET ${set}, "updatedAt" = GREATEST(${sqlNow(deps)}, "updatedAt" + interval '1 millisecond')
-    WHERE "id" = ${id} AND ${guard} RETURNING *`;
-  return row;
-}
-
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
 
-/** Writes the activity row of one change (at the conversation's new updatedAt) and queues its event. */
-export async function recordChange(
-  tx: Tx,
+/** A JSON value as a jsonb parameter. */
+export const jsonb = (value: unknown) => Prisma.sql`CAST(${json(value)} AS jsonb)`;
+
+/**
+ * The new updatedAt of a conversation aliased `t`: strictly later than the old one, so two
+ * writes in one millisecond still differ and a stale expectedUpdatedAt can never match.
+ */
+export function bumpedUpdatedAt(deps: WriteDeps): Prisma.Sql {
+  return Prisma.sql`GREATEST(${sqlNow(deps)}, t."updatedAt" + interval '1 millisecond')`;
+}
+
+/**
+ * The INSERT of one activity row inside a statement whose CTE `c` returns the changed
+ * conversation: the activity commits with the change or not at all, stamped with the new updatedAt.
+ */
+export function activityInsert(
   deps: WriteDeps,
-  emit: (event: PendingEvent) => void,
-  change: { actor: Actor | null; before: Conversation | null; after: Conversation; type: ActivityType; from: unknown; to: unknown },
-): Promise<Conversation> {
-  const { after, before } = change;
+  change: { actor: Actor | null; type: ActivityType; from: Prisma.Sql; to: Prisma.Sql },
+  source: Prisma.Sql = Prisma.sql`c`,
+) {
   const id = idFor(deps, "activity");
-  await tx.$executeRaw`
-    INSERT INTO "ConversationActivity" ("id", "workspaceId", "conversationId", "type", "actorId", "from", "to", "createdAt")
-    VALUES (${id}, ${after.workspaceId}, ${after.id}, CAST(${change.type} AS "ActivityType"), ${change.actor?.agentId ?? null},
-      CAST(${json(change.from)} AS jsonb), CAST(${json(change.to)} AS jsonb), CAST(${after.updatedAt.toISOString()} AS timestamptz))`;
-  emit({
+  const sql = Prisma.sql`INSERT INTO "ConversationActivity" ("id", "workspaceId", "conversationId", "type", "actorId", "from", "to", "createdAt")
+    SELECT ${id}, c."workspaceId", c."id", CAST(${change.type} AS "ActivityType"), ${change.actor?.agentId ?? null},
+      ${change.from}, ${change.to}, c."updatedAt" FROM ${source}`;
+  return { id, type: change.type, sql };
+}
+
+type EventFigures = Pick<Conversation, "unreadCount" | "assignedToId">;
+
+/** The event of one committed change (queued until the commit). */
+export function changeEvent(
+  after: EventFigures & Pick<Conversation, "id" | "workspaceId">,
+  before: EventFigures | null,
+  activity: { id: string; type: ActivityType },
+): PendingEvent {
+  return {
     workspaceId: after.workspaceId,
     conversationId: after.id,
-    activities: [{ id, type: change.type }],
+    activities: [{ id: activity.id, type: activity.type }],
     unreadCount: after.unreadCount,
     unreadChanged: after.unreadCount !== (before?.unreadCount ?? 0),
     assignedToId: after.assignedToId,
     previousAssignedToId: before ? before.assignedToId : null,
-  });
-  return after;
+  };
 }
 
+type ChangedColumn = "status" | "priority" | "assignedToId" | "unreadCount" | "labels" | "tags";
+
 /**
- * One field change: lock, check expectedUpdatedAt, skip a no-op, write, record. `next` says
- * what the field becomes, or null when the write would change nothing.
+ * One change to one column, in one statement: lock the row (CTE `b`, the exact "before"), update
+ * it when `changes` holds for the locked row (the new value differs, the limit allows it) and
+ * expectedUpdatedAt matches, bump updatedAt, and write the activity from the old value to the new.
+ * When nothing was written, a second look under the same lock tells NOT_FOUND, CONFLICT, or a
+ * no-op (`refused` may turn that into an error, e.g. too many labels).
  */
-async function changeField<T>(
+async function changeColumn(
   deps: WriteDeps,
   actor: Actor,
   input: { id: string; expectedUpdatedAt?: Date | null },
-  type: ActivityType,
-  read: (row: Conversation) => T,
-  next: (before: Conversation, tx: Tx) => Promise<{ set: Prisma.Sql } | null> | { set: Prisma.Sql } | null,
+  change: {
+    type: ActivityType;
+    column: ChangedColumn;
+    /** The new value, an expression over the locked row `t`. */
+    set: Prisma.Sql;
+    /** Whether the write changes anything, over the locked row `b`. */
+    changes: Prisma.Sql;
+    refused?: (current: Conversation) => DomainError | null;
+    /** Checks (with their own errors) that must pass before the write, e.g. the assignee. */
+    precheck?: (tx: Tx) => Promise<void>;
+  },
 ): Promise<Conversation> {
+  requireId(input.id, "conversation");
+  const column = Prisma.raw(`"${change.column}"`);
+  const expected = input.expectedUpdatedAt ? Prisma.sql`b."updatedAt" = CAST(${input.expectedUpdatedAt.toISOString()} AS timestamptz)` : Prisma.sql`TRUE`;
   return transact(deps, async (tx, emit) => {
-    const before = await lockForChange(tx, actor, input.id, input.expectedUpdatedAt);
-    const change = await next(before, tx);
-    if (!change) return before;
-    const after = (await writeConversation(tx, deps, input.id, change.set))!;
-    return recordChange(tx, deps, emit, { actor, before, after, type, from: read(before), to: read(after) });
+    await change.precheck?.(tx);
+    const activity = activityInsert(
+      deps,
+      { actor, type: change.type, from: Prisma.sql`to_jsonb(b.${column})`, to: Prisma.sql`to_jsonb(c.${column})` },
+      Prisma.sql`c, b`,
+    );
+    const [after] = await tx.$queryRaw<(Conversation & { beforeUnreadCount: number; beforeAssignedToId: string | null })[]>`
+      WITH b AS (
+        SELECT * FROM "Conversation" WHERE "id" = ${input.id} AND "workspaceId" = ${actor.workspaceId} FOR UPDATE
+      ), c AS (
+        UPDATE "Conversation" t SET ${column} = ${change.set}, "updatedAt" = ${bumpedUpdatedAt(deps)}
+        FROM b WHERE t."id" = b."id" AND ${expected} AND ${change.changes}
+        RETURNING t.*
+      ), a AS (${activity.sql})
+      SELECT c.*, b."unreadCount" AS "beforeUnreadCount", b."assignedToId" AS "beforeAssignedToId" FROM c, b`;
+    if (!after) {
+      const current = await lockForChange(tx, actor, input.id, input.expectedUpdatedAt);
+      const refusal = change.refused?.(current);
+      if (refusal) throw refusal;
+      return current;
+    }
+    const { beforeUnreadCount, beforeAssignedToId, ...row } = after;
+    emit(changeEvent(row, { unreadCount: beforeUnreadCount, assignedToId: beforeAssignedToId }, activity));
+    return row;
   });
 }
 
@@ -107,9 +145,8 @@ export function updateConversationStatus(
   actor: Actor,
   input: { id: string; status: ConversationStatus; expectedUpdatedAt?: Date | null },
 ) {
-  return changeField(deps, actor, input, "STATUS_CHANGED", (c) => c.status, (before) =>
-    before.status === input.status ? null : { set: Prisma.sql`"status" = CAST(${input.status} AS "ConversationStatus")` },
-  );
+  const status = Prisma.sql`CAST(${input.status} AS "ConversationStatus")`;
+  return changeColumn(deps, actor, input, { type: "STATUS_CHANGED", column: "status", set: status, changes: Prisma.sql`b."status" <> ${status}` });
 }
 
 /** Sets the priority; null clears it. */
@@ -118,9 +155,13 @@ export function updateConversationPriority(
   actor: Actor,
   input: { id: string; priority: ConversationPriority | null; expectedUpdatedAt?: Date | null },
 ) {
-  return changeField(deps, actor, input, "PRIORITY_CHANGED", (c) => c.priority, (before) =>
-    before.priority === input.priority ? null : { set: Prisma.sql`"priority" = CAST(${input.priority} AS "ConversationPriority")` },
-  );
+  const priority = Prisma.sql`CAST(${input.priority} AS "ConversationPriority")`;
+  return changeColumn(deps, actor, input, {
+    type: "PRIORITY_CHANGED",
+    column: "priority",
+    set: priority,
+    changes: Prisma.sql`b."priority" IS DISTINCT FROM ${priority}`,
+  });
 }
 
 /**
@@ -143,18 +184,19 @@ export function assignConversation(
   input: { id: string; agentId: string | null; expectedUpdatedAt?: Date | null },
   field = "agentId",
 ) {
-  return changeField(deps, actor, input, "ASSIGNED", (c) => c.assignedToId, async (before, tx) => {
-    if (before.assignedToId === input.agentId) return null;
-    if (input.agentId !== null) await requireAssignableAgent(tx, actor, input.agentId, field);
-    return { set: Prisma.sql`"assignedToId" = ${input.agentId}` };
+  const { agentId } = input;
+  return changeColumn(deps, actor, input, {
+    type: "ASSIGNED",
+    column: "assignedToId",
+    set: Prisma.sql`${agentId}`,
+    changes: Prisma.sql`b."assignedToId" IS DISTINCT FROM ${agentId}`,
+    precheck: agentId === null ? undefined : (tx) => requireAssignableAgent(tx, actor, agentId, field),
   });
 }
 
 /** Sets unreadCount to 0 and records READ; a conversation with nothing unread is a no-op. */
 export function markConversationRead(deps: WriteDeps, actor: Actor, input: { id: string }) {
-  return changeField(deps, actor, input, "READ", (c) => c.unreadCount, (before) =>
-    before.unreadCount === 0 ? null : { set: Prisma.sql`"unreadCount" = 0` },
-  );
+  return changeColumn(deps, actor, input, { type: "READ", column: "unreadCount", set: Prisma.sql`0`, changes: Prisma.sql`b."unreadCount" <> 0` });
 }
 
 const tooManyLabels = (field: string, count: number) =>
@@ -168,24 +210,29 @@ const tooManyLabels = (field: string, count: number) =>
 export function addConversationLabels(deps: WriteDeps, actor: Actor, input: { id: string; labels: readonly string[] }, field = "labels") {
   const added = normalizeLabelList(input.labels, field);
   if (added.length > MAX_LABELS) throw tooManyLabels(field, added.length);
-  const merged = Prisma.sql`"labels" || ARRAY(SELECT l FROM unnest(${textArray(added)}) WITH ORDINALITY AS a(l, i) WHERE l <> ALL("labels") ORDER BY i)`;
-  return transact(deps, async (tx, emit) => {
-    const before = await lockConversation(tx, actor, input.id);
-    if (added.every((label) => before.labels.includes(label))) return before;
-    const after = await writeConversation(tx, deps, input.id, Prisma.sql`"labels" = ${merged}`, Prisma.sql`cardinality(${merged}) <= ${MAX_LABELS}`);
-    if (!after) throw tooManyLabels(field, new Set([...before.labels, ...added]).size);
-    return recordChange(tx, deps, emit, { actor, before, after, type: "LABELS_CHANGED", from: before.labels, to: after.labels });
+  const merged = (row: string) =>
+    Prisma.sql`${Prisma.raw(row)}."labels" || ARRAY(SELECT l FROM unnest(${textArray(added)}) WITH ORDINALITY AS n(l, i) WHERE l <> ALL(${Prisma.raw(row)}."labels") ORDER BY i)`;
+  return changeColumn(deps, actor, input, {
+    type: "LABELS_CHANGED",
+    column: "labels",
+    set: merged("t"),
+    changes: Prisma.sql`NOT b."labels" @> ${textArray(added)} AND cardinality(${merged("b")}) <= ${MAX_LABELS}`,
+    refused: (current) => {
+      const count = new Set([...current.labels, ...added]).size;
+      return count > MAX_LABELS ? tooManyLabels(field, count) : null;
+    },
   });
 }
 
 /** Removes labels in one UPDATE computed from the row's current labels; absent ones are ignored. */
 export function removeConversationLabels(deps: WriteDeps, actor: Actor, input: { id: string; labels: readonly string[] }, field = "labels") {
-  const removed = normalizeLabelList(input.labels, field);
-  return changeField(deps, actor, input, "LABELS_CHANGED", (c) => c.labels, (before) =>
-    removed.some((label) => before.labels.includes(label))
-      ? { set: Prisma.sql`"labels" = ARRAY(SELECT l FROM unnest("labels") WITH ORDINALITY AS a(l, i) WHERE l <> ALL(${textArray(removed)}) ORDER BY i)` }
-      : null,
-  );
+  const removed = textArray(normalizeLabelList(input.labels, field));
+  return changeColumn(deps, actor, input, {
+    type: "LABELS_CHANGED",
+    column: "labels",
+    set: Prisma.sql`ARRAY(SELECT l FROM unnest(t."labels") WITH ORDINALITY AS n(l, i) WHERE l <> ALL(${removed}) ORDER BY i)`,
+    changes: Prisma.sql`b."labels" && ${removed}`,
+  });
 }
 
 /** Replaces the labels or tags; the same set in another order is a no-op. */
@@ -199,11 +246,13 @@ function setList(
   if (values.length > MAX_LABELS) {
     throw badInput(list.column, `A conversation has at most ${MAX_LABELS} ${list.column}; got ${values.length}.`);
   }
-  const column = Prisma.raw(`"${list.column}"`);
-  return changeField(deps, actor, input, list.type, (c) => c[list.column], (before) => {
-    const current = before[list.column];
-    const same = current.length === values.length && values.every((v) => current.includes(v));
-    return same ? null : { set: Prisma.sql`${column} = ${textArray(values)}` };
+  const column = Prisma.raw(`b."${list.column}"`);
+  const next = textArray(values);
+  return changeColumn(deps, actor, input, {
+    type: list.type,
+    column: list.column,
+    set: next,
+    changes: Prisma.sql`NOT (${column} @> ${next} AND ${column} <@ ${next})`,
   });
 }
 
@@ -244,33 +293,29 @@ export async function createConversation(deps: WriteDeps, actor: Actor, input: C
   if (labels.length > MAX_LABELS) throw tooManyLabels("input.labels", labels.length);
   if (tags.length > MAX_LABELS) throw badInput("input.tags", `A conversation has at most ${MAX_LABELS} tags.`);
   return transact(deps, async (tx, emit) => {
-    const [contact] = await tx.$queryRaw<{ id: string }[]>`
-      SELECT "id" FROM "Contact" WHERE "id" = ${input.contactId} AND "workspaceId" = ${actor.workspaceId} FOR SHARE`;
-    if (!contact) throw badInput("input.contactId", `No contact with id "${input.contactId}" in your workspace.`);
     if (input.assignedToId) await requireAssignableAgent(tx, actor, input.assignedToId, "input.assignedToId");
-    const created = await tx.conversation.create({
-      data: {
-        id: idFor(deps, "conversation"),
-        workspaceId: actor.workspaceId,
-        contactId: input.contactId,
-        channel: input.channel,
-        subject,
-        priority: input.priority ?? null,
-        labels,
-        tags,
-        assignedToId: input.assignedToId ?? null,
-        ...(deps.at ? { createdAt: deps.at, updatedAt: deps.at } : {}),
-      },
-    });
-    const { channel, priority, assignedToId } = created;
-    return recordChange(tx, deps, emit, {
+    const { channel, contactId } = input;
+    const priority = input.priority ?? null;
+    const assignedToId = input.assignedToId ?? null;
+    const activity = activityInsert(deps, {
       actor,
-      before: null,
-      after: created,
       type: "CREATED",
-      from: null,
-      to: { contactId: created.contactId, channel, subject, priority, labels, tags, assignedToId },
+      from: Prisma.sql`NULL`,
+      to: jsonb({ contactId, channel, subject, priority, labels, tags, assignedToId }),
     });
+    const [created] = await tx.$queryRaw<Conversation[]>`
+      WITH c AS (
+        INSERT INTO "Conversation" ("id", "workspaceId", "contactId", "channel", "subject", "priority", "labels", "tags", "assignedToId", "createdAt", "updatedAt")
+        SELECT ${idFor(deps, "conversation")}, k."workspaceId", k."id", CAST(${channel} AS "Channel"), ${subject},
+          CAST(${priority} AS "ConversationPriority"), ${textArray(labels)}, ${textArray(tags)}, ${assignedToId}, ${sqlNow(deps)}, ${sqlNow(deps)}
+        FROM "Contact" k WHERE k."id" = ${contactId} AND k."workspaceId" = ${actor.workspaceId}
+        FOR SHARE OF k
+        RETURNING *
+      ), a AS (${activity.sql})
+      SELECT * FROM c`;
+    if (!created) throw badInput("input.contactId", `No contact with id "${contactId}" in your workspace.`);
+    emit(changeEvent(created, null, activity));
+    return created;
   });
 }
 

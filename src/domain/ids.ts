@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DomainError } from "./errors.js";
 
 /** Type prefixes of the contract's ids; `node(id:)` dispatches on them. */
@@ -18,12 +18,29 @@ const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 const SUFFIX_LENGTH = 16;
 const ID_PATTERN = /^([a-z]+)_([0-9a-z]{12,64})$/;
 
-export function newId(kind: IdKind): string {
-  const bytes = randomBytes(SUFFIX_LENGTH);
+function idFromBytes(kind: IdKind, bytes: Uint8Array): string {
   let suffix = "";
   // 256 % 36 leaves a slight bias towards the first characters; ids need uniqueness, not uniformity.
-  for (const byte of bytes) suffix += ALPHABET[byte % ALPHABET.length];
+  for (const byte of bytes.subarray(0, SUFFIX_LENGTH)) suffix += ALPHABET[byte % ALPHABET.length];
   return `${ID_PREFIXES[kind]}_${suffix}`;
+}
+
+export function newId(kind: IdKind): string {
+  return idFromBytes(kind, randomBytes(SUFFIX_LENGTH));
+}
+
+/**
+ * Reproducible ids for generated data: the n-th id of each kind depends only on the seed and n,
+ * so demo data built from the same seed has the same ids (docs can name them), whatever else
+ * it contains.
+ */
+export function seededIds(seed: number): (kind: IdKind) => string {
+  const counters = new Map<IdKind, number>();
+  return (kind) => {
+    const n = counters.get(kind) ?? 0;
+    counters.set(kind, n + 1);
+    return idFromBytes(kind, createHash("sha256").update(`${seed}:${kind}:${n}`).digest());
+  };
 }
 
 /** The kind of a well-formed id, or null when it has no known prefix or the wrong shape. */

@@ -1,7 +1,8 @@
 import { Prisma, type Conversation, type Message } from "../generated/prisma/client.js";
 import type { MessageDirection } from "../generated/prisma/enums.js";
-import { type Actor, lockConversation, recordChange, writeConversation } from "./conversations.js";
-import { DomainError, badInput } from "./errors.js";
+import { type Actor, activityInsert, bumpedUpdatedAt, changeEvent, lockConversation } from "./conversations.js";
+import { DomainError, badInput, notFound } from "./errors.js";
+import { requireId } from "./ids.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, sqlNow, transact } from "./write.js";
 
 export const PREVIEW_LENGTH = 140;
@@ -22,47 +23,52 @@ function requireBody(body: string): string {
 }
 
 /**
- * Inserts a message into a locked conversation and moves its figures in the same transaction:
- * messageCount, unreadCount for inbound ones, lastMessageAt and the preview (when it is the newest).
+ * Inserts a message and moves its conversation's figures in one statement: messageCount,
+ * unreadCount for inbound ones, lastMessageAt and the preview (when it is the newest), the
+ * contact's lastContacted (inbound), and the activity. The counters are increments on the row
+ * as it is when the UPDATE locks it, so concurrent messages never lose one another. Returns
+ * nothing when the conversation is not in the actor's workspace or the externalId is taken.
  */
 async function addMessage(
   tx: Tx,
   deps: WriteDeps,
   emit: (event: PendingEvent) => void,
   actor: Actor,
-  before: Conversation,
-  message: { direction: MessageDirection; body: string; externalId: string | null; senderId: string | null; sentAt: Prisma.Sql },
+  message: { conversationId: string; direction: MessageDirection; body: string; externalId: string | null; senderId: string | null; sentAt: Prisma.Sql },
 ): Promise<Message | undefined> {
-  const [inserted] = await tx.$queryRaw<Message[]>`
-    INSERT INTO "Message" ("id", "workspaceId", "conversationId", "direction", "body", "externalId", "senderId", "createdAt")
-    VALUES (${idFor(deps, "message")}, ${before.workspaceId}, ${before.id}, CAST(${message.direction} AS "MessageDirection"),
-      ${message.body}, ${message.externalId}, ${message.senderId}, ${message.sentAt})
-    ON CONFLICT ("workspaceId", "externalId") DO NOTHING
-    RETURNING *`;
-  if (!inserted) return undefined;
-  const at = Prisma.sql`CAST(${inserted.createdAt.toISOString()} AS timestamptz)`;
   const inbound = message.direction === "INBOUND";
-  const after = (await writeConversation(
-    tx,
+  const activity = activityInsert(
     deps,
-    before.id,
-    Prisma.sql`"messageCount" = "messageCount" + 1,
-      "unreadCount" = "unreadCount" + ${inbound ? 1 : 0},
-      "lastMessagePreview" = CASE WHEN "lastMessageAt" IS NULL OR "lastMessageAt" <= ${at}
-        THEN ${messagePreview(inserted.body)} ELSE "lastMessagePreview" END,
-      "lastMessageAt" = GREATEST("lastMessageAt", ${at})`,
-  ))!;
-  if (inbound) {
-    await tx.$executeRaw`UPDATE "Contact" SET "lastContacted" = GREATEST("lastContacted", ${at}) WHERE "id" = ${before.contactId}`;
-  }
-  await recordChange(tx, deps, emit, {
-    actor: inbound ? null : actor,
-    before,
-    after,
-    type: inbound ? "MESSAGE_RECEIVED" : "MESSAGE_SENT",
-    from: null,
-    to: { messageId: inserted.id },
-  });
+    { actor: inbound ? null : actor, type: inbound ? "MESSAGE_RECEIVED" : "MESSAGE_SENT", from: Prisma.sql`NULL`, to: Prisma.sql`jsonb_build_object('messageId', m."id")` },
+    Prisma.sql`c, m`,
+  );
+  const [row] = await tx.$queryRaw<(Message & { unreadCount: number; assignedToId: string | null })[]>`
+    WITH m AS (
+      INSERT INTO "Message" ("id", "workspaceId", "conversationId", "direction", "body", "externalId", "senderId", "createdAt")
+      SELECT ${idFor(deps, "message")}, v."workspaceId", v."id", CAST(${message.direction} AS "MessageDirection"),
+        ${message.body}, ${message.externalId}, ${message.senderId}, ${message.sentAt}
+      FROM "Conversation" v WHERE v."id" = ${message.conversationId} AND v."workspaceId" = ${actor.workspaceId}
+      ON CONFLICT ("workspaceId", "externalId") DO NOTHING
+      RETURNING *
+    ), c AS (
+      UPDATE "Conversation" t SET
+        "messageCount" = t."messageCount" + 1,
+        "unreadCount" = t."unreadCount" + ${inbound ? 1 : 0},
+        "lastMessagePreview" = CASE WHEN t."lastMessageAt" IS NULL OR t."lastMessageAt" <= m."createdAt"
+          THEN ${messagePreview(message.body)} ELSE t."lastMessagePreview" END,
+        "lastMessageAt" = GREATEST(t."lastMessageAt", m."createdAt"),
+        "updatedAt" = ${bumpedUpdatedAt(deps)}
+      FROM m WHERE t."id" = m."conversationId"
+      RETURNING t."id", t."workspaceId", t."contactId", t."unreadCount", t."assignedToId", t."updatedAt"
+    ), contact AS (
+      UPDATE "Contact" k SET "lastContacted" = GREATEST(k."lastContacted", m."createdAt")
+      FROM m, c WHERE k."id" = c."contactId" AND ${inbound}
+    ), a AS (${activity.sql})
+    SELECT m.*, c."unreadCount", c."assignedToId" FROM m, c`;
+  if (!row) return undefined;
+  const { unreadCount, assignedToId, ...inserted } = row;
+  const conversation = { id: inserted.conversationId, workspaceId: inserted.workspaceId, unreadCount, assignedToId };
+  emit(changeEvent(conversation, { unreadCount: unreadCount - (inbound ? 1 : 0), assignedToId }, activity));
   return inserted;
 }
 
@@ -76,8 +82,7 @@ export interface ReceiveMessageInput {
 /**
  * An inbound message from a channel. Idempotent on externalId: a retried delivery returns the
  * first message and changes nothing; an externalId that belongs to another conversation is a
- * CONFLICT. The conversation's row lock serialises deliveries to it, so concurrent retries see the
- * first one's message.
+ * CONFLICT.
  */
 export async function receiveMessage(deps: WriteDeps, actor: Actor, input: ReceiveMessageInput): Promise<Message> {
   const body = requireBody(input.body);
@@ -90,11 +95,13 @@ export async function receiveMessage(deps: WriteDeps, actor: Actor, input: Recei
   }
   const sentAt = input.sentAt ? Prisma.sql`CAST(${input.sentAt.toISOString()} AS timestamptz)` : sqlNow(deps);
   return transact(deps, async (tx, emit) => {
-    const before = await lockConversation(tx, actor, input.conversationId, "input.conversationId");
-    const inserted = await addMessage(tx, deps, emit, actor, before, { direction: "INBOUND", body, externalId, senderId: null, sentAt });
+    const { conversationId } = input;
+    const inserted = await addMessage(tx, deps, emit, actor, { conversationId, direction: "INBOUND", body, externalId, senderId: null, sentAt });
     if (inserted) return inserted;
+    // Nothing inserted: no such conversation, or a retried delivery (ON CONFLICT waited for the first to commit).
+    const conversation = await lockConversation(tx, actor, conversationId, "input.conversationId");
     const first = await tx.message.findUniqueOrThrow({ where: { workspaceId_externalId: { workspaceId: actor.workspaceId, externalId } } });
-    if (first.conversationId !== before.id) {
+    if (first.conversationId !== conversation.id) {
       throw new DomainError("CONFLICT", `externalId "${externalId}" already belongs to a message of another conversation.`, {
         field: "input.externalId",
       });
@@ -112,8 +119,10 @@ export interface SendMessageInput {
 export async function sendMessage(deps: WriteDeps, actor: Actor, input: SendMessageInput): Promise<Message> {
   const body = requireBody(input.body);
   return transact(deps, async (tx, emit) => {
-    const before = await lockConversation(tx, actor, input.conversationId, "input.conversationId");
-    const message = { direction: "OUTBOUND" as const, body, externalId: null, senderId: actor.agentId, sentAt: sqlNow(deps) };
-    return (await addMessage(tx, deps, emit, actor, before, message))!;
+    const message = { ...input, body, direction: "OUTBOUND" as const, externalId: null, senderId: actor.agentId, sentAt: sqlNow(deps) };
+    const sent = await addMessage(tx, deps, emit, actor, message);
+    if (sent) return sent;
+    requireId(input.conversationId, "conversation", "input.conversationId");
+    throw notFound("conversation", input.conversationId);
   });
 }
