@@ -185,9 +185,11 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
           } else {
             // An agent reads what is waiting (in conversations that stay open), then replies.
             const agent = actorOf(assignee ?? rnd.pick(assignable));
-            if (status === "OPEN" && unread) await markConversationRead({ ...batch, at: sentAt }, agent, { id: conversation.id });
+            if (status === "OPEN" && unread) {
+              await markConversationRead({ ...batch, at: sentAt }, agent, { id: conversation.id });
+              unread = 0;
+            }
             await sendMessage({ ...batch, at: sentAt }, agent, { conversationId: conversation.id, body });
-            unread = 0;
           }
           messages++;
         }

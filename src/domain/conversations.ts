@@ -165,13 +165,21 @@ export function updateConversationPriority(
 }
 
 /**
- * Checks that an agent may take conversations: an active AGENT or ADMIN of the actor's workspace.
- * Its row is share-locked so it cannot be deactivated before the assignment commits.
+ * The agents who may take conversations: active AGENTs and ADMINs of the actor's workspace. The
+ * row is share-locked so the agent cannot be deactivated before the assignment commits.
  */
+function assignableAgent(actor: Actor, agentId: string | null): Prisma.Sql {
+  return Prisma.sql`SELECT 1 FROM "Agent" g WHERE g."id" = ${agentId} AND g."workspaceId" = ${actor.workspaceId}
+    AND g."active" AND g."role" <> 'VIEWER' FOR SHARE`;
+}
+
+/** Checks that an agent may take conversations, or fails with BAD_USER_INPUT saying why not. */
 async function requireAssignableAgent(tx: Tx, actor: Actor, agentId: string, field: string): Promise<void> {
   requireId(agentId, "agent", field);
+  const [ok] = await tx.$queryRaw<unknown[]>(assignableAgent(actor, agentId));
+  if (ok) return;
   const [agent] = await tx.$queryRaw<{ active: boolean; role: string }[]>`
-    SELECT "active", "role"::text AS "role" FROM "Agent" WHERE "id" = ${agentId} AND "workspaceId" = ${actor.workspaceId} FOR SHARE`;
+    SELECT "active", "role"::text AS "role" FROM "Agent" WHERE "id" = ${agentId} AND "workspaceId" = ${actor.workspaceId}`;
   if (!agent) throw badInput(field, `No agent with id "${agentId}" in your workspace.`);
   if (!agent.active) throw badInput(field, `Agent "${agentId}" is inactive and cannot be assigned.`);
   if (agent.role === "VIEWER") throw badInput(field, `Agent "${agentId}" is a VIEWER and cannot be assigned.`);
@@ -292,11 +300,11 @@ export async function createConversation(deps: WriteDeps, actor: Actor, input: C
   const tags = normalizeLabelList(input.tags ?? [], "input.tags");
   if (labels.length > MAX_LABELS) throw tooManyLabels("input.labels", labels.length);
   if (tags.length > MAX_LABELS) throw badInput("input.tags", `A conversation has at most ${MAX_LABELS} tags.`);
+  const assignedToId = input.assignedToId ?? null;
+  if (assignedToId) requireId(assignedToId, "agent", "input.assignedToId");
   return transact(deps, async (tx, emit) => {
-    if (input.assignedToId) await requireAssignableAgent(tx, actor, input.assignedToId, "input.assignedToId");
     const { channel, contactId } = input;
     const priority = input.priority ?? null;
-    const assignedToId = input.assignedToId ?? null;
     const activity = activityInsert(deps, {
       actor,
       type: "CREATED",
@@ -309,11 +317,18 @@ export async function createConversation(deps: WriteDeps, actor: Actor, input: C
         SELECT ${idFor(deps, "conversation")}, k."workspaceId", k."id", CAST(${channel} AS "Channel"), ${subject},
           CAST(${priority} AS "ConversationPriority"), ${textArray(labels)}, ${textArray(tags)}, ${assignedToId}, ${sqlNow(deps)}, ${sqlNow(deps)}
         FROM "Contact" k WHERE k."id" = ${contactId} AND k."workspaceId" = ${actor.workspaceId}
+          AND (CAST(${assignedToId} AS text) IS NULL OR EXISTS (${assignableAgent(actor, assignedToId)}))
         FOR SHARE OF k
         RETURNING *
       ), a AS (${activity.sql})
       SELECT * FROM c`;
-    if (!created) throw badInput("input.contactId", `No contact with id "${contactId}" in your workspace.`);
+    if (!created) {
+      // Nothing inserted: say which reference is at fault.
+      const [contact] = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Contact" WHERE "id" = ${contactId} AND "workspaceId" = ${actor.workspaceId}`;
+      if (!contact) throw badInput("input.contactId", `No contact with id "${contactId}" in your workspace.`);
+      await requireAssignableAgent(tx, actor, assignedToId!, "input.assignedToId");
+      throw new Error(`creating a conversation for contact ${contactId} inserted nothing`);
+    }
     emit(changeEvent(created, null, activity));
     return created;
   });

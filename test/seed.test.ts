@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../src/db/client.js";
+import { migrate } from "../src/db/migrate.js";
+import { type SeedResult, seedDemoData } from "../src/db/seed.js";
+import { messagePreview } from "../src/domain/messages.js";
+import { freshDatabase } from "./helpers.js";
+
+// The demo seed writes through the domain functions: its figures must agree with its rows.
+let db: Database;
+let drop: () => Promise<void>;
+let seed: SeedResult;
+beforeAll(async () => {
+  ({ db, drop } = await freshDatabase());
+  await migrate(db);
+  seed = await seedDemoData(db.prisma, { contacts: 30, conversations: 120 });
+});
+afterAll(() => drop?.());
+
+describe("demo seed", () => {
+  it("has counters, previews and lastContacted consistent with its messages", async () => {
+    const conversations = await db.prisma.conversation.findMany({
+      where: { workspaceId: seed.workspaceId },
+      include: { messages: { orderBy: [{ createdAt: "desc" }, { id: "desc" }] }, activities: true },
+    });
+    expect(conversations).toHaveLength(120);
+    expect(conversations.reduce((n, c) => n + c.messages.length, 0)).toBe(seed.messages);
+    for (const c of conversations) {
+      const inbound = c.messages.filter((m) => m.direction === "INBOUND");
+      expect(c.messageCount).toBe(c.messages.length);
+      expect(c.lastMessageAt).toEqual(c.messages[0]?.createdAt ?? null);
+      expect(c.lastMessagePreview).toBe(c.messages[0] ? messagePreview(c.messages[0].body) : null);
+      expect(c.unreadCount).toBeLessThanOrEqual(inbound.length);
+      if (c.status !== "OPEN") expect(c.unreadCount).toBe(0);
+      const count = (type: string) => c.activities.filter((a) => a.type === type).length;
+      expect(count("CREATED")).toBe(1);
+      expect(count("MESSAGE_RECEIVED")).toBe(inbound.length);
+      expect(count("MESSAGE_SENT")).toBe(c.messages.length - inbound.length);
+      expect(c.updatedAt.getTime()).toBe(Math.max(...c.activities.map((a) => a.createdAt.getTime())));
+    }
+    const contacts = await db.prisma.contact.findMany({ where: { workspaceId: seed.workspaceId } });
+    for (const contact of contacts) {
+      const last = await db.prisma.message.aggregate({
+        where: { direction: "INBOUND", conversation: { contactId: contact.id } },
+        _max: { createdAt: true },
+      });
+      expect(contact.lastContacted).toEqual(last._max.createdAt);
+    }
+  });
+
+  it("derives ids from the seed: the demo conversation keeps its id whatever the size; seeding again uses fresh ids", async () => {
+    const other = await freshDatabase();
+    try {
+      await migrate(other.db);
+      const small = await seedDemoData(other.db.prisma, { contacts: 3, conversations: 2 });
+      expect(small.workspaceId).toBe(seed.workspaceId);
+      expect(small.demoConversationId).toBe(seed.demoConversationId);
+      const agentIds = (d: Database, workspaceId: string) => d.prisma.agent.findMany({ where: { workspaceId }, orderBy: { id: "asc" } }).then((a) => a.map((x) => x.id));
+      expect(await agentIds(other.db, small.workspaceId)).toEqual(await agentIds(db, seed.workspaceId));
+      const again = await seedDemoData(other.db.prisma, { contacts: 3, conversations: 2 });
+      expect(again.workspaceId).not.toBe(small.workspaceId);
+      expect(again.demoConversationId).toMatch(/^conv_[0-9a-z]{16}$/);
+      expect(await other.db.prisma.workspace.count()).toBe(2);
+    } finally {
+      await other.drop();
+    }
+    const demo = await db.prisma.conversation.findUniqueOrThrow({ where: { id: seed.demoConversationId } });
+    expect(demo).toMatchObject({ status: "OPEN", unreadCount: 3, messageCount: 3 });
+  });
+});
