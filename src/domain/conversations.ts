@@ -12,8 +12,8 @@ export type Actor = Pick<Viewer, "agentId" | "workspaceId">;
 
 /**
  * Locks the conversation's row for the rest of the transaction and returns it as it is now, so
- * what a write reads (the "before" of its activity, its no-op and conflict checks) cannot move
- * under it. Another workspace's conversation is NOT_FOUND, like a missing one.
+ * what a write decides from it cannot move under it. Another workspace's conversation is
+ * NOT_FOUND, like a missing one.
  */
 export async function lockConversation(tx: Tx, actor: Actor, id: string, field = "id"): Promise<Conversation> {
   requireId(id, "conversation", field);
@@ -39,7 +39,7 @@ async function lockForChange(tx: Tx, actor: Actor, id: string, expectedUpdatedAt
 const json = (value: unknown) => (value === undefined || value === null ? null : JSON.stringify(value));
 
 /** A JSON value as a jsonb parameter. */
-export const jsonb = (value: unknown) => Prisma.sql`CAST(${json(value)} AS jsonb)`;
+const jsonb = (value: unknown) => Prisma.sql`CAST(${json(value)} AS jsonb)`;
 
 /**
  * The new updatedAt of a conversation aliased `t`: strictly later than the old one, so two

@@ -15,7 +15,10 @@ export interface ConversationChanged {
   /** Whether unreadCount moved (so unread feeds can skip the rest). */
   unreadChanged: boolean;
   assignedToId: string | null;
-  /** The assignee before the change, when it changed: both agents' totals move. */
+  /**
+   * The assignee before the change (equal to assignedToId when the assignment did not change;
+   * when it did, both agents' totals move).
+   */
   previousAssignedToId: string | null;
   /** Commit time (epoch ms), to measure delivery latency. */
   committedAt: number;
