@@ -1,4 +1,4 @@
-import { Prisma, type Conversation, type Message } from "../generated/prisma/client.js";
+import { Prisma, type Message } from "../generated/prisma/client.js";
 import type { MessageDirection } from "../generated/prisma/enums.js";
 import { type Actor, activityInsert, bumpedUpdatedAt, changeEvent, lockConversation } from "./conversations.js";
 import { DomainError, badInput, notFound } from "./errors.js";
