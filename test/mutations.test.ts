@@ -181,6 +181,28 @@ describe("conversation field mutations", () => {
   });
 });
 
+describe("SQL per write", () => {
+  // The lock, the update, the activity (and for a message its insert and the contact) are one
+  // statement: the cheapest a write can be, and the shortest time a row stays locked.
+  it("a real change and a delivery cost one statement each inside their transaction", async () => {
+    const conv = await freshConversation({ status: "OPEN", unreadCount: { gt: 0 }, assignedToId: { not: null } });
+    const statementsOf = async (query: string, variables: Record<string, unknown>) => {
+      const { result, statements } = await t.db.sql.record(() => t.gql(query, variables));
+      dataOf(result);
+      return statements.map((s) => s.sql.trim()).filter((sql) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(sql));
+    };
+    const minimal = (field: string, args: string) => `mutation($id: ID!) { ${field}(${args}) { __typename } }`;
+    expect(await statementsOf(minimal("updateConversationStatus", "id: $id, status: CLOSED"), { id: conv.id })).toHaveLength(1);
+    expect(await statementsOf(minimal("markConversationRead", "id: $id"), { id: conv.id })).toHaveLength(1);
+    expect(await statementsOf(minimal("addConversationLabels", 'id: $id, labels: ["one-statement"]'), { id: conv.id })).toHaveLength(1);
+    expect(await statementsOf(minimal("assignConversation", "id: $id, agentId: null"), { id: conv.id })).toHaveLength(1);
+    expect(
+      await statementsOf(minimal("receiveMessage", 'input: { conversationId: $id, body: "hi", externalId: "one-statement" }'), { id: conv.id }),
+    ).toHaveLength(1);
+    expect(await statementsOf(minimal("sendMessage", 'input: { conversationId: $id, body: "hi" }'), { id: conv.id })).toHaveLength(1);
+  });
+});
+
 describe("expectedUpdatedAt", () => {
   it("a stale value is a CONFLICT that changes nothing; the current value succeeds", async () => {
     const conv = await freshConversation({ status: "OPEN", assignedToId: null });
