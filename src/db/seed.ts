@@ -77,7 +77,7 @@ const TOPICS = [
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
-export const DEFAULT_SEED = 20261125;
+const DEFAULT_SEED = 20261125;
 // Conversations per transaction: one transaction for everything would hold PGlite's only
 // connection for the whole seed, one per write costs a commit each.
 const CONVERSATIONS_PER_TRANSACTION = 100;
