@@ -154,6 +154,12 @@ describe("conversation field mutations", () => {
       const error = errorOf(await t.gql(ASSIGN, { id: conv.id, agentId }));
       expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "agentId" });
     }
+    // Another workspace's agent is reported exactly like a missing one.
+    const foreign = (await seedOtherWorkspace()).agentId;
+    expect(errorOf(await t.gql(ASSIGN, { id: conv.id, agentId: foreign }))).toMatchObject({
+      message: `No agent with id "${foreign}" in your workspace.`,
+      extensions: { code: "BAD_USER_INPUT", field: "agentId" },
+    });
     const malformed = errorOf(await t.gql(ASSIGN, { id: conv.id, agentId: "cnt_notanagent000000" }));
     expect(malformed.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "agentId" });
 
