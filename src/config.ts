@@ -20,10 +20,13 @@ const configSchema = z.object({
   SEED_DEMO_DATA: z.enum(["auto", "always", "never"]).default("auto"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  GRAPHIQL: z.enum(["auto", "on", "off"]).default("auto"),
 });
 
 export type Config = z.infer<typeof configSchema> & {
   isProduction: boolean;
+  /** GraphiQL on GET /graphql: GRAPHIQL=on/off, or `auto` (on outside production). */
+  graphiqlEnabled: boolean;
 };
 
 export class ConfigError extends Error {
@@ -43,5 +46,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  return { ...parsed.data, isProduction: parsed.data.NODE_ENV === "production" };
+  const isProduction = parsed.data.NODE_ENV === "production";
+  const graphiqlEnabled = parsed.data.GRAPHIQL === "auto" ? !isProduction : parsed.data.GRAPHIQL === "on";
+  return { ...parsed.data, isProduction, graphiqlEnabled };
 }

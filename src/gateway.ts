@@ -2,8 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
 import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -13,10 +12,12 @@ import { buildRequestContext, type RequestContext, type ServerContext } from "./
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
+import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
+const INBOX_EXAMPLE_VARIABLES = readFileSync(new URL("./graphql/operations/InboxPage.variables.json", import.meta.url), "utf8");
 
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, RequestContext>;
@@ -57,6 +58,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
   const bus = createInProcessEventBus();
   const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
+  const graphiql = config.graphiqlEnabled ? await offlineGraphiQL() : null;
+  // YogaGraphiQL fills the first tab's variables editor from `variables`, which Yoga's option type omits.
+  const graphiqlOptions: GraphiQLOptions & { variables: string } = {
+    title: "inbox-gateway",
+    defaultQuery: INBOX_EXAMPLE,
+    variables: INBOX_EXAMPLE_VARIABLES,
+    headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
+    // Yoga's GraphiQL would keep typed-in tokens in localStorage; a reload offers the dev token again.
+    shouldPersistHeaders: false,
+  };
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -65,13 +76,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logging: false,
     maskedErrors: { maskError: createMaskError(log) },
     landingPage: false,
-    graphiql: {
-      title: "inbox-gateway",
-      defaultQuery: INBOX_EXAMPLE,
-      headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
-    },
-    renderGraphiQL,
+    graphiql: graphiql ? graphiqlOptions : false,
+    renderGraphiQL: graphiql?.render,
     plugins: [
+      ...(graphiql ? [graphiql.plugin] : []),
       useRequestLogging(log),
       useContractErrorCodes(),
       useReadinessCheck({
