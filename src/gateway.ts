@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
-import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
+import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
+import { developmentSecret, signAgentToken } from "./auth/tokens.js";
+import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
@@ -13,6 +14,7 @@ import { buildRequestContext, type RequestContext, type ServerContext } from "./
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
+import { useAuthentication } from "./plugins/authentication.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
@@ -24,9 +26,12 @@ export interface Gateway {
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
   db: Database;
   log: Logger;
-  /** A token for the first admin of the demo workspace, outside production; null otherwise. */
+  /** A token for the first admin of the demo workspace, outside production with an HS256 secret; null otherwise. */
   devToken: string | null;
-  jwtSecret: string;
+  /** The HS256 secret tokens are signed with (JWT_SECRET or the development secret); null with a JWKS. */
+  jwtSecret: string | null;
+  /** Verifies the credentials of a request or a WebSocket connection: the one check every transport uses. */
+  auth: Authenticator;
   listen(port?: number, host?: string): Promise<URL>;
   close(): Promise<void>;
 }
@@ -39,6 +44,10 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
+  // Keys first: a broken JWKS file stops the start before anything is opened.
+  const usesJwks = Boolean(config.JWT_JWKS_URL || config.JWT_JWKS_FILE);
+  const jwtSecret = usesJwks ? null : (config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR)));
+  const verifyToken = createTokenVerifier(config, jwtSecret ?? undefined);
   const db = options.db ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }));
   const ownsDb = !options.db;
   try {
@@ -53,8 +62,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     throw error;
   }
 
-  const jwtSecret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
-  const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
+  const auth = createAuthenticator(db.prisma, verifyToken);
+  const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   const bus = createInProcessEventBus();
   const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
 
@@ -78,16 +87,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
       }),
-      useJWT({
-        signingKeyProviders: [createInlineSigningKeyProvider(jwtSecret)],
-        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
-        tokenVerification: { algorithms: ["HS256"] },
-        reject: { missingToken: true, invalidToken: true },
-        extendContext: "jwt",
-      }),
+      useAuthentication(auth),
     ],
-    context: ({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
-      buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
+    context: async (initial: { request?: Request; connectionParams?: unknown }) =>
+      buildRequestContext(
+        { ...server, log: initial.request ? requestLogger(initial.request, log) : log },
+        await auth.viewerOf(initial),
+      ),
   });
 
   let httpServer: Server | null = null;
@@ -98,6 +104,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     log,
     devToken,
     jwtSecret,
+    auth,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
       const started = httpServer;
@@ -130,7 +137,9 @@ async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
 }
 
-async function demoAdminToken(db: Database, secret: string): Promise<string | null> {
+async function demoAdminToken(db: Database, secret: string, config: Config): Promise<string | null> {
   const admin = await db.prisma.agent.findFirst({ where: { role: "ADMIN", active: true }, orderBy: { createdAt: "asc" } });
-  return admin ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }) : null;
+  return admin
+    ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })
+    : null;
 }
