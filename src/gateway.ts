@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import type { Registry } from "prom-client";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
 import { createTokenVerifier } from "./auth/verify.js";
@@ -12,9 +13,12 @@ import { migrate, pendingMigrations } from "./db/migrate.js";
 import { seedDemoData } from "./db/seed.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
+import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
+import { createMetrics, OperationNames } from "./plugins/metrics.js";
+import { loadManifest, useAutomaticPersistedQueries, usePersistedQueriesNotSupported, useTrustedDocuments } from "./plugins/persisted-operations.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
@@ -32,6 +36,10 @@ export interface Gateway {
   jwtSecret: string | null;
   /** Verifies the credentials of a request or a WebSocket connection: the one check every transport uses. */
   auth: Authenticator;
+  /** This gateway's Prometheus registry; null with METRICS=off. */
+  metrics: Registry | null;
+  /** Where /metrics is served when METRICS_PORT moves it off the main port (set by listen). */
+  metricsUrl: URL | null;
   listen(port?: number, host?: string): Promise<URL>;
   close(): Promise<void>;
 }
@@ -44,7 +52,8 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
-  // Keys first: a broken JWKS file stops the start before anything is opened.
+  // Before the database: a manifest or JWKS file that cannot be used stops the start with nothing touched.
+  const manifest = config.PERSISTED_OPERATIONS ? await loadManifest(config.PERSISTED_OPERATIONS, schema) : null;
   const usesJwks = Boolean(config.JWT_JWKS_URL || config.JWT_JWKS_FILE);
   const jwtSecret = usesJwks ? null : (config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR)));
   const verifyToken = createTokenVerifier(config, jwtSecret ?? undefined);
@@ -66,6 +75,22 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   const bus = createInProcessEventBus();
   const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
+  const knownOperations = manifest?.operationNames ?? new Set(Object.values(shippedOperations()).flatMap(operationNames));
+  const metrics =
+    config.METRICS === "on"
+      ? createMetrics({
+          sql: db.sql,
+          names: new OperationNames(knownOperations, manifest !== null),
+          endpoint: config.METRICS_PORT === undefined ? "/metrics" : false,
+        })
+      : null;
+  let persistedOperations: Plugin[];
+  if (manifest) {
+    persistedOperations = [useTrustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })];
+    log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
+  } else {
+    persistedOperations = config.APQ === "on" ? useAutomaticPersistedQueries() : [usePersistedQueriesNotSupported()];
+  }
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -80,9 +105,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
     },
     renderGraphiQL,
+    // The GraphQL-over-HTTP way to send a persisted document's hash.
+    extraParamNames: ["documentId"],
     plugins: [
       useRequestLogging(log),
       useContractErrorCodes(),
+      // After the contract codes: the error counter counts what clients see.
+      ...(metrics?.plugins ?? []),
+      ...persistedOperations,
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
@@ -97,7 +127,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
 
   let httpServer: Server | null = null;
-  return {
+  let metricsServer: Server | null = null;
+  const gateway: Gateway = {
     yoga,
     fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
     db,
@@ -105,29 +136,56 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     devToken,
     jwtSecret,
     auth,
+    metrics: metrics?.registry ?? null,
+    metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
-      const started = httpServer;
-      await new Promise<void>((resolve, reject) => {
-        started.once("error", reject);
-        started.listen(port, host, resolve);
-      });
-      const address = started.address() as AddressInfo;
-      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}/graphql`);
+      const url = await listenOn(httpServer, port, host, "/graphql");
+      if (metrics && config.METRICS_PORT !== undefined) {
+        metricsServer = createServer(metricsHandler(metrics.registry));
+        gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");
+      }
+      return url;
     },
     async close() {
-      if (httpServer) {
-        const closing = httpServer;
-        // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now.
-        await new Promise<void>((resolve) => {
-          closing.close(() => resolve());
-          closing.closeIdleConnections();
-        });
-      }
+      await Promise.all([httpServer, metricsServer].map((s) => s && closeServer(s)));
       await yoga.dispose();
+      metrics?.close();
       if (ownsDb) await db.close();
     },
+  };
+  return gateway;
+}
+
+async function listenOn(server: Server, port: number, host: string, path: string): Promise<URL> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}${path}`);
+}
+
+/** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** The metrics port serves GET /metrics and nothing else. */
+function metricsHandler(registry: Registry) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method !== "GET" || new URL(request.url ?? "/", "http://metrics").pathname !== "/metrics") {
+      response.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
   };
 }
 
