@@ -235,6 +235,17 @@ async function peakRss(pid: number | undefined): Promise<number | null> {
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Math.round(Number(kb) / 1024) : null;
 }
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is not there. */
+async function cpuTime(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields.length > 13 ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS : null;
+}
+// The unit of utime and stime: USER_HZ, 100 on every mainstream Linux.
+const CLOCK_TICKS = 100;
+
 async function resetPeakRss(pid: number | undefined) {
   if (pid) await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
 }
@@ -355,7 +366,8 @@ interface Row {
   title: string;
   concurrency: number;
   statementsPerRequest: number;
-  gateway: Load & { peakRssMB: number | null };
+  /** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
+  gateway: Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
   raw: Load | null;
   ratio: number | null;
 }
@@ -404,14 +416,17 @@ try {
     await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
     for (const c of concurrencies) {
       await resetPeakRss(child?.pid);
+      const cpuBefore = await cpuTime(child?.pid);
       const load = await httpLoad(url, token, scenario, fixture, c, durationS);
+      const cpuAfter = await cpuTime(child?.pid);
+      const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
       const raw = rawResults.get(`${scenario.name}@${c}`) ?? null;
       const row: Row = {
         scenario: scenario.name,
         title: scenario.title,
         concurrency: c,
         statementsPerRequest: statements[scenario.name],
-        gateway: { ...load, peakRssMB: await peakRss(child?.pid) },
+        gateway: { ...load, peakRssMB: await peakRss(child?.pid), cpuMsPerRequest },
         raw,
         ratio: raw ? Math.round((load.rps / raw.rps) * 100) / 100 : null,
       };
@@ -438,7 +453,7 @@ const out = flags.out ?? `bench/results/${report.date.slice(0, 10)}.json`;
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "errors"];
+const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "CPU ms/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "errors"];
 const table = rows.map((r) => [
   r.title,
   String(r.concurrency),
@@ -447,6 +462,7 @@ const table = rows.map((r) => [
   r.gateway.p95.toFixed(1),
   r.gateway.p99.toFixed(1),
   String(Math.round(r.statementsPerRequest * 10) / 10),
+  r.gateway.cpuMsPerRequest == null ? "-" : r.gateway.cpuMsPerRequest.toFixed(2),
   r.gateway.peakRssMB == null ? "-" : String(r.gateway.peakRssMB),
   r.raw ? r.raw.rps.toFixed(0) : "-",
   r.raw ? r.raw.p99.toFixed(1) : "-",
