@@ -1,19 +1,24 @@
-import { createSecretKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { extractFromHeader, type GetSigningKeyFunction, useJWT } from "@graphql-yoga/plugin-jwt";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
-import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import type { Registry } from "prom-client";
+import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
+import { developmentSecret, signAgentToken } from "./auth/tokens.js";
+import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
 import { seedDemoData } from "./db/seed.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
+import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
+import { useAuthentication } from "./plugins/authentication.js";
+import { createMetrics, OperationNames } from "./plugins/metrics.js";
+import { loadManifest, useAutomaticPersistedQueries, usePersistedQueriesNotSupported, useTrustedDocuments } from "./plugins/persisted-operations.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
@@ -25,9 +30,16 @@ export interface Gateway {
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
   db: Database;
   log: Logger;
-  /** A token for the first admin of the demo workspace, outside production; null otherwise. */
+  /** A token for the first admin of the demo workspace, outside production with an HS256 secret; null otherwise. */
   devToken: string | null;
-  jwtSecret: string;
+  /** The HS256 secret tokens are signed with (JWT_SECRET or the development secret); null with a JWKS. */
+  jwtSecret: string | null;
+  /** Verifies the credentials of a request or a WebSocket connection: the one check every transport uses. */
+  auth: Authenticator;
+  /** This gateway's Prometheus registry; null with METRICS=off. */
+  metrics: Registry | null;
+  /** Where /metrics is served when METRICS_PORT moves it off the main port (set by listen). */
+  metricsUrl: URL | null;
   listen(port?: number, host?: string): Promise<URL>;
   close(): Promise<void>;
 }
@@ -40,6 +52,11 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
+  // Before the database: a manifest or JWKS file that cannot be used stops the start with nothing touched.
+  const manifest = config.PERSISTED_OPERATIONS ? await loadManifest(config.PERSISTED_OPERATIONS, schema) : null;
+  const usesJwks = Boolean(config.JWT_JWKS_URL || config.JWT_JWKS_FILE);
+  const jwtSecret = usesJwks ? null : (config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR)));
+  const verifyToken = createTokenVerifier(config, jwtSecret ?? undefined);
   const db = options.db ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }));
   const ownsDb = !options.db;
   try {
@@ -54,10 +71,26 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     throw error;
   }
 
-  const jwtSecret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
-  const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
+  const auth = createAuthenticator(db.prisma, verifyToken);
+  const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   const bus = createInProcessEventBus();
   const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
+  const knownOperations = manifest?.operationNames ?? new Set(Object.values(shippedOperations()).flatMap(operationNames));
+  const metrics =
+    config.METRICS === "on"
+      ? createMetrics({
+          sql: db.sql,
+          names: new OperationNames(knownOperations, manifest !== null),
+          endpoint: config.METRICS_PORT === undefined ? "/metrics" : false,
+        })
+      : null;
+  let persistedOperations: Plugin[];
+  if (manifest) {
+    persistedOperations = [useTrustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })];
+    log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
+  } else {
+    persistedOperations = config.APQ === "on" ? useAutomaticPersistedQueries() : [usePersistedQueriesNotSupported()];
+  }
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -72,56 +105,87 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
     },
     renderGraphiQL,
+    // The GraphQL-over-HTTP way to send a persisted document's hash.
+    extraParamNames: ["documentId"],
     plugins: [
       useRequestLogging(log),
       useContractErrorCodes(),
+      // After the contract codes: the error counter counts what clients see.
+      ...(metrics?.plugins ?? []),
+      ...persistedOperations,
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
       }),
-      useJWT({
-        signingKeyProviders: [secretKeyProvider(jwtSecret)],
-        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
-        tokenVerification: { algorithms: ["HS256"] },
-        reject: { missingToken: true, invalidToken: true },
-        extendContext: "jwt",
-      }),
+      useAuthentication(auth),
     ],
-    context: ({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
-      buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
+    context: async (initial: { request?: Request; connectionParams?: unknown }) =>
+      buildRequestContext(
+        { ...server, log: initial.request ? requestLogger(initial.request, log) : log },
+        await auth.viewerOf(initial),
+      ),
   });
 
   let httpServer: Server | null = null;
-  return {
+  let metricsServer: Server | null = null;
+  const gateway: Gateway = {
     yoga,
     fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
     db,
     log,
     devToken,
     jwtSecret,
+    auth,
+    metrics: metrics?.registry ?? null,
+    metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
-      const started = httpServer;
-      await new Promise<void>((resolve, reject) => {
-        started.once("error", reject);
-        started.listen(port, host, resolve);
-      });
-      const address = started.address() as AddressInfo;
-      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}/graphql`);
+      const url = await listenOn(httpServer, port, host, "/graphql");
+      if (metrics && config.METRICS_PORT !== undefined) {
+        metricsServer = createServer(metricsHandler(metrics.registry));
+        gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");
+      }
+      return url;
     },
     async close() {
-      if (httpServer) {
-        const closing = httpServer;
-        // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now.
-        await new Promise<void>((resolve) => {
-          closing.close(() => resolve());
-          closing.closeIdleConnections();
-        });
-      }
+      await Promise.all([httpServer, metricsServer].map((s) => s && closeServer(s)));
       await yoga.dispose();
+      metrics?.close();
       if (ownsDb) await db.close();
     },
+  };
+  return gateway;
+}
+
+async function listenOn(server: Server, port: number, host: string, path: string): Promise<URL> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}${path}`);
+}
+
+/** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** The metrics port serves GET /metrics and nothing else. */
+function metricsHandler(registry: Registry) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method !== "GET" || new URL(request.url ?? "/", "http://metrics").pathname !== "/metrics") {
+      response.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
   };
 }
 
@@ -131,17 +195,9 @@ async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
 }
 
-async function demoAdminToken(db: Database, secret: string): Promise<string | null> {
+async function demoAdminToken(db: Database, secret: string, config: Config): Promise<string | null> {
   const admin = await db.prisma.agent.findFirst({ where: { role: "ADMIN", active: true }, orderBy: { createdAt: "asc" } });
-  return admin ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }) : null;
-}
-
-/**
- * The HS256 secret as a KeyObject made once. jsonwebtoken accepts one (the plugin's types say
- * string only); given the string, it builds a KeyObject on every verify, 0.6 ms of CPU per
- * request here (bench/README.md).
- */
-function secretKeyProvider(secret: string): GetSigningKeyFunction {
-  const key = createSecretKey(Buffer.from(secret, "utf8"));
-  return (() => key) as unknown as GetSigningKeyFunction;
+  return admin
+    ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })
+    : null;
 }
