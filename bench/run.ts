@@ -291,7 +291,7 @@ if (!token) throw new Error("--url needs --token");
 
 const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize });
 const machine = await describeMachine(db);
-const { fixture, statements, replays } = await prepare(db);
+const { fixture, statements, replays, plans } = await prepare(db);
 await db.close();
 
 async function prepare(database: Database) {
@@ -355,7 +355,15 @@ async function prepare(database: Database) {
     captured[scenario.name] = samples;
   }
   await gateway.close();
-  return { fixture: f, statements: counts, replays: captured };
+  // The plans of the read scenarios' main statement, as proof of which index answers them.
+  const plans: Record<string, string[]> = {};
+  for (const [name, samples] of Object.entries(captured)) {
+    const main = samples[0]?.[0];
+    if (name === "writes" || !main) continue;
+    const rows = await database.withSession((s) => s.query<{ "QUERY PLAN": string }>(`EXPLAIN ${main.sql}`, main.args));
+    plans[name] = rows.map((r) => r["QUERY PLAN"]);
+  }
+  return { fixture: f, statements: counts, replays: captured, plans };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -448,6 +456,7 @@ const report = {
   options: { concurrencies, durationS, warmupS, poolSize, logLevel: flags["log-level"], url: flags.url ?? "started by the benchmark" },
   fixture: { agentId: fixture.agentId, detailConversations: fixture.detailIds.length },
   results: rows,
+  plans,
 };
 const out = flags.out ?? `bench/results/${report.date.slice(0, 10)}.json`;
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
@@ -475,6 +484,8 @@ console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.database}; ${JSON.s
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of table) console.log(line(row));
+const scans = Object.entries(plans).map(([name, plan]) => `${name}: ${plan.find((l) => /Scan/.test(l))?.trim().replace(/\s+\(cost=.*$/, "") ?? plan[0]}`);
+console.log(`\nPlans (first scan of each read's main statement):\n  ${scans.join("\n  ")}`);
 console.log(`\nJSON: ${out}`);
 process.exit(rows.some((r) => r.gateway.errors > 0) ? 1 : 0);
 
