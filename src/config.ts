@@ -26,6 +26,7 @@ const configSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  GRAPHIQL: z.enum(["auto", "on", "off"]).default("auto"),
   METRICS: onOff.default("on"),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PERSISTED_OPERATIONS: z.string().min(1).optional(),
@@ -36,6 +37,8 @@ const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema> & {
   isProduction: boolean;
+  /** GraphiQL on GET /graphql: GRAPHIQL=on/off, or `auto` (on outside production). */
+  graphiqlEnabled: boolean;
   /** Whether ad-hoc documents still run in allow-list mode (PERSISTED_OPERATIONS set). */
   allowAdhocOperations: boolean;
 };
@@ -67,6 +70,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
+  const isProduction = parsed.data.NODE_ENV === "production";
+  const graphiqlEnabled = parsed.data.GRAPHIQL === "auto" ? !isProduction : parsed.data.GRAPHIQL === "on";
   const adhoc = parsed.data.PERSISTED_OPERATIONS_ADHOC ?? (parsed.data.NODE_ENV === "development" ? "on" : "off");
-  return { ...parsed.data, isProduction: parsed.data.NODE_ENV === "production", allowAdhocOperations: adhoc === "on" };
+  return { ...parsed.data, isProduction, graphiqlEnabled, allowAdhocOperations: adhoc === "on" };
 }

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
@@ -17,12 +16,14 @@ import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
+import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
 import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments } from "./plugins/persisted-operations.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
+const INBOX_EXAMPLE_VARIABLES = readFileSync(new URL("./graphql/operations/InboxPage.variables.json", import.meta.url), "utf8");
 
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, RequestContext>;
@@ -75,6 +76,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   const bus = createInProcessEventBus();
   const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
+  const graphiql = config.graphiqlEnabled ? await offlineGraphiQL() : null;
+  // YogaGraphiQL fills the first tab's variables editor from `variables`, which Yoga's option type omits.
+  const graphiqlOptions: GraphiQLOptions & { variables: string } = {
+    title: "inbox-gateway",
+    defaultQuery: INBOX_EXAMPLE,
+    variables: INBOX_EXAMPLE_VARIABLES,
+    headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
+    // Yoga's GraphiQL would keep typed-in tokens in localStorage; a reload offers the dev token again.
+    shouldPersistHeaders: false,
+  };
   const knownOperations = manifest?.operationNames ?? new Set(Object.values(shippedOperations()).flatMap(operationNames));
   const metrics =
     config.METRICS === "on"
@@ -98,15 +109,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logging: false,
     maskedErrors: { maskError: createMaskError(log) },
     landingPage: false,
-    graphiql: {
-      title: "inbox-gateway",
-      defaultQuery: INBOX_EXAMPLE,
-      headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
-    },
-    renderGraphiQL,
+    graphiql: graphiql ? graphiqlOptions : false,
+    renderGraphiQL: graphiql?.render,
     // The GraphQL-over-HTTP way to send a persisted document's hash.
     extraParamNames: ["documentId"],
     plugins: [
+      ...(graphiql ? [graphiql.plugin] : []),
       useRequestLogging(log),
       useContractErrorCodes(),
       // After the contract codes: the error counter counts what clients see.

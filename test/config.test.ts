@@ -16,9 +16,18 @@ describe("config", () => {
     ["REDIS_URL", "localhost:6379"],
     ["LOG_LEVEL", "loud"],
     ["JWT_SECRET", "short"],
+    ["GRAPHIQL", "yes"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it("turns GraphiQL on outside production unless GRAPHIQL says otherwise", () => {
+    const secret = { JWT_SECRET: "x".repeat(32) };
+    expect(loadConfig({}).graphiqlEnabled).toBe(true);
+    expect(loadConfig({ GRAPHIQL: "off" }).graphiqlEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", ...secret }).graphiqlEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", GRAPHIQL: "on", ...secret }).graphiqlEnabled).toBe(true);
   });
 
   it("requires a token key in production: JWT_SECRET, JWT_JWKS_URL or JWT_JWKS_FILE", () => {
