@@ -8,6 +8,10 @@ const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL");
 
+// Environment flags: "true"/"1" or "false"/"0".
+const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const count = (min: number) => z.coerce.number().int().min(min);
+
 const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -20,11 +24,31 @@ const configSchema = z.object({
   SEED_DEMO_DATA: z.enum(["auto", "always", "never"]).default("auto"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  // Hostile-input limits (README "Limits" says what each one does).
+  MAX_REQUEST_BODY_BYTES: count(1024).default(100 * 1024),
+  GRAPHQL_MAX_DEPTH: count(1).default(10),
+  GRAPHQL_MAX_ALIASES: count(0).default(15),
+  GRAPHQL_MAX_TOKENS: count(10).default(2000),
+  GRAPHQL_MAX_DIRECTIVES: count(0).default(10),
+  GRAPHQL_MAX_COST: count(1).default(100_000),
+  GRAPHQL_BATCH_LIMIT: count(0).max(100).default(0),
+  GRAPHQL_INTROSPECTION: flag.optional(),
+  RATE_LIMIT_MAX: count(0).optional(),
+  RATE_LIMIT_WINDOW_MS: count(1).default(60_000),
 });
 
-export type Config = z.infer<typeof configSchema> & {
+type ParsedConfig = z.infer<typeof configSchema>;
+
+export type Config = Omit<ParsedConfig, "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
   isProduction: boolean;
+  /** Whether introspection queries are answered: by default outside production only. */
+  GRAPHQL_INTROSPECTION: boolean;
+  /** Operations per caller per RATE_LIMIT_WINDOW_MS; 0 turns rate limiting off (the default outside production). */
+  RATE_LIMIT_MAX: number;
 };
+
+/** Operations per caller per window when NODE_ENV=production and RATE_LIMIT_MAX is unset. */
+const PRODUCTION_RATE_LIMIT = 600;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -43,5 +67,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  return { ...parsed.data, isProduction: parsed.data.NODE_ENV === "production" };
+  const isProduction = parsed.data.NODE_ENV === "production";
+  return {
+    ...parsed.data,
+    isProduction,
+    GRAPHQL_INTROSPECTION: parsed.data.GRAPHQL_INTROSPECTION ?? !isProduction,
+    RATE_LIMIT_MAX: parsed.data.RATE_LIMIT_MAX ?? (isProduction ? PRODUCTION_RATE_LIMIT : 0),
+  };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
@@ -13,7 +14,10 @@ import { buildRequestContext, type RequestContext, type ServerContext } from "./
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
+import { useOperationLimits } from "./plugins/operation-limits.js";
+import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
+import { useStrictInput } from "./plugins/strict-input.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
@@ -71,9 +75,19 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
     },
     renderGraphiQL,
+    // Counted in bytes while reading, so a chunked body without content-length stops there too.
+    maxRequestBodySize: config.MAX_REQUEST_BODY_BYTES,
+    batching: config.GRAPHQL_BATCH_LIMIT > 0 ? { limit: config.GRAPHQL_BATCH_LIMIT } : false,
+    // No field takes an upload, so multipart bodies are refused (415) rather than parsed.
+    multipart: false,
     plugins: [
       useRequestLogging(log),
       useContractErrorCodes(),
+      // A browser can send a "simple" GET or form POST cross-site without a preflight; those
+      // must carry a header a page cannot set without CORS (application/json POSTs pass).
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
+      useStrictInput(),
+      useOperationLimits(config),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
@@ -85,6 +99,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         reject: { missingToken: true, invalidToken: true },
         extendContext: "jwt",
       }),
+      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS }),
     ],
     context: ({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
       buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
