@@ -8,8 +8,7 @@ const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL");
 
-// Environment flags: "true"/"1" or "false"/"0".
-const flag = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+const onOff = z.enum(["on", "off"]);
 const count = (min: number) => z.coerce.number().int().min(min);
 
 const configSchema = z.object({
@@ -24,6 +23,12 @@ const configSchema = z.object({
   SEED_DEMO_DATA: z.enum(["auto", "always", "never"]).default("auto"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  METRICS: onOff.default("on"),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PERSISTED_OPERATIONS: z.string().min(1).optional(),
+  // Unset means: on in development (so GraphiQL works), off everywhere else.
+  PERSISTED_OPERATIONS_ADHOC: onOff.optional(),
+  APQ: onOff.default("on"),
   // Hostile-input limits (README "Limits" says what each one does).
   MAX_REQUEST_BODY_BYTES: count(1024).default(100 * 1024),
   GRAPHQL_MAX_DEPTH: count(1).default(10),
@@ -32,7 +37,7 @@ const configSchema = z.object({
   GRAPHQL_MAX_DIRECTIVES: count(0).default(10),
   GRAPHQL_MAX_COST: count(1).default(100_000),
   GRAPHQL_BATCH_LIMIT: count(0).max(100).default(0),
-  GRAPHQL_INTROSPECTION: flag.optional(),
+  GRAPHQL_INTROSPECTION: onOff.optional(),
   RATE_LIMIT_MAX: count(0).optional(),
   RATE_LIMIT_WINDOW_MS: count(1).default(60_000),
 });
@@ -41,6 +46,8 @@ type ParsedConfig = z.infer<typeof configSchema>;
 
 export type Config = Omit<ParsedConfig, "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
   isProduction: boolean;
+  /** Whether ad-hoc documents still run in allow-list mode (PERSISTED_OPERATIONS set). */
+  allowAdhocOperations: boolean;
   /** Whether introspection queries are answered: by default outside production only. */
   GRAPHQL_INTROSPECTION: boolean;
   /** Operations per caller per RATE_LIMIT_WINDOW_MS; 0 turns rate limiting off (the default outside production). */
@@ -62,16 +69,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["JWT_SECRET"],
       message: "is required when NODE_ENV=production (the development secret is for development only)",
     })
+    .refine((c) => c.NODE_ENV !== "production" || c.PERSISTED_OPERATIONS_ADHOC !== "on", {
+      path: ["PERSISTED_OPERATIONS_ADHOC"],
+      message: "cannot be on when NODE_ENV=production (it would defeat the allow-list)",
+    })
     .safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const isProduction = parsed.data.NODE_ENV === "production";
+  const adhoc = parsed.data.PERSISTED_OPERATIONS_ADHOC ?? (parsed.data.NODE_ENV === "development" ? "on" : "off");
   return {
     ...parsed.data,
     isProduction,
-    GRAPHQL_INTROSPECTION: parsed.data.GRAPHQL_INTROSPECTION ?? !isProduction,
+    allowAdhocOperations: adhoc === "on",
+    GRAPHQL_INTROSPECTION: (parsed.data.GRAPHQL_INTROSPECTION ?? (isProduction ? "off" : "on")) === "on",
     RATE_LIMIT_MAX: parsed.data.RATE_LIMIT_MAX ?? (isProduction ? PRODUCTION_RATE_LIMIT : 0),
   };
 }

@@ -42,7 +42,7 @@ describe("config", () => {
     });
     const production = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) });
     expect(production).toMatchObject({ GRAPHQL_INTROSPECTION: false, RATE_LIMIT_MAX: 600 });
-    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), GRAPHQL_INTROSPECTION: "true", RATE_LIMIT_MAX: "0" })).toMatchObject({
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), GRAPHQL_INTROSPECTION: "on", RATE_LIMIT_MAX: "0" })).toMatchObject({
       GRAPHQL_INTROSPECTION: true,
       RATE_LIMIT_MAX: 0,
     });

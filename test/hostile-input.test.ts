@@ -303,7 +303,7 @@ describe("browser and configuration switches", () => {
   it("introspection answers by default outside production and can be turned off", async () => {
     const introspection = { query: "{ __schema { queryType { name } } }" };
     expect((await post(introspection)).json.data.__schema.queryType.name).toBe("Query");
-    const closed = await gatewayWith({ GRAPHQL_INTROSPECTION: "false" });
+    const closed = await gatewayWith({ GRAPHQL_INTROSPECTION: "off" });
     await expectRefused(() => post(introspection, closed), { status: 400, code: "BAD_USER_INPUT", message: /introspection has been disabled/ });
     expect((await post({ query: "{ viewer { id } }" }, closed)).json.data.viewer.id).toMatch(/^agt_/);
   });

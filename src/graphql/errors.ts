@@ -3,9 +3,10 @@ import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type { Logger } from "../logger.js";
 
 // graphql-js and Yoga's own codes for a request that does not parse or validate (unknown field,
-// unknown enum value, …), or that Yoga refuses before that (malformed JSON, a body over the size
-// limit, a batch, a mutation over GET): to a client these are simply bad input, as the contract
-// names it. The HTTP status (400, 405, 413 …) stays as Yoga set it.
+// unknown enum value, …), is not a GraphQL request at all (no query, an unknown parameter), or
+// that Yoga refuses before that (malformed JSON, a body over the size limit, a batch, a mutation
+// over GET): to a client these are simply bad input, as the contract names it. The HTTP status
+// (400, 405, 413 …) stays as Yoga set it.
 const REQUEST_ERROR_CODES = new Set([
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
