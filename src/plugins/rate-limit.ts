@@ -18,9 +18,10 @@ interface Bucket {
 // number of agents and integrations one instance serves at once.
 const PRUNE_ABOVE = 10_000;
 
-/** The caller a limit applies to: the token's agent (or API key), else the client's address. */
+/** The caller a limit applies to: the API key or the token's agent, else the client's address. */
 function callerOf(context: { viewer?: Viewer; req?: IncomingMessage }): string {
-  if (context.viewer) return `agent:${context.viewer.agentId}`;
+  if (context.viewer?.apiKeyId) return `key:${context.viewer.apiKeyId}`;
+  if (context.viewer?.agentId) return `agent:${context.viewer.agentId}`;
   return `ip:${context.req?.socket.remoteAddress ?? "unknown"}`;
 }
 
