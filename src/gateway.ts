@@ -121,9 +121,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       useContractErrorCodes(),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
-      // A browser can send a "simple" GET or form POST cross-site without a preflight; those
-      // must carry a header a page cannot set without CORS (application/json POSTs pass).
-      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
       useStrictInput(),
       ...persistedOperations,
       useOperationLimits(config),
@@ -132,6 +129,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         check: async () => (await pendingMigrations(db)).length === 0,
       }),
       useAuthentication(auth),
+      // A browser can send a "simple" GET or form POST cross-site without a preflight; those
+      // must carry a header a page cannot set without CORS (application/json POSTs pass).
+      // After authentication, so a caller without credentials hears that first.
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
       useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS }),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>

@@ -15,6 +15,7 @@ import {
   type GraphQLOutputType,
 } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { random } from "../src/db/seed.js";
 import { startTestGateway, type TestGateway } from "./helpers.js";
 
 // Random but valid operations built from the published schema.graphql (not from the code that
@@ -28,28 +29,6 @@ const CONTRACT_CODES = ["BAD_USER_INPUT", "NOT_FOUND", "CONFLICT", "UNAUTHENTICA
 const MAX_SELECTION_DEPTH = 5;
 
 const schema = buildSchema(readFileSync(new URL("../schema.graphql", import.meta.url), "utf8"));
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(items: readonly T[]): T => items[int(0, items.length - 1)];
-  const chance = (p: number) => next() < p;
-  const sample = <T>(items: readonly T[], n: number): T[] => {
-    const pool = [...items];
-    const out: T[] = [];
-    while (out.length < n && pool.length) out.push(pool.splice(int(0, pool.length - 1), 1)[0]);
-    return out;
-  };
-  return { int, pick, chance, sample };
-}
 
 const TEXTS = [
   "",
@@ -69,6 +48,11 @@ const TEXTS = [
   "lone \uD800 surrogate",
 ];
 
+/** The seed's PRNG, plus a coin with odds. */
+function prng(seed: number) {
+  const r = random(seed);
+  return { ...r, chance: (p: number) => r.next() < p };
+}
 type Random = ReturnType<typeof prng>;
 
 // Which kind of id an argument wants, from its name or its field's ("contactId", "assignConversation").
@@ -184,17 +168,11 @@ let t: TestGateway;
 let ids: string[];
 beforeAll(async () => {
   t = await startTestGateway({ seed: { contacts: 15, conversations: 30 } });
-  const p = t.db.prisma;
-  const take = { take: 15, select: { id: true } };
-  const rows = await Promise.all([
-    p.conversation.findMany(take),
-    p.contact.findMany(take),
-    p.agent.findMany(take),
-    p.message.findMany(take),
-    p.conversationActivity.findMany(take),
-    p.apiKey.findMany(take),
-  ]);
-  ids = rows.flat().map((row) => row.id);
+  ids = [];
+  for (const table of ["Conversation", "Contact", "Agent", "Message", "ConversationActivity", "ApiKey"]) {
+    const rows = await t.db.prisma.$queryRawUnsafe<{ id: string }[]>(`SELECT "id" FROM "${table}" ORDER BY "id" LIMIT 15`);
+    ids.push(...rows.map((row) => row.id));
+  }
 });
 afterAll(() => t?.close());
 

@@ -183,8 +183,10 @@ describe("bodies beyond the limits", () => {
       code: "BAD_USER_INPUT",
       message: /Unsupported content type "application\/xml"/,
     });
-    // text/plain is what a cross-site HTML form can send without a preflight: the CSRF check refuses it.
-    await expectRefused(() => send({ body, headers: { "content-type": "text/plain" } }), { status: 403, code: "FORBIDDEN", message: /CSRF/ });
+    await expectRefused(() => send({ body, headers: { "content-type": "text/plain" } }), { status: 415, code: "BAD_USER_INPUT", message: /Unsupported content type "text\/plain"/ });
+    // A form post is what a cross-site HTML form can send without a preflight: the CSRF check refuses it.
+    const form = new URLSearchParams({ query: "{ viewer { id } }" }).toString();
+    await expectRefused(() => send({ body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }), { status: 403, code: "FORBIDDEN", message: /CSRF/ });
   });
 
   it("refuses a body that is not valid UTF-8 instead of storing replacement characters", async () => {
