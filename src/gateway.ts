@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
 import { useOperationLimits } from "./plugins/operation-limits.js";
-import { loadManifest, useAutomaticPersistedQueries, usePersistedQueriesNotSupported, useTrustedDocuments } from "./plugins/persisted-operations.js";
+import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments } from "./plugins/persisted-operations.js";
 import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { useStrictInput } from "./plugins/strict-input.js";
@@ -88,13 +88,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           endpoint: config.METRICS_PORT === undefined ? "/metrics" : false,
         })
       : null;
-  let persistedOperations: Plugin[];
-  if (manifest) {
-    persistedOperations = [useTrustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })];
-    log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
-  } else {
-    persistedOperations = config.APQ === "on" ? useAutomaticPersistedQueries() : [usePersistedQueriesNotSupported()];
-  }
+  if (manifest) log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
+  const documents = manifest
+    ? trustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })
+    : config.APQ === "on"
+      ? automaticPersistedQueries()
+      : persistedQueriesNotSupported();
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -122,7 +121,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
       useStrictInput(),
-      ...persistedOperations,
+      ...documents.plugins,
       useOperationLimits(config),
       useReadinessCheck({
         endpoint: "/ready",

@@ -155,13 +155,13 @@ export function createMetrics(options: { sql: SqlObserver; names: OperationNames
         };
       },
       onSubscribe({ args }) {
-        const context = args.contextValue as { request?: Request };
+        // graphql-ws runs operations with its own context (the socket in `extra`), HTTP streams them as SSE.
+        const extra = (args.contextValue as { extra?: { socket?: unknown } }).extra;
+        const transport = extra?.socket ? "websocket" : "sse";
         return {
           onSubscribeResult({ result }) {
             if (!isAsyncIterable(result)) return undefined;
-            // Over HTTP a stream is Server-Sent Events; graphql-ws runs the operation without a Request.
-            const closed = subscriptionOpened(context.request ? "sse" : "websocket");
-            return { onEnd: closed };
+            return { onEnd: subscriptionOpened(transport) };
           },
         };
       },
