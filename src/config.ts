@@ -27,6 +27,7 @@ const configSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  GRAPHIQL: z.enum(["auto", "on", "off"]).default("auto"),
   METRICS: onOff.default("on"),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PERSISTED_OPERATIONS: z.string().min(1).optional(),
@@ -50,6 +51,8 @@ type ParsedConfig = z.infer<typeof configSchema>;
 
 export type Config = Omit<ParsedConfig, "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
   isProduction: boolean;
+  /** GraphiQL on GET /graphql: GRAPHIQL=on/off, or `auto` (on outside production). */
+  graphiqlEnabled: boolean;
   /** Whether ad-hoc documents still run in allow-list mode (PERSISTED_OPERATIONS set). */
   allowAdhocOperations: boolean;
   /** Whether introspection queries are answered: by default outside production only. */
@@ -89,10 +92,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const isProduction = parsed.data.NODE_ENV === "production";
+  const graphiqlEnabled = parsed.data.GRAPHIQL === "auto" ? !isProduction : parsed.data.GRAPHIQL === "on";
   const adhoc = parsed.data.PERSISTED_OPERATIONS_ADHOC ?? (parsed.data.NODE_ENV === "development" ? "on" : "off");
   return {
     ...parsed.data,
     isProduction,
+    graphiqlEnabled,
     allowAdhocOperations: adhoc === "on",
     GRAPHQL_INTROSPECTION: (parsed.data.GRAPHQL_INTROSPECTION ?? (isProduction ? "off" : "on")) === "on",
     RATE_LIMIT_MAX: parsed.data.RATE_LIMIT_MAX ?? (isProduction ? PRODUCTION_RATE_LIMIT : 0),

@@ -21,9 +21,18 @@ describe("config", () => {
     ["GRAPHQL_BATCH_LIMIT", "1000"],
     ["GRAPHQL_INTROSPECTION", "yes please"],
     ["RATE_LIMIT_MAX", "-1"],
+    ["GRAPHIQL", "yes"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it("turns GraphiQL on outside production unless GRAPHIQL says otherwise", () => {
+    const secret = { JWT_SECRET: "x".repeat(32) };
+    expect(loadConfig({}).graphiqlEnabled).toBe(true);
+    expect(loadConfig({ GRAPHIQL: "off" }).graphiqlEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", ...secret }).graphiqlEnabled).toBe(false);
+    expect(loadConfig({ NODE_ENV: "production", GRAPHIQL: "on", ...secret }).graphiqlEnabled).toBe(true);
   });
 
   it("requires a token key in production: JWT_SECRET, JWT_JWKS_URL or JWT_JWKS_FILE", () => {
