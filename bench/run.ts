@@ -423,8 +423,9 @@ if (!url) {
 
 const rows: Row[] = [];
 try {
+  // Every operation warms up before any is measured: a fresh process is still compiling hot code.
+  for (const scenario of scenarios) await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
   for (const scenario of scenarios) {
-    await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
     for (const c of concurrencies) {
       await resetPeakRss(child?.pid);
       const cpuBefore = await cpuTime(child?.pid);
