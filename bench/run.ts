@@ -411,6 +411,9 @@ if (!url) {
       SEED_DEMO_DATA: "never",
       LOG_LEVEL: flags["log-level"],
       DATABASE_POOL_SIZE: String(poolSize),
+      // One token drives thousands of requests a second here: production's per-caller limit
+      // would measure the limiter, not the gateway.
+      RATE_LIMIT_MAX: "0",
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
