@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useExtendContext, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -14,7 +14,9 @@ import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
-import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
+import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
+import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./realtime/pubsub.js";
+import { serveGraphQLOverWebSocket } from "./realtime/websocket.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
 
@@ -27,6 +29,9 @@ export interface Gateway {
   /** A token for the first admin of the demo workspace, outside production; null otherwise. */
   devToken: string | null;
   jwtSecret: string;
+  /** The live feeds (subscriptions) of this instance. */
+  feeds: LiveFeeds;
+  bus: EventBus;
   listen(port?: number, host?: string): Promise<URL>;
   close(): Promise<void>;
 }
@@ -55,8 +60,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const jwtSecret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
   const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
-  const bus = createInProcessEventBus();
-  const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
+  const bus = config.REDIS_URL ? createRedisEventBus(config.REDIS_URL, log) : createInProcessEventBus(log);
+  const feeds = createLiveFeeds({ db, bus, log });
+  await bus.ready();
+  const server: ServerContext = { db, log, feeds, events: bus };
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -85,12 +92,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         reject: { missingToken: true, invalidToken: true },
         extendContext: "jwt",
       }),
+      // After useJWT, not as createYoga's `context` (which runs first): a WebSocket operation has no
+      // HTTP request parse, so its token is verified while the context is built.
+      useExtendContext(({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
+        buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
+      ),
     ],
-    context: ({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
-      buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
   });
 
   let httpServer: Server | null = null;
+  let webSockets: { dispose(): Promise<void> } | null = null;
   return {
     yoga,
     fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
@@ -98,6 +109,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     log,
     devToken,
     jwtSecret,
+    feeds,
+    bus,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
       const started = httpServer;
@@ -105,11 +118,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         started.once("error", reject);
         started.listen(port, host, resolve);
       });
+      webSockets = serveGraphQLOverWebSocket(started, yoga, log);
       const address = started.address() as AddressInfo;
       const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
       return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}/graphql`);
     },
     async close() {
+      // Live streams first, so the HTTP server is not held open by them. WebSocket clients get
+      // 1001 (going away) and reconnect elsewhere; then every remaining subscription (SSE) ends.
+      await webSockets?.dispose();
+      await feeds.close();
+      await bus.close();
       if (httpServer) {
         const closing = httpServer;
         // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now.

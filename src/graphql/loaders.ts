@@ -1,5 +1,5 @@
 import DataLoader from "dataloader";
-import type { Agent, Contact, Conversation, PrismaClient } from "../generated/prisma/client.js";
+import type { Agent, Contact, Conversation, ConversationActivity, PrismaClient } from "../generated/prisma/client.js";
 
 type ById<T> = DataLoader<string, T | null>;
 
@@ -12,6 +12,7 @@ export interface Loaders {
   contact: ById<Contact>;
   agent: ById<Agent>;
   conversation: ById<Conversation>;
+  activity: ById<ConversationActivity>;
   /** Batches nested lists (a page of messages under each conversation, …) that share arguments. */
   pageOf<Parent extends string, T>(
     list: string,
@@ -34,6 +35,7 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     contact: byId((ids) => prisma.contact.findMany({ where: { id: { in: ids }, workspaceId } })),
     agent: byId((ids) => prisma.agent.findMany({ where: { id: { in: ids }, workspaceId } })),
     conversation: byId((ids) => prisma.conversation.findMany({ where: { id: { in: ids }, workspaceId } })),
+    activity: byId((ids) => prisma.conversationActivity.findMany({ where: { id: { in: ids }, workspaceId } })),
     pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<T[]>) {
       const key = `${list}:${JSON.stringify(args)}`;
       let loader = pages.get(key);

@@ -1,0 +1,92 @@
+import type { Server } from "node:http";
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { CloseCode, type Context } from "graphql-ws";
+import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
+import type { YogaServerInstance } from "graphql-yoga";
+import { WebSocketServer } from "ws";
+import type { RequestContext } from "../graphql/context.js";
+import type { Logger } from "../logger.js";
+
+type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
+type Extra = WsExtra & Record<PropertyKey, unknown>;
+
+type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
+interface Executors {
+  execute: (args: ExecutionArgs) => Result | Promise<Result>;
+  subscribe: (args: ExecutionArgs) => Result | Promise<Result>;
+}
+
+/**
+ * The graphql-ws protocol on the GraphQL endpoint's path and port, following Yoga's recipe: every
+ * operation goes through `yoga.getEnveloped`, so the same plugins, context and authentication run
+ * as for HTTP. Credentials come in connectionParams (`{ Authorization: "Bearer <token>" }`) and
+ * are checked once at connection_init (close code 4401 when missing or bad) and again, by the
+ * context, for every operation.
+ */
+export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: Logger) {
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  // The connection's credentials as a Request, so header-based authentication reads them as it
+  // reads an HTTP request's.
+  const credentialRequests = new WeakMap<object, Request>();
+
+  const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
+    ...ctx,
+    req: ctx.extra.request,
+    connectionParams: ctx.connectionParams ?? {},
+    request: credentialRequests.get(ctx),
+  });
+
+  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      execute: (args) => (args.rootValue as Executors).execute(args),
+      subscribe: (args) => (args.rootValue as Executors).subscribe(args),
+      onConnect: async (ctx) => {
+        const headers = new Headers();
+        for (const [name, value] of Object.entries(ctx.connectionParams ?? {})) {
+          if (typeof value === "string") headers.set(name, value);
+        }
+        credentialRequests.set(ctx, new Request(new URL(yoga.graphqlEndpoint, "http://websocket.local"), { headers }));
+        try {
+          await yoga.getEnveloped(initialContext(ctx)).contextFactory();
+          return true;
+        } catch (err) {
+          const reason = err instanceof GraphQLError ? err.message : "The connection could not be authenticated.";
+          log.info({ reason }, "websocket connection refused");
+          ctx.extra.socket.close(CloseCode.Unauthorized, `UNAUTHENTICATED: ${reason}`.slice(0, 120));
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse.")];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("The operation could not be authenticated.", { extensions: { code: "UNAUTHENTICATED" } })];
+        }
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue,
+          rootValue: { execute, subscribe } satisfies Executors,
+        };
+      },
+    },
+    wsServer,
+  );
+  return {
+    dispose: async () => {
+      await disposable.dispose();
+    },
+  };
+}
