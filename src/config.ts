@@ -8,6 +8,8 @@ const postgresUrl = z
   .string()
   .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL");
 
+const onOff = z.enum(["on", "off"]);
+
 const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   HOST: z.string().min(1).default("0.0.0.0"),
@@ -20,10 +22,18 @@ const configSchema = z.object({
   SEED_DEMO_DATA: z.enum(["auto", "always", "never"]).default("auto"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  METRICS: onOff.default("on"),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PERSISTED_OPERATIONS: z.string().min(1).optional(),
+  // Unset means: on in development (so GraphiQL works), off everywhere else.
+  PERSISTED_OPERATIONS_ADHOC: onOff.optional(),
+  APQ: onOff.default("on"),
 });
 
 export type Config = z.infer<typeof configSchema> & {
   isProduction: boolean;
+  /** Whether ad-hoc documents still run in allow-list mode (PERSISTED_OPERATIONS set). */
+  allowAdhocOperations: boolean;
 };
 
 export class ConfigError extends Error {
@@ -38,10 +48,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["JWT_SECRET"],
       message: "is required when NODE_ENV=production (the development secret is for development only)",
     })
+    .refine((c) => c.NODE_ENV !== "production" || c.PERSISTED_OPERATIONS_ADHOC !== "on", {
+      path: ["PERSISTED_OPERATIONS_ADHOC"],
+      message: "cannot be on when NODE_ENV=production (it would defeat the allow-list)",
+    })
     .safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
-  return { ...parsed.data, isProduction: parsed.data.NODE_ENV === "production" };
+  const adhoc = parsed.data.PERSISTED_OPERATIONS_ADHOC ?? (parsed.data.NODE_ENV === "development" ? "on" : "off");
+  return { ...parsed.data, isProduction: parsed.data.NODE_ENV === "production", allowAdhocOperations: adhoc === "on" };
 }

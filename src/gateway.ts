@@ -1,9 +1,10 @@
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useExtendContext, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useExtendContext, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import type { Registry } from "prom-client";
 import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
@@ -11,8 +12,11 @@ import { migrate, pendingMigrations } from "./db/migrate.js";
 import { seedDemoData } from "./db/seed.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
+import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, OperationNames } from "./plugins/metrics.js";
+import { loadManifest, useAutomaticPersistedQueries, usePersistedQueriesNotSupported, useTrustedDocuments } from "./plugins/persisted-operations.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./realtime/pubsub.js";
@@ -32,6 +36,10 @@ export interface Gateway {
   /** The live feeds (subscriptions) of this instance. */
   feeds: LiveFeeds;
   bus: EventBus;
+  /** This gateway's Prometheus registry; null with METRICS=off. */
+  metrics: Registry | null;
+  /** Where /metrics is served when METRICS_PORT moves it off the main port (set by listen). */
+  metricsUrl: URL | null;
   listen(port?: number, host?: string): Promise<URL>;
   close(): Promise<void>;
 }
@@ -44,6 +52,8 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
+  // Before the database: a manifest that cannot be used stops the start with nothing touched.
+  const manifest = config.PERSISTED_OPERATIONS ? await loadManifest(config.PERSISTED_OPERATIONS, schema) : null;
   const db = options.db ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }));
   const ownsDb = !options.db;
   try {
@@ -64,6 +74,22 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const feeds = createLiveFeeds({ db, bus, log });
   await bus.ready();
   const server: ServerContext = { db, log, feeds, events: bus };
+  const knownOperations = manifest?.operationNames ?? new Set(Object.values(shippedOperations()).flatMap(operationNames));
+  const metrics =
+    config.METRICS === "on"
+      ? createMetrics({
+          sql: db.sql,
+          names: new OperationNames(knownOperations, manifest !== null),
+          endpoint: config.METRICS_PORT === undefined ? "/metrics" : false,
+        })
+      : null;
+  let persistedOperations: Plugin[];
+  if (manifest) {
+    persistedOperations = [useTrustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })];
+    log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
+  } else {
+    persistedOperations = config.APQ === "on" ? useAutomaticPersistedQueries() : [usePersistedQueriesNotSupported()];
+  }
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -78,9 +104,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
     },
     renderGraphiQL,
+    // The GraphQL-over-HTTP way to send a persisted document's hash.
+    extraParamNames: ["documentId"],
     plugins: [
       useRequestLogging(log),
       useContractErrorCodes(),
+      // After the contract codes: the error counter counts what clients see.
+      ...(metrics?.plugins ?? []),
+      ...persistedOperations,
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
@@ -102,7 +133,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   let httpServer: Server | null = null;
   let webSockets: { dispose(): Promise<void> } | null = null;
-  return {
+  let metricsServer: Server | null = null;
+  const gateway: Gateway = {
     yoga,
     fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
     db,
@@ -111,17 +143,17 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     jwtSecret,
     feeds,
     bus,
+    metrics: metrics?.registry ?? null,
+    metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
-      const started = httpServer;
-      await new Promise<void>((resolve, reject) => {
-        started.once("error", reject);
-        started.listen(port, host, resolve);
-      });
-      webSockets = serveGraphQLOverWebSocket(started, yoga, log);
-      const address = started.address() as AddressInfo;
-      const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-      return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}/graphql`);
+      const url = await listenOn(httpServer, port, host, "/graphql");
+      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log);
+      if (metrics && config.METRICS_PORT !== undefined) {
+        metricsServer = createServer(metricsHandler(metrics.registry));
+        gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");
+      }
+      return url;
     },
     async close() {
       // Live streams first, so the HTTP server is not held open by them. WebSocket clients get
@@ -129,17 +161,44 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await webSockets?.dispose();
       await feeds.close();
       await bus.close();
-      if (httpServer) {
-        const closing = httpServer;
-        // Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now.
-        await new Promise<void>((resolve) => {
-          closing.close(() => resolve());
-          closing.closeIdleConnections();
-        });
-      }
+      await Promise.all([httpServer, metricsServer].map((s) => s && closeServer(s)));
       await yoga.dispose();
+      metrics?.close();
       if (ownsDb) await db.close();
     },
+  };
+  return gateway;
+}
+
+async function listenOn(server: Server, port: number, host: string, path: string): Promise<URL> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, resolve);
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}${path}`);
+}
+
+/** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** The metrics port serves GET /metrics and nothing else. */
+function metricsHandler(registry: Registry) {
+  return (request: IncomingMessage, response: ServerResponse) => {
+    if (request.method !== "GET" || new URL(request.url ?? "/", "http://metrics").pathname !== "/metrics") {
+      response.writeHead(404).end();
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
+      () => response.writeHead(500).end(),
+    );
   };
 }
 

@@ -4,10 +4,8 @@ import { createLogger } from "./logger.js";
 
 // Reads config, starts the gateway and stops it cleanly on SIGTERM/SIGINT. Everything else lives
 // in createGateway, which tests use directly.
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
+/** A bad setting stops the start with its message and EX_CONFIG, not a stack trace. */
+function exitOnConfigError(error: unknown): never {
   if (error instanceof ConfigError) {
     console.error(error.message);
     process.exit(78);
@@ -15,8 +13,15 @@ try {
   throw error;
 }
 
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  exitOnConfigError(error);
+}
+
 const log = createLogger(config.LOG_LEVEL);
-const gateway = await createGateway(config, { log });
+const gateway = await createGateway(config, { log }).catch(exitOnConfigError);
 const url = await gateway.listen();
 
 log.info({ graphiql: url.toString(), database: gateway.db.kind, location: gateway.db.location }, "gateway ready");

@@ -2,6 +2,8 @@ import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, SqlQueryable,
 
 export interface StatementRecord {
   sql: string;
+  /** The bound parameters, as the driver receives them (the benchmark replays statements with them). */
+  args: unknown[];
   durationMs: number;
 }
 
@@ -36,7 +38,7 @@ export class SqlObserver {
       try {
         return await run(query);
       } finally {
-        this.emit({ sql: query.sql, durationMs: performance.now() - started });
+        this.emit({ sql: query.sql, args: query.args, durationMs: performance.now() - started });
       }
     };
     const observe = <Q extends SqlQueryable>(queryable: Q, extra: Partial<Q> = {}): Q =>

@@ -3,8 +3,9 @@ import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type { Logger } from "../logger.js";
 
 // graphql-js and Yoga's own codes for a request that does not parse or validate (unknown field,
-// unknown enum value, …): to a client these are simply bad input, as the contract names it.
-const REQUEST_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED"]);
+// unknown enum value, …) or is not a GraphQL request at all (no query, an unknown parameter): to a
+// client these are simply bad input, as the contract names it.
+const REQUEST_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"]);
 
 /** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED for a 401. */
 function withContractCode(error: GraphQLError): GraphQLError {

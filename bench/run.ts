@@ -1,0 +1,504 @@
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import os from "node:os";
+import { parseArgs } from "node:util";
+import autocannon from "autocannon";
+import pg from "pg";
+import { signAgentToken } from "../src/auth/tokens.js";
+import { loadConfig } from "../src/config.js";
+import { openDatabase, type Database } from "../src/db/client.js";
+import type { StatementRecord } from "../src/db/sql-observer.js";
+import { createGateway } from "../src/gateway.js";
+import { BENCH_WORKSPACE_ID, LABELS, benchAgentId } from "./workspace.js";
+
+/**
+ * `npm run bench`: the dashboard's operations against a gateway process over HTTP (autocannon),
+ * and for the read scenarios the same SQL straight through the same driver (the yardstick).
+ * Needs the workspace of `npm run bench:data` in DATABASE_URL. See bench/README.md.
+ */
+const HELP = `usage: npm run bench -- [options]
+  --scenarios a,b       scenarios to run (default all): ${"inbox,filtered,deep,detail,counts,counts-filtered,writes"}
+  --concurrency 1,10,50 concurrent clients (default 1,10,50)
+  --duration 10         seconds per measurement (default 10)
+  --warmup 2            seconds of warm-up per scenario, not measured (default 2)
+  --no-raw              skip the raw-SQL yardstick
+  --url URL             benchmark a running gateway (needs --token; no RSS, no process started)
+  --token JWT           bearer token for --url
+  --log-level warn      LOG_LEVEL of the started gateway (default warn)
+  --out FILE            JSON results (default bench/results/<date>.json)
+  --quick               --concurrency 10 --duration 3 --warmup 1 (under 2 minutes)
+Environment: DATABASE_URL (PostgreSQL; else DATA_DIR for PGlite), DATABASE_POOL_SIZE.`;
+
+const { values: flags } = parseArgs({
+  options: {
+    scenarios: { type: "string" },
+    concurrency: { type: "string" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    "no-raw": { type: "boolean", default: false },
+    url: { type: "string" },
+    token: { type: "string" },
+    "log-level": { type: "string", default: "warn" },
+    out: { type: "string" },
+    quick: { type: "boolean", default: false },
+    help: { type: "boolean", default: false },
+  },
+});
+if (flags.help) {
+  console.log(HELP);
+  process.exit(0);
+}
+
+const numbers = (raw: string) => raw.split(",").map((s) => {
+  const n = Number(s.trim());
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`not a positive number: ${s}`);
+  return n;
+});
+const concurrencies = numbers(flags.concurrency ?? (flags.quick ? "10" : "1,10,50"));
+const durationS = numbers(flags.duration ?? (flags.quick ? "3" : "10"))[0];
+const warmupS = Number(flags.warmup ?? (flags.quick ? "1" : "2"));
+const config = loadConfig({ ...process.env, SEED_DEMO_DATA: "never", LOG_LEVEL: "silent" });
+const poolSize = config.DATABASE_POOL_SIZE;
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios: an operation from bench/operations and how each request varies.
+
+const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), "utf8");
+const INBOX = operation("InboxPage");
+const DETAIL = operation("ConversationDetail");
+const SIDEBAR = operation("Sidebar");
+const RECEIVE = operation("ReceiveMessage");
+const STATUS = operation("UpdateConversationStatus");
+const LABEL = operation("AddConversationLabels");
+
+interface Body {
+  query: string;
+  variables: Record<string, unknown>;
+}
+
+interface Fixture {
+  agentId: string;
+  detailIds: string[];
+  writeIds: string[];
+  deepCursor: string;
+}
+
+interface Scenario {
+  name: string;
+  title: string;
+  /** Whether the raw-SQL yardstick runs for it (scenarios 1, 2 and 4). */
+  raw: boolean;
+  /** The i-th request's body; requests cycle through `samples` distinct ones for the yardstick. */
+  body(i: number, f: Fixture): Body;
+  samples: number;
+}
+
+const OPEN_INBOX = { status: ["OPEN"] };
+// Deliveries need an externalId never used before, across warm-up, samples and runs.
+const runTag = randomBytes(4).toString("hex");
+let deliveries = 0;
+
+const SCENARIOS: Scenario[] = [
+  {
+    name: "inbox",
+    title: "1. inbox page (50 open, contact, assignee)",
+    raw: true,
+    samples: 1,
+    body: () => ({ query: INBOX, variables: { first: 50, filter: OPEN_INBOX } }),
+  },
+  {
+    name: "filtered",
+    title: "2. filtered inbox (billing, agent, HIGH)",
+    raw: true,
+    samples: 1,
+    body: (_i, f) => ({ query: INBOX, variables: { first: 50, filter: { labels: ["billing"], assignedToId: f.agentId, priority: ["HIGH"] } } }),
+  },
+  {
+    name: "deep",
+    title: "3. deep page (200 pages in, by cursor)",
+    raw: false,
+    samples: 1,
+    body: (_i, f) => ({ query: INBOX, variables: { first: 50, after: f.deepCursor, filter: OPEN_INBOX } }),
+  },
+  {
+    name: "detail",
+    title: "4. detail (contact, last 30 messages)",
+    raw: true,
+    samples: 20,
+    body: (i, f) => ({ query: DETAIL, variables: { id: f.detailIds[i % f.detailIds.length] } }),
+  },
+  {
+    name: "counts",
+    title: "5a. conversationCounts",
+    raw: false,
+    samples: 1,
+    body: () => ({ query: SIDEBAR, variables: {} }),
+  },
+  {
+    name: "counts-filtered",
+    title: "5b. conversationCounts (one agent's)",
+    raw: false,
+    samples: 1,
+    body: (_i, f) => ({ query: SIDEBAR, variables: { filter: { assignedToId: f.agentId } } }),
+  },
+  {
+    name: "writes",
+    title: "6. writes 70/20/10",
+    raw: false,
+    samples: 10,
+    body: (i, f) => {
+      const id = f.writeIds[Math.floor(Math.random() * f.writeIds.length)];
+      const r = Math.random();
+      if (r < 0.7) {
+        return { query: RECEIVE, variables: { input: { conversationId: id, body: `Any news on this? (${i})`, externalId: `bench-${runTag}-${deliveries++}` } } };
+      }
+      if (r < 0.9) return { query: STATUS, variables: { id, status: Math.random() < 0.5 ? "OPEN" : "CLOSED" } };
+      return { query: LABEL, variables: { id, labels: [LABELS[Math.floor(Math.random() * LABELS.length)].name] } };
+    },
+  },
+];
+
+const wanted = flags.scenarios ? flags.scenarios.split(",").map((s) => s.trim()) : SCENARIOS.map((s) => s.name);
+for (const name of wanted) {
+  if (!SCENARIOS.some((s) => s.name === name)) throw new Error(`unknown scenario ${name}; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+}
+const scenarios = SCENARIOS.filter((s) => wanted.includes(s.name));
+
+// ---------------------------------------------------------------------------------------------
+// Measurement helpers.
+
+interface Load {
+  rps: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  requests: number;
+  errors: number;
+}
+
+function summarize(latencies: number[], seconds: number, errors: number): Load {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
+  const round = (x: number) => Math.round(x * 100) / 100;
+  const mean = sorted.length ? sorted.reduce((a, b) => a + b, 0) / sorted.length : NaN;
+  return {
+    rps: Math.round((latencies.length / seconds) * 10) / 10,
+    p50: round(at(0.5)),
+    p95: round(at(0.95)),
+    p99: round(at(0.99)),
+    mean: round(mean),
+    requests: latencies.length,
+    errors,
+  };
+}
+
+/** A replayable request: the statements one gateway request issued, with their parameters. */
+type Replay = StatementRecord[];
+
+/**
+ * The yardstick: `concurrency` clients each replaying captured requests through a pg pool of
+ * the gateway's size, for `seconds`. A request's first statement runs alone and the rest
+ * together, as the gateway's DataLoaders issue them (the page, then its contacts and agents).
+ */
+async function rawLoad(pool: pg.Pool, replays: Replay[], concurrency: number, seconds: number): Promise<Load> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let next = 0;
+  const run = (s: StatementRecord) => pool.query({ text: s.sql, values: s.args as unknown[], rowMode: "array" });
+  const deadline = performance.now() + seconds * 1000;
+  const client = async () => {
+    while (performance.now() < deadline) {
+      const [first, ...rest] = replays[next++ % replays.length];
+      const t0 = performance.now();
+      try {
+        await run(first);
+        await Promise.all(rest.map(run));
+        latencies.push(performance.now() - t0);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, client));
+  return summarize(latencies, (performance.now() - t0) / 1000, errors);
+}
+
+/** Peak RSS of a process since the last reset, in MB (Linux: VmHWM, reset through clear_refs). */
+async function peakRss(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => "");
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return kb ? Math.round(Number(kb) / 1024) : null;
+}
+async function resetPeakRss(pid: number | undefined) {
+  if (pid) await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
+}
+
+async function httpLoad(url: string, token: string, scenario: Scenario, fixture: Fixture, connections: number, seconds: number): Promise<Load> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const errorSamples = new Set<string>();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const options: autocannon.Options = {
+      url,
+      connections,
+      duration: seconds,
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      requests: [
+        {
+          setupRequest: (request) => ({ ...request, body: JSON.stringify(scenario.body(i++, fixture)) }),
+          // A 200 with GraphQL errors is a failure too.
+          onResponse: (status, body) => {
+            if (status === 200 && !body.includes('"errors"')) return;
+            errors++;
+            if (errorSamples.size < 3) errorSamples.add(`${status} ${body.slice(0, 300)}`);
+          },
+        },
+      ],
+    };
+    const instance = autocannon(options, (err, done) => (err ? reject(err) : resolve(done)));
+    instance.on("response", (_client, _status, _bytes, responseTime) => latencies.push(responseTime));
+  });
+  for (const sample of errorSamples) console.error(`  ${scenario.name}: ${sample}`);
+  return summarize(latencies, result.duration, errors + result.errors + result.timeouts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Fixture and statement counts, through an in-process gateway on the same database.
+
+const jwtSecret = randomBytes(32).toString("hex");
+const viewer = { agentId: benchAgentId(1), workspaceId: BENCH_WORKSPACE_ID, role: "ADMIN" as const };
+const token = flags.url ? flags.token : signAgentToken(jwtSecret, viewer, { expiresIn: "2h" });
+if (!token) throw new Error("--url needs --token");
+
+const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize });
+const machine = await describeMachine(db);
+const { fixture, statements, replays } = await prepare(db);
+await db.close();
+
+async function prepare(database: Database) {
+  const q = <T>(sql: string, ...params: unknown[]) => database.withSession((s) => s.query<T>(sql, params));
+  const [dataset] = await q<{ conversations: number; messages: number; contacts: number; agents: number }>(
+    `SELECT (SELECT count(*)::int FROM "Conversation" WHERE "workspaceId" = $1) AS conversations,
+            (SELECT count(*)::int FROM "Message" WHERE "workspaceId" = $1) AS messages,
+            (SELECT count(*)::int FROM "Contact" WHERE "workspaceId" = $1) AS contacts,
+            (SELECT count(*)::int FROM "Agent" WHERE "workspaceId" = $1) AS agents`,
+    BENCH_WORKSPACE_ID,
+  );
+  if (!dataset.conversations) throw new Error(`No benchmark workspace in ${database.location}: run npm run bench:data first.`);
+  machine.dataset = dataset;
+  // The agent with the most billing + HIGH conversations, so the filtered inbox has a full page.
+  const [agent] = await q<{ id: string }>(
+    `SELECT "assignedToId" AS id FROM "Conversation" WHERE "workspaceId" = $1 AND "labels" @> '{billing}' AND "priority" = 'HIGH'
+     AND "assignedToId" IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1`,
+    BENCH_WORKSPACE_ID,
+  );
+  const detailIds = (
+    await q<{ id: string }>(
+      `SELECT "id" FROM "Conversation" WHERE "workspaceId" = $1 AND "messageCount" >= 30 ORDER BY md5("id") LIMIT 100`,
+      BENCH_WORKSPACE_ID,
+    )
+  ).map((r) => r.id);
+  const writeIds = (
+    await q<{ id: string }>(`SELECT "id" FROM "Conversation" WHERE "workspaceId" = $1 ORDER BY md5("id" || 'w') LIMIT 2000`, BENCH_WORKSPACE_ID)
+  ).map((r) => r.id);
+  if (!detailIds.length) throw new Error("No conversation with 30 messages: generate more messages per conversation.");
+
+  const gateway = await createGateway({ ...config, JWT_SECRET: jwtSecret }, { db: database });
+  const send = async (body: Body) => {
+    const response = await gateway.fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${signAgentToken(jwtSecret, viewer)}` },
+      body: JSON.stringify(body),
+    });
+    const json = (await response.json()) as { data?: any; errors?: unknown[] };
+    if (json.errors?.length) throw new Error(`${body.query.split("\n").find((l) => /^(query|mutation)/.test(l))}: ${JSON.stringify(json.errors)}`);
+    return json.data;
+  };
+
+  // The deep page's cursor, by walking the inbox 200 pages of 50.
+  let deepCursor = "";
+  for (let page = 0; page < 200; page++) {
+    const data = await send({ query: INBOX, variables: { first: 50, after: deepCursor || null, filter: OPEN_INBOX } });
+    deepCursor = data.conversations.pageInfo.endCursor;
+    if (!data.conversations.pageInfo.hasNextPage) throw new Error(`The open inbox has only ${page + 1} pages of 50.`);
+  }
+  const f: Fixture = { agentId: agent.id, detailIds, writeIds, deepCursor };
+
+  const counts: Record<string, number> = {};
+  const captured: Record<string, Replay[]> = {};
+  for (const scenario of scenarios) {
+    const samples: Replay[] = [];
+    for (let i = 0; i < scenario.samples; i++) {
+      const { statements: issued } = await database.sql.record(() => send(scenario.body(i, f)));
+      samples.push(issued);
+    }
+    counts[scenario.name] = samples.reduce((n, s) => n + s.length, 0) / samples.length;
+    captured[scenario.name] = samples;
+  }
+  await gateway.close();
+  return { fixture: f, statements: counts, replays: captured };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. The yardstick: the captured SQL through a pg pool of the gateway's size.
+
+interface Row {
+  scenario: string;
+  title: string;
+  concurrency: number;
+  statementsPerRequest: number;
+  gateway: Load & { peakRssMB: number | null };
+  raw: Load | null;
+  ratio: number | null;
+}
+const rawResults = new Map<string, Load>();
+if (!flags["no-raw"] && config.DATABASE_URL) {
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize });
+  for (const scenario of scenarios.filter((s) => s.raw)) {
+    await rawLoad(pool, replays[scenario.name], concurrencies[0], warmupS);
+    for (const c of concurrencies) {
+      const load = await rawLoad(pool, replays[scenario.name], c, durationS);
+      rawResults.set(`${scenario.name}@${c}`, load);
+      console.error(`raw SQL  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${load.rps} req/s  p99 ${load.p99} ms`);
+    }
+  }
+  await pool.end();
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. The gateway over HTTP.
+
+let child: ChildProcess | undefined;
+let url = flags.url;
+if (!url) {
+  const port = await freePort();
+  child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: new URL("..", import.meta.url),
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      JWT_SECRET: jwtSecret,
+      SEED_DEMO_DATA: "never",
+      LOG_LEVEL: flags["log-level"],
+      DATABASE_POOL_SIZE: String(poolSize),
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  url = `http://127.0.0.1:${port}/graphql`;
+  await waitForReady(new URL("/ready", url), child);
+}
+
+const rows: Row[] = [];
+try {
+  for (const scenario of scenarios) {
+    await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
+    for (const c of concurrencies) {
+      await resetPeakRss(child?.pid);
+      const load = await httpLoad(url, token, scenario, fixture, c, durationS);
+      const raw = rawResults.get(`${scenario.name}@${c}`) ?? null;
+      const row: Row = {
+        scenario: scenario.name,
+        title: scenario.title,
+        concurrency: c,
+        statementsPerRequest: statements[scenario.name],
+        gateway: { ...load, peakRssMB: await peakRss(child?.pid) },
+        raw,
+        ratio: raw ? Math.round((load.rps / raw.rps) * 100) / 100 : null,
+      };
+      rows.push(row);
+      console.error(`gateway  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${load.rps} req/s  p99 ${load.p99} ms${load.errors ? `  ${load.errors} ERRORS` : ""}`);
+    }
+  }
+} finally {
+  child?.kill("SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Report.
+
+const report = {
+  date: new Date().toISOString(),
+  commit: git(["rev-parse", "--short", "HEAD"]),
+  machine,
+  options: { concurrencies, durationS, warmupS, poolSize, logLevel: flags["log-level"], url: flags.url ?? "started by the benchmark" },
+  fixture: { agentId: fixture.agentId, detailConversations: fixture.detailIds.length },
+  results: rows,
+};
+const out = flags.out ?? `bench/results/${report.date.slice(0, 10)}.json`;
+mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+
+const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "errors"];
+const table = rows.map((r) => [
+  r.title,
+  String(r.concurrency),
+  r.gateway.rps.toFixed(0),
+  r.gateway.p50.toFixed(1),
+  r.gateway.p95.toFixed(1),
+  r.gateway.p99.toFixed(1),
+  String(Math.round(r.statementsPerRequest * 10) / 10),
+  r.gateway.peakRssMB == null ? "-" : String(r.gateway.peakRssMB),
+  r.raw ? r.raw.rps.toFixed(0) : "-",
+  r.raw ? r.raw.p99.toFixed(1) : "-",
+  r.ratio == null ? "-" : `${Math.round(r.ratio * 100)}%`,
+  String(r.gateway.errors),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
+console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.database}; ${JSON.stringify(machine.dataset)}; ${durationS} s per cell, pool ${poolSize}`);
+console.log(line(header));
+console.log(widths.map((w) => "-".repeat(w)).join("  "));
+for (const row of table) console.log(line(row));
+console.log(`\nJSON: ${out}`);
+process.exit(rows.some((r) => r.gateway.errors > 0) ? 1 : 0);
+
+// ---------------------------------------------------------------------------------------------
+
+async function describeMachine(database: Database) {
+  const [{ version }] = await database.withSession((s) => s.query<{ version: string }>("SELECT version()"));
+  return {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+    memoryGB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    database: database.kind === "pglite" ? `PGlite (${version.split(" on ")[0]})` : version.split(" on ")[0],
+    dataset: {} as Record<string, number>,
+  };
+}
+
+function git(args: string[]): string | null {
+  try {
+    return execFileSync("git", args, { encoding: "utf8" }).trim();
+  } catch {
+    return null;
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForReady(ready: URL, gateway: ChildProcess) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (gateway.exitCode !== null) throw new Error(`The gateway exited with code ${gateway.exitCode}`);
+    const ok = await fetch(ready).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error("The gateway did not become ready within 60 s");
+}

@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGateway } from "../src/gateway.js";
+import { OperationNames } from "../src/plugins/metrics.js";
+import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+
+let t: TestGateway;
+beforeAll(async () => {
+  t = await startTestGateway();
+});
+afterAll(() => t?.close());
+
+async function scrape(fetcher: (path: string) => Promise<Response>): Promise<string> {
+  const response = await fetcher("/metrics");
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+  return response.text();
+}
+const scrapeMain = () => scrape((path) => t.gateway.fetch(path));
+
+/** The value of one series in a Prometheus text exposition; 0 when it is absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split("\n")) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const given = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (Object.entries(labels).every(([k, v]) => given[k] === v)) return Number(match[3]);
+  }
+  return 0;
+}
+const labelValues = (text: string, name: string, label: string) =>
+  new Set([...text.matchAll(new RegExp(`^${name}\\{[^}]*${label}="([^"]*)"`, "gm"))].map((m) => m[1]));
+
+const INBOX = { operationName: "InboxPage", operationType: "query" };
+
+describe("GET /metrics", () => {
+  it("counts a query and an error, times them, and times the SQL they ran", async () => {
+    const before = await scrapeMain();
+    const ok = await t.gql(`query InboxPage { conversations(first: 3) { edges { node { id contact { fullName } } } } }`);
+    expect(ok.errors).toBeUndefined();
+    const failed = await t.gql(`mutation MarkGone { markConversationRead(id: "conv_doesnotexist0000") { id } }`);
+    expect(failed.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const after = await scrapeMain();
+
+    expect(sample(after, "graphql_requests_total", INBOX) - sample(before, "graphql_requests_total", INBOX)).toBe(1);
+    expect(sample(after, "graphql_request_duration_seconds_count", INBOX) - sample(before, "graphql_request_duration_seconds_count", INBOX)).toBe(1);
+    const notFound = { code: "NOT_FOUND", operationName: "MarkGone", operationType: "mutation" };
+    expect(sample(after, "graphql_errors_total", notFound) - sample(before, "graphql_errors_total", notFound)).toBe(1);
+    expect(sample(after, "db_statement_duration_seconds_count", { statement: "select" })).toBeGreaterThan(
+      sample(before, "db_statement_duration_seconds_count", { statement: "select" }),
+    );
+    expect(sample(after, "db_statement_duration_seconds_sum", { statement: "select" })).toBeGreaterThan(0);
+  });
+
+  it("counts the codes of errors raised before any document is read, and of bad documents", async () => {
+    const before = await scrapeMain();
+    expect((await t.gql(`{ viewer { id } }`, undefined, { token: null })).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect((await t.gql(`query Typo { conversationz { id } }`)).errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
+    const after = await scrapeMain();
+    const diff = (labels: Record<string, string>) => sample(after, "graphql_errors_total", labels) - sample(before, "graphql_errors_total", labels);
+    expect(diff({ code: "UNAUTHENTICATED", operationName: "unknown" })).toBe(1);
+    expect(diff({ code: "BAD_USER_INPUT", operationName: "Typo", operationType: "query" })).toBe(1);
+  });
+
+  it("shows open subscriptions by transport and the process metrics", async () => {
+    const text = await scrapeMain();
+    expect(text).toMatch(/^graphql_subscriptions_open\{transport="sse"\} \d+$/m);
+    expect(text).toMatch(/^graphql_subscriptions_open\{transport="websocket"\} \d+$/m);
+    expect(sample(text, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    expect(sample(text, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
+  });
+
+  it("keeps operation names from exploding the label set: anonymous ones share a label, the rest fold into other past the cap", async () => {
+    await t.gql(`{ viewer { id } }`);
+    await t.gql(`query { viewer { id } }`);
+    for (let i = 0; i < 110; i++) expect((await t.gql(`query Generated${i} { viewer { id } }`)).errors).toBeUndefined();
+    const text = await scrapeMain();
+    expect(sample(text, "graphql_requests_total", { operationName: "anonymous", operationType: "query" })).toBeGreaterThanOrEqual(2);
+    expect(sample(text, "graphql_requests_total", { operationName: "other", operationType: "query" })).toBeGreaterThanOrEqual(10);
+    const names = labelValues(text, "graphql_requests_total", "operationName");
+    // 100 distinct names at most, plus the shipped operations and the shared labels.
+    expect(names.size).toBeLessThanOrEqual(100 + 4 + 3);
+    expect(names).toContain("Generated0");
+  });
+
+  it("belongs to one gateway: a second gateway in the same process counts on its own", async () => {
+    const other = await createGateway(testConfig(), { db: t.db });
+    try {
+      const own = sample(await scrape((p) => other.fetch(p)), "graphql_requests_total", INBOX);
+      await t.gql(`query InboxPage { conversations(first: 1) { totalCount } }`);
+      expect(sample(await scrape((p) => other.fetch(p)), "graphql_requests_total", INBOX)).toBe(own);
+      expect(other.metrics).not.toBe(t.gateway.metrics);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe("metrics configuration", () => {
+  it("METRICS=off serves no /metrics", async () => {
+    const off = await createGateway(testConfig({ METRICS: "off" }), { db: t.db });
+    try {
+      expect((await off.fetch("/metrics")).status).toBe(404);
+      expect(off.metrics).toBeNull();
+    } finally {
+      await off.close();
+    }
+  });
+
+  it("METRICS_PORT moves /metrics to its own port, off the main one", async () => {
+    const moved = await createGateway(testConfig({ METRICS_PORT: "0" }), { db: t.db });
+    try {
+      const url = await moved.listen(0, "127.0.0.1");
+      expect((await fetch(new URL("/metrics", url))).status).toBe(404);
+      expect(moved.metricsUrl).not.toBeNull();
+      expect(moved.metricsUrl!.port).not.toBe(url.port);
+      const text = await scrape(() => fetch(moved.metricsUrl!));
+      expect(text).toContain("# TYPE graphql_requests_total counter");
+      expect((await fetch(new URL("/graphql", moved.metricsUrl!))).status).toBe(404);
+    } finally {
+      await moved.close();
+    }
+  });
+
+  it("rejects a bad METRICS value and names it", () => {
+    expect(() => testConfig({ METRICS: "yes" })).toThrowError(/METRICS/);
+  });
+});
+
+describe("operation name labels", () => {
+  it("keep known names, share anonymous, and fold unknown names into other in strict mode or past the cap", () => {
+    const open = new OperationNames(new Set(["InboxPage"]), false, 2);
+    expect([open.label(undefined), open.label("InboxPage"), open.label("A"), open.label("B"), open.label("C"), open.label("A")]).toEqual([
+      "anonymous",
+      "InboxPage",
+      "A",
+      "B",
+      "other",
+      "A",
+    ]);
+    const strict = new OperationNames(new Set(["InboxPage"]), true);
+    expect([strict.label("InboxPage"), strict.label("Adhoc")]).toEqual(["InboxPage", "other"]);
+  });
+});
