@@ -17,6 +17,8 @@ export interface EventBus extends EventPublisher {
   listenerCount(): number;
   /** Called whenever Redis comes back after an outage: events may have been missed meanwhile. */
   onResume(callback: () => void): void;
+  /** "local" without Redis; with it, "connected" when both Redis connections are up, else "down". */
+  status(): "local" | "connected" | "down";
   /** Resolves once this instance receives what other instances publish (at once without Redis). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -48,6 +50,7 @@ export function createInProcessEventBus(log: Logger): EventBus {
     },
     listenerCount: () => listeners.size,
     onResume: () => {},
+    status: () => "local",
     ready: async () => {},
     close: async () => listeners.clear(),
   };
@@ -70,8 +73,9 @@ export function createRedisEventBus(url: string, log: Logger): EventBus {
   const resumeCallbacks: (() => void)[] = [];
 
   let down = false;
+  let closing = false;
   const wentDown = (client: string) => (err?: Error) => {
-    if (down) return;
+    if (down || closing) return;
     down = true;
     log.warn({ err, client }, "redis unavailable: live events stay on this instance until it returns");
   };
@@ -111,21 +115,29 @@ export function createRedisEventBus(url: string, log: Logger): EventBus {
     },
     listenerCount: () => local.listeners.size,
     onResume: (callback) => void resumeCallbacks.push(callback),
+    status: () => (publishClient.status === "ready" && subscribeClient.status === "ready" ? "connected" : "down"),
     async ready() {
-      if (subscribeClient.status !== "ready") {
-        await new Promise<void>((resolve) => {
-          const settle = () => {
-            subscribeClient.off("ready", settle).off("error", settle);
-            resolve();
-          };
-          subscribeClient.on("ready", settle).on("error", settle);
-        });
-      }
+      // Both connections' first attempt, whichever way it ends: a Redis that is down must not
+      // keep the gateway from starting.
+      await Promise.all(
+        [publishClient, subscribeClient].map((client) =>
+          client.status === "ready"
+            ? undefined
+            : new Promise<void>((resolve) => {
+                const settle = () => {
+                  client.off("ready", settle).off("error", settle);
+                  resolve();
+                };
+                client.on("ready", settle).on("error", settle);
+              }),
+        ),
+      );
       // Commands on one connection are answered in order: once PING returns, the SUBSCRIBE sent
       // before it is in effect.
       if (subscribeClient.status === "ready") await subscribeClient.ping().catch(() => undefined);
     },
     async close() {
+      closing = true;
       local.listeners.clear();
       subscribeClient.disconnect();
       publishClient.disconnect();
