@@ -38,14 +38,6 @@ const SECRET = "bench-secret-bench-secret-bench-secret-0123";
 type Memory = { rss: number; heapUsed: number; subscribers: number };
 type FromGateway = { ready: { url: string; token: string; conversations: string[] } } | { memory: Memory } | { commits: [string, number][] };
 
-if (flags.help) {
-  console.log(HELP);
-} else if (flags.serve) {
-  await serve();
-} else {
-  await run();
-}
-
 /** The gateway side: an in-memory PGlite gateway that reports memory and commit times over IPC. */
 async function serve() {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-subs-"));
@@ -194,4 +186,12 @@ async function runOnce(subscribers: number, perSocket: number, events: number, r
     child.send("stop");
     await new Promise((resolve) => child.once("exit", resolve));
   }
+}
+
+if (flags.help) {
+  console.log(HELP);
+} else if (flags.serve) {
+  await serve();
+} else {
+  await run();
 }
