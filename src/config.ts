@@ -21,6 +21,10 @@ const configSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SEED_DEMO_DATA: z.enum(["auto", "always", "never"]).default("auto"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: "must be an http(s):// URL" }).optional(),
+  JWT_JWKS_FILE: z.string().min(1).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   METRICS: onOff.default("on"),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -44,9 +48,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   // Empty strings are treated as unset, as shells and .env files commonly produce them.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = configSchema
-    .refine((c) => c.NODE_ENV !== "production" || c.JWT_SECRET !== undefined, {
+    .refine((c) => c.NODE_ENV !== "production" || c.JWT_SECRET || c.JWT_JWKS_URL || c.JWT_JWKS_FILE, {
       path: ["JWT_SECRET"],
-      message: "is required when NODE_ENV=production (the development secret is for development only)",
+      message:
+        "no token key is configured: set JWT_SECRET (HS256), JWT_JWKS_URL or JWT_JWKS_FILE (RS256/ES256) when NODE_ENV=production (the development secret is for development only)",
+    })
+    // One kind of key only: accepting HS256 next to public keys invites algorithm-confusion tokens.
+    .refine((c) => !(c.JWT_SECRET && (c.JWT_JWKS_URL || c.JWT_JWKS_FILE)) && !(c.JWT_JWKS_URL && c.JWT_JWKS_FILE), {
+      path: ["JWT_SECRET"],
+      message: "set only one of JWT_SECRET, JWT_JWKS_URL and JWT_JWKS_FILE",
     })
     .refine((c) => c.NODE_ENV !== "production" || c.PERSISTED_OPERATIONS_ADHOC !== "on", {
       path: ["PERSISTED_OPERATIONS_ADHOC"],

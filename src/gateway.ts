@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createInlineSigningKeyProvider, extractFromHeader, useJWT } from "@graphql-yoga/plugin-jwt";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useExtendContext, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
-import { developmentSecret, signAgentToken, viewerFromClaims } from "./auth/tokens.js";
+import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
+import { developmentSecret, signAgentToken } from "./auth/tokens.js";
+import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
@@ -15,6 +16,7 @@ import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
+import { useAuthentication } from "./plugins/authentication.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
 import { loadManifest, useAutomaticPersistedQueries, usePersistedQueriesNotSupported, useTrustedDocuments } from "./plugins/persisted-operations.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
@@ -30,9 +32,12 @@ export interface Gateway {
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
   db: Database;
   log: Logger;
-  /** A token for the first admin of the demo workspace, outside production; null otherwise. */
+  /** A token for the first admin of the demo workspace, outside production with an HS256 secret; null otherwise. */
   devToken: string | null;
-  jwtSecret: string;
+  /** The HS256 secret tokens are signed with (JWT_SECRET or the development secret); null with a JWKS. */
+  jwtSecret: string | null;
+  /** Verifies the credentials of a request or a WebSocket connection: the one check every transport uses. */
+  auth: Authenticator;
   /** The live feeds (subscriptions) of this instance. */
   feeds: LiveFeeds;
   bus: EventBus;
@@ -52,8 +57,11 @@ export interface GatewayOptions {
 
 export async function createGateway(config: Config, options: GatewayOptions = {}): Promise<Gateway> {
   const log = options.log ?? createLogger(config.LOG_LEVEL);
-  // Before the database: a manifest that cannot be used stops the start with nothing touched.
+  // Before the database: a manifest or JWKS file that cannot be used stops the start with nothing touched.
   const manifest = config.PERSISTED_OPERATIONS ? await loadManifest(config.PERSISTED_OPERATIONS, schema) : null;
+  const usesJwks = Boolean(config.JWT_JWKS_URL || config.JWT_JWKS_FILE);
+  const jwtSecret = usesJwks ? null : (config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR)));
+  const verifyToken = createTokenVerifier(config, jwtSecret ?? undefined);
   const db = options.db ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }));
   const ownsDb = !options.db;
   try {
@@ -68,8 +76,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     throw error;
   }
 
-  const jwtSecret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
-  const devToken = config.isProduction ? null : await demoAdminToken(db, jwtSecret);
+  const auth = createAuthenticator(db.prisma, verifyToken);
+  const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   const bus = config.REDIS_URL ? createRedisEventBus(config.REDIS_URL, log) : createInProcessEventBus(log);
   const feeds = createLiveFeeds({ db, bus, log });
   await bus.ready();
@@ -116,19 +124,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
       }),
-      useJWT({
-        signingKeyProviders: [createInlineSigningKeyProvider(jwtSecret)],
-        tokenLookupLocations: [extractFromHeader({ name: "authorization", prefix: "Bearer" })],
-        tokenVerification: { algorithms: ["HS256"] },
-        reject: { missingToken: true, invalidToken: true },
-        extendContext: "jwt",
-      }),
-      // After useJWT, not as createYoga's `context` (which runs first): a WebSocket operation has no
-      // HTTP request parse, so its token is verified while the context is built.
-      useExtendContext(({ request, jwt }: { request: Request; jwt?: { payload: unknown } }) =>
-        buildRequestContext({ ...server, log: requestLogger(request, log) }, viewerFromClaims(jwt?.payload)),
-      ),
+      useAuthentication(auth),
     ],
+    context: async (initial: { request?: Request; connectionParams?: unknown }) =>
+      buildRequestContext(
+        { ...server, log: initial.request ? requestLogger(initial.request, log) : log },
+        await auth.viewerOf(initial),
+      ),
   });
 
   let httpServer: Server | null = null;
@@ -141,6 +143,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     log,
     devToken,
     jwtSecret,
+    auth,
     feeds,
     bus,
     metrics: metrics?.registry ?? null,
@@ -208,7 +211,9 @@ async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
 }
 
-async function demoAdminToken(db: Database, secret: string): Promise<string | null> {
+async function demoAdminToken(db: Database, secret: string, config: Config): Promise<string | null> {
   const admin = await db.prisma.agent.findFirst({ where: { role: "ADMIN", active: true }, orderBy: { createdAt: "asc" } });
-  return admin ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }) : null;
+  return admin
+    ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })
+    : null;
 }

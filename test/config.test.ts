@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
 
@@ -19,8 +21,27 @@ describe("config", () => {
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
   });
 
-  it("requires a real signing secret in production", () => {
-    expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET/);
+  it("requires a token key in production: JWT_SECRET, JWT_JWKS_URL or JWT_JWKS_FILE", () => {
+    expect(() => loadConfig({ NODE_ENV: "production" })).toThrowError(/JWT_SECRET.*JWT_JWKS_URL or JWT_JWKS_FILE/);
     expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).isProduction).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production", JWT_JWKS_URL: "https://id.example.test/.well-known/jwks.json" }).isProduction).toBe(true);
+    expect(loadConfig({ NODE_ENV: "production", JWT_JWKS_FILE: "/etc/inbox/jwks.json" }).isProduction).toBe(true);
+  });
+
+  it("takes one kind of token key only, and a JWKS URL must be http(s)", () => {
+    expect(() => loadConfig({ JWT_SECRET: "x".repeat(32), JWT_JWKS_FILE: "/etc/inbox/jwks.json" })).toThrowError(/only one of JWT_SECRET/);
+    expect(() => loadConfig({ JWT_JWKS_URL: "https://a.test/jwks", JWT_JWKS_FILE: "/etc/inbox/jwks.json" })).toThrowError(/only one of/);
+    expect(() => loadConfig({ JWT_JWKS_URL: "ftp://a.test/jwks" })).toThrowError(/JWT_JWKS_URL/);
+  });
+
+  it("the server refuses to start in production without a token key, and says why", async () => {
+    const child = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts"], {
+      cwd: path.resolve(import.meta.dirname, ".."),
+      env: { ...process.env, NODE_ENV: "production", JWT_SECRET: "", JWT_JWKS_URL: "", JWT_JWKS_FILE: "", DATA_DIR: "memory://" },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(child.status).toBe(78);
+    expect(child.stderr).toMatch(/JWT_SECRET: no token key is configured/);
   });
 });

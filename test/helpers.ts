@@ -3,12 +3,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { signAgentToken } from "../src/auth/tokens.js";
+import { signAgentToken, type TokenSubject } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { seedDemoData, type SeedOptions, type SeedResult } from "../src/db/seed.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
-import type { Viewer } from "../src/graphql/context.js";
 import type { AgentRole } from "../src/generated/prisma/enums.js";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
@@ -64,7 +63,7 @@ export interface TestGateway {
   seed: SeedResult | null;
   /** A token for the seeded agent with this role (the demo admin by default). */
   token(role?: AgentRole): Promise<string>;
-  tokenFor(viewer: Viewer): string;
+  tokenFor(agent: TokenSubject): string;
   gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { token?: string | null }): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
@@ -80,7 +79,7 @@ export async function startTestGateway(options: { seed?: SeedOptions | false; co
   const database = await freshDatabase();
   const gateway = await createGateway(testConfig(options.config), { db: database.db });
   const seed = options.seed === false ? null : await seedDemoData(database.db.prisma, { contacts: 40, conversations: 150, ...options.seed });
-  const tokenFor = (viewer: Viewer) => signAgentToken(TEST_JWT_SECRET, viewer);
+  const tokenFor = (agent: TokenSubject) => signAgentToken(TEST_JWT_SECRET, agent);
   const token = async (role: AgentRole = "ADMIN") => {
     const agent = await database.db.prisma.agent.findFirstOrThrow({
       where: { role, active: true, ...(seed ? { workspaceId: seed.workspaceId } : {}) },

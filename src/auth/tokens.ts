@@ -4,8 +4,8 @@ import path from "node:path";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { AgentRole } from "../generated/prisma/enums.js";
-import { DomainError } from "../domain/errors.js";
 import type { Viewer } from "../graphql/context.js";
+import { unauthenticated } from "./errors.js";
 
 /** The claims an agent's token carries: who (sub), which workspace, and what they may do. */
 const claimsSchema = z.object({
@@ -17,16 +17,25 @@ const claimsSchema = z.object({
 export function viewerFromClaims(payload: unknown): Viewer {
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) {
-    throw new DomainError("UNAUTHENTICATED", "The token lacks the sub, workspaceId or role claim of an agent.");
+    throw unauthenticated("The token lacks the sub, workspaceId or role claim of an agent.");
   }
   return { agentId: claims.data.sub, workspaceId: claims.data.workspaceId, role: claims.data.role };
 }
 
-export function signAgentToken(secret: string, viewer: Viewer, options: { expiresIn?: jwt.SignOptions["expiresIn"] } = {}): string {
-  return jwt.sign({ workspaceId: viewer.workspaceId, role: viewer.role }, secret, {
+/** An agent, as a token names it. */
+export type TokenSubject = Pick<Viewer, "workspaceId" | "role"> & { agentId: string };
+
+export function signAgentToken(
+  secret: string,
+  agent: TokenSubject,
+  options: { expiresIn?: jwt.SignOptions["expiresIn"]; issuer?: string; audience?: string } = {},
+): string {
+  return jwt.sign({ workspaceId: agent.workspaceId, role: agent.role }, secret, {
     algorithm: "HS256",
-    subject: viewer.agentId,
+    subject: agent.agentId,
     expiresIn: options.expiresIn ?? "12h",
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    ...(options.audience ? { audience: options.audience } : {}),
   });
 }
 

@@ -7,9 +7,13 @@ import type { EventPublisher } from "../realtime/events.js";
 import type { LiveFeeds } from "../realtime/feeds.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
-/** Who is calling, as their token says. Every read and write is confined to `workspaceId`. */
+/**
+ * Who is calling, as their token or API key says. Every read and write is confined to
+ * `workspaceId`. An API key acts for no agent (agentId null).
+ */
 export interface Viewer {
-  agentId: string;
+  agentId: string | null;
+  apiKeyId?: string;
   workspaceId: string;
   role: AgentRole;
 }

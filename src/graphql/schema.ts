@@ -1,6 +1,7 @@
 import { lexicographicSortSchema } from "graphql";
 import { builder } from "./builder.js";
 import "./types/Agent.js";
+import "./types/ApiKey.js";
 import "./types/Contact.js";
 import "./types/Conversation.js";
 import "./types/ConversationActivity.js";

@@ -19,21 +19,16 @@ interface Executors {
 /**
  * The graphql-ws protocol on the GraphQL endpoint's path and port, following Yoga's recipe: every
  * operation goes through `yoga.getEnveloped`, so the same plugins, context and authentication run
- * as for HTTP. Credentials come in connectionParams (`{ Authorization: "Bearer <token>" }`) and
- * are checked once at connection_init (close code 4401 when missing or bad) and again, by the
- * context, for every operation.
+ * as for HTTP. Credentials come in connectionParams (`{ Authorization: "Bearer <token>" }`), read by
+ * the same authenticator as HTTP headers: once at connection_init (close code 4401 when missing or
+ * bad), and again by the context for every operation (a token may expire while connected).
  */
 export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: Logger) {
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
-  // The connection's credentials as a Request, so header-based authentication reads them as it
-  // reads an HTTP request's.
-  const credentialRequests = new WeakMap<object, Request>();
-
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
     ...ctx,
     req: ctx.extra.request,
     connectionParams: ctx.connectionParams ?? {},
-    request: credentialRequests.get(ctx),
   });
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
@@ -41,18 +36,17 @@ export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: L
       execute: (args) => (args.rootValue as Executors).execute(args),
       subscribe: (args) => (args.rootValue as Executors).subscribe(args),
       onConnect: async (ctx) => {
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(ctx.connectionParams ?? {})) {
-          if (typeof value === "string") headers.set(name, value);
-        }
-        credentialRequests.set(ctx, new Request(new URL(yoga.graphqlEndpoint, "http://websocket.local"), { headers }));
         try {
           await yoga.getEnveloped(initialContext(ctx)).contextFactory();
           return true;
         } catch (err) {
-          const reason = err instanceof GraphQLError ? err.message : "The connection could not be authenticated.";
-          log.info({ reason }, "websocket connection refused");
-          ctx.extra.socket.close(CloseCode.Unauthorized, `UNAUTHENTICATED: ${reason}`.slice(0, 120));
+          if (err instanceof GraphQLError && err.extensions.code === "UNAUTHENTICATED") {
+            log.info({ reason: err.message }, "websocket connection refused");
+            ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(`UNAUTHENTICATED: ${err.message}`));
+          } else {
+            log.error({ err }, "websocket connection could not be set up");
+            ctx.extra.socket.close(CloseCode.InternalServerError, "INTERNAL_SERVER_ERROR");
+          }
           return false;
         }
       },
@@ -89,4 +83,11 @@ export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: L
       await disposable.dispose();
     },
   };
+}
+
+/** A WebSocket close reason may hold at most 123 bytes of UTF-8. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = `${reason.slice(0, -2)}…`;
+  return reason;
 }

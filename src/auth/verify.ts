@@ -1,0 +1,99 @@
+import { createPublicKey, type JsonWebKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import {
+  createInlineSigningKeyProvider,
+  createRemoteJwksSigningKeyProvider,
+  type GetSigningKeyFunction,
+} from "@graphql-yoga/plugin-jwt";
+import jwt from "jsonwebtoken";
+import type { Config } from "../config.js";
+import { ConfigError } from "../config.js";
+import { unauthenticated } from "./errors.js";
+
+/** Checks a JWT's signature, algorithm, time window, issuer and audience; returns its claims. */
+export type TokenVerifier = (token: string) => Promise<jwt.JwtPayload>;
+
+type KeyConfig = Pick<Config, "JWT_SECRET" | "JWT_JWKS_URL" | "JWT_JWKS_FILE" | "JWT_ISSUER" | "JWT_AUDIENCE">;
+
+/**
+ * The one place tokens are checked, for HTTP, SSE and WebSocket alike. Keys come from JWT_SECRET
+ * (HS256) or from a JWKS (RS256/ES256) at a URL or in a file; `secret` is the development secret
+ * used when none of them is set.
+ */
+export function createTokenVerifier(config: KeyConfig, developmentSecret?: string): TokenVerifier {
+  const { provider, algorithms } = signingKeys(config, developmentSecret);
+  const options: jwt.VerifyOptions = {
+    // Listing the algorithms is what refuses `alg: none` and HS256 tokens signed with a public key.
+    algorithms,
+    ...(config.JWT_ISSUER ? { issuer: config.JWT_ISSUER } : {}),
+    ...(config.JWT_AUDIENCE ? { audience: config.JWT_AUDIENCE } : {}),
+  };
+  return async (token) => {
+    const decoded = jwt.decode(token, { complete: true });
+    if (!decoded || typeof decoded.payload === "string") throw unauthenticated("The token is not a well-formed JWT.");
+    if (!algorithms.includes(decoded.header.alg as jwt.Algorithm)) {
+      throw unauthenticated(`Tokens signed with ${decoded.header.alg} are not accepted (expected ${algorithms.join(" or ")}).`);
+    }
+    const key = await keyFor(provider, decoded.header.kid);
+    try {
+      return jwt.verify(token, key, options) as jwt.JwtPayload;
+    } catch (error) {
+      throw unauthenticated(refusal(error));
+    }
+  };
+}
+
+function signingKeys(config: KeyConfig, developmentSecret?: string): { provider: GetSigningKeyFunction; algorithms: jwt.Algorithm[] } {
+  const asymmetric: jwt.Algorithm[] = ["RS256", "ES256"];
+  if (config.JWT_JWKS_URL) {
+    return {
+      provider: createRemoteJwksSigningKeyProvider({ jwksUri: config.JWT_JWKS_URL, cache: true, rateLimit: true, jwksRequestsPerMinute: 10 }),
+      algorithms: asymmetric,
+    };
+  }
+  if (config.JWT_JWKS_FILE) return { provider: jwksFileProvider(config.JWT_JWKS_FILE), algorithms: asymmetric };
+  const secret = config.JWT_SECRET ?? developmentSecret;
+  if (!secret) throw new ConfigError("Invalid configuration:\n  JWT_SECRET: no token key is configured");
+  return { provider: createInlineSigningKeyProvider(secret), algorithms: ["HS256"] };
+}
+
+/** Public keys from a JWKS file, read once at start: a broken file stops the start and says so. */
+function jwksFileProvider(file: string): GetSigningKeyFunction {
+  let keys: Map<string | undefined, string>;
+  try {
+    const jwks = JSON.parse(readFileSync(file, "utf8")) as { keys?: (JsonWebKey & { kid?: string; use?: string })[] };
+    if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) throw new Error("it has no keys");
+    keys = new Map(
+      jwks.keys
+        .filter((k) => k.use === undefined || k.use === "sig")
+        .map((k) => [k.kid, createPublicKey({ key: k, format: "jwk" }).export({ type: "spki", format: "pem" }).toString()]),
+    );
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  JWT_JWKS_FILE: cannot use ${file} as a JWKS (${(error as Error).message})`);
+  }
+  const only = keys.size === 1 ? [...keys.values()][0] : undefined;
+  // A token without `kid` may only stand for the single key of a one-key set.
+  return (kid) => (kid === undefined ? only : keys.get(kid)) ?? "";
+}
+
+async function keyFor(provider: GetSigningKeyFunction, kid: string | undefined): Promise<string> {
+  try {
+    const key = await provider(kid);
+    if (key) return key;
+  } catch (error) {
+    // jwks-rsa: an unknown kid is the caller's problem; an unreachable JWKS URL is ours (masked, logged).
+    if ((error as Error).name !== "SigningKeyNotFoundError") throw error;
+  }
+  throw unauthenticated(`No signing key matches the token's key id (kid ${kid ?? "missing"}).`);
+}
+
+function refusal(error: unknown): string {
+  if (error instanceof jwt.TokenExpiredError) return `The token expired at ${error.expiredAt.toISOString()}.`;
+  if (error instanceof jwt.NotBeforeError) return `The token is not valid before ${error.date.toISOString()}.`;
+  if (error instanceof jwt.JsonWebTokenError) {
+    // jsonwebtoken says "jwt audience invalid. expected: …": keep the reason, not what we expect.
+    const reason = error.message.replace(/^jwt /, "").replace(/\. expected:.*$/s, "");
+    return `The token was refused: ${reason}.`;
+  }
+  throw error;
+}
