@@ -247,6 +247,11 @@ const cases: Record<string, Case[]> = {
   // Mutations that take no id of an existing record: they create in A only (checked below).
   "Mutation.createContact": [],
   "Mutation.createApiKey": [],
+  // Live feeds stream over SSE or WebSocket: subscriptions.test.ts ("workspaces") shows another
+  // workspace's subscriber receiving nothing, and a foreign conversation id behaving like a missing one.
+  "Subscription.conversationEvents": [],
+  "Subscription.unreadCountChanged": [],
+  "Subscription.unreadTotals": [],
 };
 
 /** Records of A that cases pair with B's ids (assign A's conversation to B's agent, …). */
