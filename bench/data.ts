@@ -214,8 +214,9 @@ try {
       [ws],
     );
     await s.exec("COMMIT");
-    // Fresh bulk data has no planner statistics until autovacuum reaches it.
-    await step("analyze", s, "ANALYZE");
+    // Fresh bulk data has no planner statistics, and the counters' UPDATE left a dead version of
+    // every conversation, until autovacuum reaches them; index-only scans need the visibility map.
+    await step("vacuum analyze", s, "VACUUM ANALYZE");
   });
 
   const [counts] = await db.withSession((s) =>

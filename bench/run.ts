@@ -235,6 +235,17 @@ async function peakRss(pid: number | undefined): Promise<number | null> {
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Math.round(Number(kb) / 1024) : null;
 }
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is not there. */
+async function cpuTime(pid: number | undefined): Promise<number | null> {
+  if (!pid) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields.length > 13 ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS : null;
+}
+// The unit of utime and stime: USER_HZ, 100 on every mainstream Linux.
+const CLOCK_TICKS = 100;
+
 async function resetPeakRss(pid: number | undefined) {
   if (pid) await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
 }
@@ -280,7 +291,7 @@ if (!token) throw new Error("--url needs --token");
 
 const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize });
 const machine = await describeMachine(db);
-const { fixture, statements, replays } = await prepare(db);
+const { fixture, statements, replays, plans } = await prepare(db);
 await db.close();
 
 async function prepare(database: Database) {
@@ -344,7 +355,15 @@ async function prepare(database: Database) {
     captured[scenario.name] = samples;
   }
   await gateway.close();
-  return { fixture: f, statements: counts, replays: captured };
+  // The plans of the read scenarios' main statement, as proof of which index answers them.
+  const plans: Record<string, string[]> = {};
+  for (const [name, samples] of Object.entries(captured)) {
+    const main = samples[0]?.[0];
+    if (name === "writes" || !main) continue;
+    const rows = await database.withSession((s) => s.query<{ "QUERY PLAN": string }>(`EXPLAIN ${main.sql}`, main.args));
+    plans[name] = rows.map((r) => r["QUERY PLAN"]);
+  }
+  return { fixture: f, statements: counts, replays: captured, plans };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,7 +374,8 @@ interface Row {
   title: string;
   concurrency: number;
   statementsPerRequest: number;
-  gateway: Load & { peakRssMB: number | null };
+  /** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
+  gateway: Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
   raw: Load | null;
   ratio: number | null;
 }
@@ -404,14 +424,17 @@ try {
     await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
     for (const c of concurrencies) {
       await resetPeakRss(child?.pid);
+      const cpuBefore = await cpuTime(child?.pid);
       const load = await httpLoad(url, token, scenario, fixture, c, durationS);
+      const cpuAfter = await cpuTime(child?.pid);
+      const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
       const raw = rawResults.get(`${scenario.name}@${c}`) ?? null;
       const row: Row = {
         scenario: scenario.name,
         title: scenario.title,
         concurrency: c,
         statementsPerRequest: statements[scenario.name],
-        gateway: { ...load, peakRssMB: await peakRss(child?.pid) },
+        gateway: { ...load, peakRssMB: await peakRss(child?.pid), cpuMsPerRequest },
         raw,
         ratio: raw ? Math.round((load.rps / raw.rps) * 100) / 100 : null,
       };
@@ -433,12 +456,13 @@ const report = {
   options: { concurrencies, durationS, warmupS, poolSize, logLevel: flags["log-level"], url: flags.url ?? "started by the benchmark" },
   fixture: { agentId: fixture.agentId, detailConversations: fixture.detailIds.length },
   results: rows,
+  plans,
 };
 const out = flags.out ?? `bench/results/${report.date.slice(0, 10)}.json`;
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "errors"];
+const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "CPU ms/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "errors"];
 const table = rows.map((r) => [
   r.title,
   String(r.concurrency),
@@ -447,6 +471,7 @@ const table = rows.map((r) => [
   r.gateway.p95.toFixed(1),
   r.gateway.p99.toFixed(1),
   String(Math.round(r.statementsPerRequest * 10) / 10),
+  r.gateway.cpuMsPerRequest == null ? "-" : r.gateway.cpuMsPerRequest.toFixed(2),
   r.gateway.peakRssMB == null ? "-" : String(r.gateway.peakRssMB),
   r.raw ? r.raw.rps.toFixed(0) : "-",
   r.raw ? r.raw.p99.toFixed(1) : "-",
@@ -459,6 +484,8 @@ console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.database}; ${JSON.s
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of table) console.log(line(row));
+const scans = Object.entries(plans).map(([name, plan]) => `${name}: ${plan.find((l) => /Scan/.test(l))?.trim().replace(/\s+\(cost=.*$/, "") ?? plan[0]}`);
+console.log(`\nPlans (first scan of each read's main statement):\n  ${scans.join("\n  ")}`);
 console.log(`\nJSON: ${out}`);
 process.exit(rows.some((r) => r.gateway.errors > 0) ? 1 : 0);
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type Plugin, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
@@ -18,7 +18,7 @@ import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
-import { loadManifest, useAutomaticPersistedQueries, usePersistedQueriesNotSupported, useTrustedDocuments } from "./plugins/persisted-operations.js";
+import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments } from "./plugins/persisted-operations.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./realtime/pubsub.js";
@@ -91,13 +91,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           endpoint: config.METRICS_PORT === undefined ? "/metrics" : false,
         })
       : null;
-  let persistedOperations: Plugin[];
-  if (manifest) {
-    persistedOperations = [useTrustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })];
-    log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
-  } else {
-    persistedOperations = config.APQ === "on" ? useAutomaticPersistedQueries() : [usePersistedQueriesNotSupported()];
-  }
+  if (manifest) log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
+  const documents = manifest
+    ? trustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })
+    : config.APQ === "on"
+      ? automaticPersistedQueries()
+      : persistedQueriesNotSupported();
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
@@ -119,7 +118,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       useContractErrorCodes(),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
-      ...persistedOperations,
+      ...documents.plugins,
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,

@@ -1,10 +1,13 @@
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
 
 export type { Logger };
 
-/** JSON logs on stdout. Secrets are redacted wherever they could appear in a logged object. */
-export function createLogger(level: string): Logger {
-  return pino({
+/**
+ * JSON logs on stdout (or `destination`, which tests use to read them). Secrets are redacted
+ * wherever they could appear in a logged object.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options: LoggerOptions<never> = {
     level,
     base: { service: "inbox-gateway" },
     redact: {
@@ -18,8 +21,13 @@ export function createLogger(level: string): Logger {
         "*.apiKey",
         "variables.input.body",
         "*.body",
+        'headers["x-api-key"]',
+        'req.headers["x-api-key"]',
+        "secret",
+        "*.secret",
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return pino(options, destination ?? pino.destination(1));
 }

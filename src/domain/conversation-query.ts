@@ -89,11 +89,14 @@ export interface ConversationListArgs extends PageArgs {
   orderBy?: ConversationOrder | null;
 }
 
-export async function listConversations(db: PrismaClient, workspaceId: string, args: ConversationListArgs) {
+/** The columns a list reads; all of them when absent. */
+type Columns = readonly string[] | undefined;
+
+export async function listConversations(db: PrismaClient, workspaceId: string, args: ConversationListArgs, columns?: Columns) {
   const sort = sortKey(args.orderBy);
   const window = pageWindow(args, sort);
   const where = conversationWhere(workspaceId, args.filter);
-  const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window }));
+  const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window, columns }));
   return {
     ...toConnection(rows, window, sort),
     totalCount: () => countMatching(db, where),
@@ -106,6 +109,7 @@ export async function listConversationsOfContacts(
   workspaceId: string,
   contactIds: readonly string[],
   args: ConversationListArgs,
+  columns?: Columns,
 ) {
   const sort = sortKey(args.orderBy);
   const window = pageWindow(args, sort);
@@ -114,7 +118,7 @@ export async function listConversationsOfContacts(
     window.limit === 0
       ? []
       : await db.$queryRaw<KeyedRow<Conversation & { parentId: string }>[]>(
-          pageQuery({ table: "Conversation", where, sort, window, partition: { column: "contactId", ids: contactIds } }),
+          pageQuery({ table: "Conversation", where, sort, window, columns, partition: { column: "contactId", ids: contactIds } }),
         );
   return contactIds.map((contactId) => {
     const own = rows.filter((r) => r.parentId === contactId).map(({ parentId: _parent, ...row }) => row);

@@ -137,19 +137,27 @@ export function pageQuery(q: {
   sort: SortKey;
   window: PageWindow;
   partition?: { column: string; ids: readonly string[] };
+  /** The columns to read (all when absent). */
+  columns?: readonly string[];
 }): Prisma.Sql {
   const table = Prisma.raw(`"${q.table}"`);
   const c = pageClauses(q.sort, q.window, Prisma.sql`t."id"`);
+  const columns = q.columns ? columnList(q.columns) : Prisma.sql`t.*`;
   if (!q.partition) {
-    return Prisma.sql`SELECT t.*, ${c.sortKey} AS "sortKey" FROM ${table} t
+    return Prisma.sql`SELECT ${columns}, ${c.sortKey} AS "sortKey" FROM ${table} t
       WHERE ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}`;
   }
   const column = Prisma.raw(`t."${q.partition.column}"`);
   return Prisma.sql`SELECT p."parentId", page.* FROM unnest(${textArray(q.partition.ids)}) AS p("parentId")
     CROSS JOIN LATERAL (
-      SELECT t.*, ${c.sortKey} AS "sortKey" FROM ${table} t
+      SELECT ${columns}, ${c.sortKey} AS "sortKey" FROM ${table} t
       WHERE ${column} = p."parentId" AND ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}
     ) page`;
+}
+
+/** Columns of a table aliased `alias`, for raw SQL; the names must come from the schema, not from input. */
+export function columnList(columns: readonly string[], alias = "t"): Prisma.Sql {
+  return Prisma.raw(columns.map((c) => `${alias}."${c}"`).join(", "));
 }
 
 /**

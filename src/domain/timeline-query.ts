@@ -14,6 +14,8 @@ export async function listTimelineOf<Table extends keyof Timeline>(
   workspaceId: string,
   conversationIds: readonly string[],
   args: PageArgs,
+  /** The columns to read; all of them when absent. */
+  columns?: readonly string[],
 ) {
   const window = pageWindow(args, NEWEST_FIRST);
   const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
@@ -21,7 +23,7 @@ export async function listTimelineOf<Table extends keyof Timeline>(
     window.limit === 0
       ? []
       : await db.$queryRaw<KeyedRow<Timeline[Table] & { parentId: string }>[]>(
-          pageQuery({ table, where, sort: NEWEST_FIRST, window, partition: { column: "conversationId", ids: conversationIds } }),
+          pageQuery({ table, where, sort: NEWEST_FIRST, window, columns, partition: { column: "conversationId", ids: conversationIds } }),
         );
   return conversationIds.map((conversationId) => {
     const own = rows.filter((r) => r.parentId === conversationId).map(({ parentId: _parent, ...row }) => row);

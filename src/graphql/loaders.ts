@@ -1,5 +1,8 @@
 import DataLoader from "dataloader";
-import type { Agent, Contact, Conversation, ConversationActivity, PrismaClient } from "../generated/prisma/client.js";
+import type { GraphQLResolveInfo } from "graphql";
+import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type PrismaClient } from "../generated/prisma/client.js";
+import { columnList, textArray } from "../domain/paging.js";
+import { allColumns, columnsFor, type Model } from "./selection.js";
 
 type ById<T> = DataLoader<string, T | null>;
 
@@ -7,12 +10,16 @@ type ById<T> = DataLoader<string, T | null>;
  * Per-request batching: every record a request resolves by id goes through one of these, so a
  * page of 100 conversations costs one query for their contacts, not 100. Loaders only ever see
  * the caller's workspace: a record of another workspace loads as null, exactly like a missing one.
+ *
+ * Given the resolver's `info`, a loader reads only the columns that field's selection needs (one
+ * loader per column set, so equal selections still share one query); the record then holds just
+ * those columns, which is all the fields below it read. Without `info` it reads every column.
  */
 export interface Loaders {
-  contact: ById<Contact>;
-  agent: ById<Agent>;
-  conversation: ById<Conversation>;
-  activity: ById<ConversationActivity>;
+  contact(info?: GraphQLResolveInfo): ById<Contact>;
+  agent(info?: GraphQLResolveInfo): ById<Agent>;
+  conversation(info?: GraphQLResolveInfo): ById<Conversation>;
+  activity(info?: GraphQLResolveInfo): ById<ConversationActivity>;
   /** Batches nested lists (a page of messages under each conversation, …) that share arguments. */
   pageOf<Parent extends string, T>(
     list: string,
@@ -21,29 +28,35 @@ export interface Loaders {
   ): DataLoader<Parent, T>;
 }
 
-function byId<T extends { id: string }>(find: (ids: string[]) => Promise<T[]>): ById<T> {
-  return new DataLoader<string, T | null>(async (ids) => {
-    const rows = await find([...ids]);
-    const found = new Map(rows.map((row) => [row.id, row]));
-    return ids.map((id) => found.get(id) ?? null);
-  });
-}
-
 export function createLoaders(prisma: PrismaClient, workspaceId: string): Loaders {
-  const pages = new Map<string, DataLoader<string, unknown>>();
+  const loaders = new Map<string, DataLoader<string, unknown>>();
+  const shared = <T>(key: string, batch: DataLoader.BatchLoadFn<string, T>) => {
+    let loader = loaders.get(key);
+    if (!loader) {
+      loader = new DataLoader<string, T>(batch);
+      loaders.set(key, loader);
+    }
+    return loader as DataLoader<string, T>;
+  };
+  // Raw SQL rather than findMany: Prisma's query compiler costs more CPU than the query itself.
+  const byId =
+    <T extends { id: string }>(model: Model) =>
+    (info?: GraphQLResolveInfo): ById<T> => {
+      const columns = info ? columnsFor(model, info) : allColumns(model);
+      return shared<T | null>(`${model}:${columns.join(",")}`, async (ids) => {
+        const rows = await prisma.$queryRaw<T[]>`SELECT ${columnList(columns)} FROM ${Prisma.raw(`"${model}"`)} t
+          WHERE t."id" = ANY(${textArray(ids)}) AND t."workspaceId" = ${workspaceId}`;
+        const found = new Map(rows.map((row) => [row.id, row]));
+        return ids.map((id) => found.get(id) ?? null);
+      });
+    };
   return {
-    contact: byId((ids) => prisma.contact.findMany({ where: { id: { in: ids }, workspaceId } })),
-    agent: byId((ids) => prisma.agent.findMany({ where: { id: { in: ids }, workspaceId } })),
-    conversation: byId((ids) => prisma.conversation.findMany({ where: { id: { in: ids }, workspaceId } })),
-    activity: byId((ids) => prisma.conversationActivity.findMany({ where: { id: { in: ids }, workspaceId } })),
+    contact: byId<Contact>("Contact"),
+    agent: byId<Agent>("Agent"),
+    conversation: byId<Conversation>("Conversation"),
+    activity: byId<ConversationActivity>("ConversationActivity"),
     pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<T[]>) {
-      const key = `${list}:${JSON.stringify(args)}`;
-      let loader = pages.get(key);
-      if (!loader) {
-        loader = new DataLoader<string, unknown>((ids) => load(ids as readonly Parent[]));
-        pages.set(key, loader);
-      }
-      return loader as unknown as DataLoader<Parent, T>;
+      return shared<T>(`${list}:${JSON.stringify(args)}`, (ids) => load(ids as readonly Parent[])) as unknown as DataLoader<Parent, T>;
     },
   };
 }

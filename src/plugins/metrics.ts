@@ -155,14 +155,13 @@ export function createMetrics(options: { sql: SqlObserver; names: OperationNames
         };
       },
       onSubscribe({ args }) {
-        const context = args.contextValue as { connectionParams?: unknown };
+        // graphql-ws runs operations with its own context (the socket in `extra`), HTTP streams them as SSE.
+        const extra = (args.contextValue as { extra?: { socket?: unknown } }).extra;
+        const transport = extra?.socket ? "websocket" : "sse";
         return {
           onSubscribeResult({ result }) {
             if (!isAsyncIterable(result)) return undefined;
-            // Over HTTP a stream is Server-Sent Events; a graphql-ws operation's context carries the
-            // connection's connectionParams (and a Request made of them, for authentication).
-            const closed = subscriptionOpened(context.connectionParams === undefined ? "sse" : "websocket");
-            return { onEnd: closed };
+            return { onEnd: subscriptionOpened(transport) };
           },
         };
       },

@@ -46,44 +46,91 @@ export async function loadManifest(path: string, schema: GraphQLSchema): Promise
   return { documents, operationNames };
 }
 
+/** The parts of a request (HTTP params or a graphql-ws subscribe payload) that name its document. */
+export interface PersistedParams {
+  query?: unknown;
+  extensions?: unknown;
+  documentId?: unknown;
+}
+
+/**
+ * How the gateway finds the document a request runs, over HTTP (its Yoga plugins) and over
+ * graphql-ws (which bypasses Yoga's request pipeline and calls `documentFor` itself).
+ */
+export interface PersistedDocuments {
+  plugins: Plugin[];
+  /** The document to run, null for "the request's own query, as it is"; throws what a client should see. */
+  documentFor(params: PersistedParams): string | null;
+}
+
 /**
  * The document's hash a client sent: Apollo's `extensions.persistedQuery.sha256Hash` (what Apollo,
  * urql and Code Generator's clients send), or the GraphQL-over-HTTP `documentId` ("sha256:<hex>").
  */
-function persistedOperationId(params: GraphQLParams & { documentId?: unknown }): string | null {
+function persistedOperationId(params: PersistedParams): string | null {
   if (typeof params.documentId === "string") return params.documentId.replace(/^sha256:/, "");
   const persisted = (params.extensions as { persistedQuery?: { version?: unknown; sha256Hash?: unknown } } | undefined)?.persistedQuery;
   return persisted?.version === 1 && typeof persisted.sha256Hash === "string" ? persisted.sha256Hash : null;
 }
 
-// Apollo and urql clients match this exact message or code to fall back to sending the document.
+/** The document sent as text; graphql-ws requires a query string, so an empty one means none. */
+const textOf = (params: PersistedParams) => (typeof params.query === "string" && params.query !== "" ? params.query : null);
+
+// Apollo and urql clients match these exact messages or codes to fall back to sending the document.
 const notFound = { message: "PersistedQueryNotFound", extensions: { code: "PERSISTED_QUERY_NOT_FOUND" } };
+const notSupported = { message: "PersistedQueryNotSupported", extensions: { code: "PERSISTED_QUERY_NOT_SUPPORTED" } };
 const missingQuery = {
   message: "Must provide a query, or the hash of a persisted document in extensions.persistedQuery.sha256Hash.",
   extensions: { code: "BAD_USER_INPUT" },
 };
+const adhocRefused = {
+  message:
+    "This gateway runs trusted documents only: send the hash of a document from its manifest " +
+    "(extensions.persistedQuery.sha256Hash or documentId) instead of the document itself.",
+  extensions: { code: "FORBIDDEN" },
+};
+const hashMismatch = { message: "The provided sha256Hash does not match the query.", extensions: { code: "BAD_USER_INPUT" } };
+const errorOf = (error: { message: string; extensions: { code: string } }) => createGraphQLError(error.message, error);
+
+/** Over HTTP: run `documentFor` on the request's params and put the document it names in place. */
+function useDocumentFor(documentFor: PersistedDocuments["documentFor"]): Plugin {
+  return {
+    onParams({ params, setParams }) {
+      const document = documentFor(params);
+      if (document !== null && document !== params.query) setParams({ ...params, query: document });
+    },
+  };
+}
 
 /**
  * Allow-list mode: only the manifest's documents run, sent by hash. An unknown hash is
  * PERSISTED_QUERY_NOT_FOUND; a document sent as text is FORBIDDEN unless `allowAdhoc`
  * (development, so GraphiQL keeps working).
  */
-export function useTrustedDocuments(manifest: Manifest, options: { allowAdhoc: boolean }): Plugin {
-  return usePersistedOperations({
-    extractPersistedOperationId: persistedOperationId,
-    getPersistedOperation: (hash) => manifest.documents.get(hash) ?? null,
-    allowArbitraryOperations: options.allowAdhoc,
-    customErrors: {
-      notFound,
-      keyNotFound: missingQuery,
-      persistedQueryOnly: {
-        message:
-          "This gateway runs trusted documents only: send the hash of a document from its manifest " +
-          "(extensions.persistedQuery.sha256Hash or documentId) instead of the document itself.",
-        extensions: { code: "FORBIDDEN" },
-      },
+export function trustedDocuments(manifest: Manifest, options: { allowAdhoc: boolean }): PersistedDocuments {
+  const lookup = (hash: string) => manifest.documents.get(hash) ?? null;
+  return {
+    plugins: [
+      usePersistedOperations({
+        extractPersistedOperationId: persistedOperationId,
+        getPersistedOperation: lookup,
+        allowArbitraryOperations: options.allowAdhoc,
+        customErrors: { notFound, keyNotFound: missingQuery, persistedQueryOnly: adhocRefused },
+      }),
+    ],
+    documentFor(params) {
+      const text = textOf(params);
+      if (text !== null) {
+        if (!options.allowAdhoc) throw errorOf(adhocRefused);
+        return text;
+      }
+      const hash = persistedOperationId(params);
+      if (hash === null) throw errorOf(missingQuery);
+      const document = lookup(hash);
+      if (document === null) throw errorOf(notFound);
+      return document;
     },
-  });
+  };
 }
 
 /** How much document text the APQ cache keeps per instance, least recently used out first. */
@@ -94,7 +141,7 @@ const APQ_CACHE_CHARACTERS = 5_000_000;
  * PERSISTED_QUERY_NOT_FOUND it sends hash and document once, and from then on the hash alone works.
  * The cache is per instance: another instance answers NOT_FOUND once, and the client falls back.
  */
-export function useAutomaticPersistedQueries(): Plugin[] {
+export function automaticPersistedQueries(): PersistedDocuments {
   const cache = new Map<string, string>();
   let characters = 0;
   const remember = (hash: string, document: string) => {
@@ -115,37 +162,31 @@ export function useAutomaticPersistedQueries(): Plugin[] {
     cache.set(hash, document);
     return document;
   };
-  return [
-    {
-      onParams({ params }) {
-        const hash = persistedOperationId(params);
-        if (hash === null || typeof params.query !== "string") return;
-        // Only a document that matches its hash is kept: nobody can plant a document under another's hash.
-        if (sha256(params.query) !== hash) {
-          throw createGraphQLError("The provided sha256Hash does not match the query.", { extensions: { code: "BAD_USER_INPUT" } });
-        }
-        remember(hash, params.query);
-      },
-    },
-    usePersistedOperations({
-      extractPersistedOperationId: persistedOperationId,
-      getPersistedOperation: recall,
-      allowArbitraryOperations: true,
-      customErrors: { notFound, keyNotFound: missingQuery },
-    }),
-  ];
+  const documentFor = (params: PersistedParams) => {
+    const hash = persistedOperationId(params);
+    if (hash === null) return null;
+    const text = textOf(params);
+    if (text !== null) {
+      // Only a document that matches its hash is kept: nobody can plant a document under another's hash.
+      if (sha256(text) !== hash) throw errorOf(hashMismatch);
+      remember(hash, text);
+      return text;
+    }
+    const document = recall(hash);
+    if (document === null) throw errorOf(notFound);
+    return document;
+  };
+  return { plugins: [useDocumentFor(documentFor)], documentFor };
 }
 
 /**
- * APQ=off: a hash-only request gets PERSISTED_QUERY_NOT_SUPPORTED, on which Apollo's client stops
+ * APQ=off: a hash alone gets PERSISTED_QUERY_NOT_SUPPORTED, on which Apollo's client stops
  * sending hashes and sends documents, rather than failing on a missing query.
  */
-export function usePersistedQueriesNotSupported(): Plugin {
-  return {
-    onParams({ params }) {
-      if (typeof params.query !== "string" && persistedOperationId(params) !== null) {
-        throw createGraphQLError("PersistedQueryNotSupported", { extensions: { code: "PERSISTED_QUERY_NOT_SUPPORTED" } });
-      }
-    },
+export function persistedQueriesNotSupported(): PersistedDocuments {
+  const documentFor = (params: PersistedParams) => {
+    if (textOf(params) === null && persistedOperationId(params) !== null) throw errorOf(notSupported);
+    return null;
   };
+  return { plugins: [useDocumentFor(documentFor)], documentFor };
 }

@@ -18,7 +18,7 @@ builder.queryFields((t) => ({
     type: AgentRef,
     nullable: true,
     description: "The agent making the request (null for an API key, which acts for no agent).",
-    resolve: (_root, _args, ctx) => (ctx.viewer.agentId ? ctx.loaders.agent.load(ctx.viewer.agentId) : null),
+    resolve: (_root, _args, ctx, info) => (ctx.viewer.agentId ? ctx.loaders.agent(info).load(ctx.viewer.agentId) : null),
   }),
   agents: t.prismaField({
     type: [AgentRef],

@@ -18,7 +18,7 @@ export const ApiKeyRef = builder.prismaObject("ApiKey", {
       type: AgentRef,
       nullable: true,
       description: "The admin who created the key (null when created by another key).",
-      resolve: (key, _args, ctx) => (key.createdById ? ctx.loaders.agent.load(key.createdById) : null),
+      resolve: (key, _args, ctx, info) => (key.createdById ? ctx.loaders.agent(info).load(key.createdById) : null),
     }),
     revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true, description: "When the key was revoked; a revoked key is refused at once. Null while it works." }),
   }),

@@ -55,7 +55,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "A contact by id; null when there is none in your workspace.",
     args: { id: t.arg.id({ required: true, description: "The contact's id (cnt_…)." }) },
-    resolve: (_root, { id }, ctx) => ctx.loaders.contact.load(requireId(id, "contact")),
+    resolve: (_root, { id }, ctx, info) => ctx.loaders.contact(info).load(requireId(id, "contact")),
   }),
   contacts: t.connection(
     {

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from "graphql";
 import {
   type ConversationCounts,
   countConversations,
@@ -23,6 +24,7 @@ import { requireId } from "../../domain/ids.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
 import { builder } from "../builder.js";
 import { type GraphQLContext, writeDeps } from "../context.js";
+import { EDGE_NODE, columnsFor } from "../selection.js";
 import { AgentRef } from "./Agent.js";
 import { ContactRef } from "./Contact.js";
 import { ActivityConnection, ConversationActivityRef } from "./ConversationActivity.js";
@@ -44,8 +46,8 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     contact: t.field({
       type: ContactRef,
       description: "The contact this conversation is with (batched per request).",
-      resolve: async (conversation, _args, ctx) => {
-        const contact = await ctx.loaders.contact.load(conversation.contactId);
+      resolve: async (conversation, _args, ctx, info) => {
+        const contact = await ctx.loaders.contact(info).load(conversation.contactId);
         if (!contact) throw new Error(`Conversation ${conversation.id} has no contact ${conversation.contactId}`);
         return contact;
       },
@@ -58,7 +60,7 @@ export const ConversationRef = builder.prismaNode("Conversation", {
       type: AgentRef,
       nullable: true,
       description: "The agent handling the conversation (batched per request); null when unassigned.",
-      resolve: (conversation, _args, ctx) => (conversation.assignedToId ? ctx.loaders.agent.load(conversation.assignedToId) : null),
+      resolve: (conversation, _args, ctx, info) => (conversation.assignedToId ? ctx.loaders.agent(info).load(conversation.assignedToId) : null),
     }),
     labels: t.exposeStringList("labels", { description: "Triage labels (lower case), for filtering and counts." }),
     tags: t.exposeStringList("tags", { description: "Free tags (lower case), same rules as labels." }),
@@ -78,12 +80,15 @@ export const ConversationRef = builder.prismaNode("Conversation", {
       {
         type: MessageRef,
         description: "The conversation's messages, newest first.",
-        resolve: (conversation, args, ctx) =>
-          ctx.loaders
-            .pageOf("Conversation.messages", args, (ids: readonly string[]) =>
-              listTimelineOf(ctx.db.prisma, "Message", ctx.viewer.workspaceId, ids, args),
+        resolve: (conversation, args, ctx, info) => {
+          // Part of the batch's key: aliases of the list may select different columns.
+          const columns = columnsFor("Message", info, EDGE_NODE);
+          return ctx.loaders
+            .pageOf("Conversation.messages", { args, columns }, (ids: readonly string[]) =>
+              listTimelineOf(ctx.db.prisma, "Message", ctx.viewer.workspaceId, ids, args, columns),
             )
-            .load(conversation.id),
+            .load(conversation.id);
+        },
       },
       MessageConnection,
     ),
@@ -108,7 +113,8 @@ export const conversationNow = {
   type: ConversationRef,
   nullable: true,
   description: "The conversation as it is now (loaded like any query); null if it is gone.",
-  resolve: (payload: { conversationId: string }, _args: object, ctx: GraphQLContext) => ctx.loaders.conversation.load(payload.conversationId),
+  resolve: (payload: { conversationId: string }, _args: object, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    ctx.loaders.conversation(info).load(payload.conversationId),
 } as const;
 
 export const ConversationFilterInput = builder.inputType("ConversationFilter", {
@@ -165,12 +171,14 @@ builder.prismaObjectField(ContactRef, "conversations", (t) =>
           filter: t.arg({ type: ConversationFilterInput, description: "Narrows the list; fields combine with AND." }),
           orderBy: t.arg({ type: ConversationOrderInput, description: "Sort order (default LAST_MESSAGE_AT DESC)." }),
         },
-        resolve: (contact, args, ctx) =>
-          ctx.loaders
-            .pageOf("Contact.conversations", args, (contactIds: readonly string[]) =>
-              listConversationsOfContacts(ctx.db.prisma, ctx.viewer.workspaceId, contactIds, args),
+        resolve: (contact, args, ctx, info) => {
+          const columns = columnsFor("Conversation", info, EDGE_NODE);
+          return ctx.loaders
+            .pageOf("Contact.conversations", { args, columns }, (contactIds: readonly string[]) =>
+              listConversationsOfContacts(ctx.db.prisma, ctx.viewer.workspaceId, contactIds, args, columns),
             )
-            .load(contact.id),
+            .load(contact.id);
+        },
       },
       ConversationConnection,
     )
@@ -181,8 +189,8 @@ builder.prismaObjectField(MessageRef, "conversation", (t) =>
   t.field({
     type: ConversationRef,
     description: "The conversation it belongs to (batched per request).",
-    resolve: async (message, _args, ctx) => {
-      const conversation = await ctx.loaders.conversation.load(message.conversationId);
+    resolve: async (message, _args, ctx, info) => {
+      const conversation = await ctx.loaders.conversation(info).load(message.conversationId);
       if (!conversation) throw new Error(`Message ${message.id} has no conversation ${message.conversationId}`);
       return conversation;
     },
@@ -195,7 +203,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "A conversation by id; null when there is none in your workspace.",
     args: { id: t.arg.id({ required: true, description: "The conversation's id (conv_…)." }) },
-    resolve: (_root, { id }, ctx) => ctx.loaders.conversation.load(requireId(id, "conversation")),
+    resolve: (_root, { id }, ctx, info) => ctx.loaders.conversation(info).load(requireId(id, "conversation")),
   }),
   conversations: t.connection(
     {
@@ -205,7 +213,7 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: ConversationFilterInput, description: "Narrows the list; fields combine with AND." }),
         orderBy: t.arg({ type: ConversationOrderInput, description: "Sort order (default LAST_MESSAGE_AT DESC, nulls last)." }),
       },
-      resolve: (_root, args, ctx) => listConversations(ctx.db.prisma, ctx.viewer.workspaceId, args),
+      resolve: (_root, args, ctx, info) => listConversations(ctx.db.prisma, ctx.viewer.workspaceId, args, columnsFor("Conversation", info, EDGE_NODE)),
     },
     ConversationConnection,
   ),

@@ -13,7 +13,7 @@ export const ConversationActivityRef = builder.prismaNode("ConversationActivity"
       type: AgentRef,
       nullable: true,
       description: "The agent who made the change; null for the system or an integration.",
-      resolve: (activity, _args, ctx) => (activity.actorId ? ctx.loaders.agent.load(activity.actorId) : null),
+      resolve: (activity, _args, ctx, info) => (activity.actorId ? ctx.loaders.agent(info).load(activity.actorId) : null),
     }),
     from: t.field({ type: "JSON", nullable: true, description: "The value before the change.", resolve: (a) => a.from }),
     to: t.field({ type: "JSON", nullable: true, description: "The value after the change.", resolve: (a) => a.to }),

@@ -16,7 +16,7 @@ export const ConversationEventRef = builder.objectRef<ConversationEventDelivery>
       type: ConversationActivityRef,
       nullable: true,
       description: "The activity entry the change wrote.",
-      resolve: (event, _args, ctx) => ctx.loaders.activity.load(event.activityId),
+      resolve: (event, _args, ctx, info) => ctx.loaders.activity(info).load(event.activityId),
     }),
   }),
 });

@@ -21,7 +21,7 @@ export const MessageRef = builder.prismaNode("Message", {
       type: AgentRef,
       nullable: true,
       description: "The agent who sent an outbound message (batched per request).",
-      resolve: (message, _args, ctx) => (message.senderId ? ctx.loaders.agent.load(message.senderId) : null),
+      resolve: (message, _args, ctx, info) => (message.senderId ? ctx.loaders.agent(info).load(message.senderId) : null),
     }),
   }),
 });

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from "graphql";
 import { idKind } from "../../domain/ids.js";
 import { DomainError } from "../../domain/errors.js";
 import { builder } from "../builder.js";
@@ -9,16 +10,16 @@ import { ConversationRef } from "./Conversation.js";
 const MAX_NODES = 100;
 
 /** Loads any record by id through the workspace-scoped loaders; another workspace's id is null. */
-async function loadNode(id: string, ctx: GraphQLContext, field: string) {
+async function loadNode(id: string, ctx: GraphQLContext, info: GraphQLResolveInfo, field: string) {
   // The brand tells the Node interface which type a record is.
   const branded = <T extends object>(ref: { addBrand(value: T): T }, record: T | null) => (record ? ref.addBrand(record) : null);
   switch (idKind(id)) {
     case "conversation":
-      return branded(ConversationRef, await ctx.loaders.conversation.load(id));
+      return branded(ConversationRef, await ctx.loaders.conversation(info).load(id));
     case "contact":
-      return branded(ContactRef, await ctx.loaders.contact.load(id));
+      return branded(ContactRef, await ctx.loaders.contact(info).load(id));
     case "agent":
-      return branded(AgentRef, await ctx.loaders.agent.load(id));
+      return branded(AgentRef, await ctx.loaders.agent(info).load(id));
     case "message":
     case "activity":
     case "workspace":
@@ -35,16 +36,16 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "Any record by id (conversation, contact or agent); null when there is none in your workspace.",
     args: { id: t.arg.id({ required: true, description: "A record id; its prefix says its type." }) },
-    resolve: (_root, { id }, ctx) => loadNode(id, ctx, "id"),
+    resolve: (_root, { id }, ctx, info) => loadNode(id, ctx, info, "id"),
   }),
   nodes: t.field({
     type: [builder.nodeInterfaceRef()],
     nullable: { list: false, items: true },
     description: `Records by id, in the order asked (at most ${MAX_NODES}); null for each that is not in your workspace.`,
     args: { ids: t.arg.idList({ required: true, description: "Record ids." }) },
-    resolve: (_root, { ids }, ctx) => {
+    resolve: (_root, { ids }, ctx, info) => {
       if (ids.length > MAX_NODES) throw new DomainError("BAD_USER_INPUT", `"ids" takes at most ${MAX_NODES} ids.`, { field: "ids" });
-      return Promise.all(ids.map((id) => loadNode(id, ctx, "ids")));
+      return Promise.all(ids.map((id) => loadNode(id, ctx, info, "ids")));
     },
   }),
 }));

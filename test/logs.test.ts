@@ -1,0 +1,68 @@
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedDemoData } from "../src/db/seed.js";
+import { createGateway, type Gateway } from "../src/gateway.js";
+import { createLogger } from "../src/logger.js";
+import { signAgentToken } from "../src/auth/tokens.js";
+import { freshDatabase, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+
+// The gateway logs at info into memory while it serves requests carrying a token, API keys and
+// message bodies; none of them may appear in what it wrote.
+let lines: string[] = [];
+let gateway: Gateway;
+let database: Awaited<ReturnType<typeof freshDatabase>>;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split("\n").filter(Boolean));
+      done();
+    },
+  });
+  gateway = await createGateway(testConfig({ LOG_LEVEL: "info" }), { db: database.db, log: createLogger("info", sink) });
+  await seedDemoData(database.db.prisma, { contacts: 3, conversations: 3 });
+});
+afterAll(async () => {
+  await gateway?.close();
+  await database?.drop();
+});
+
+async function post(headers: Record<string, string>, query: string, variables: Record<string, unknown> = {}) {
+  const res = await gateway.fetch("/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as { data?: any; errors?: unknown[] };
+}
+
+describe("logs", () => {
+  it("never contain tokens, API keys or message bodies at info level", async () => {
+    const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
+    const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
+    const auth = { authorization: `Bearer ${token}` };
+    const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId } });
+
+    const created = await post(auth, `mutation { createApiKey(name: "bridge") { secret } }`);
+    const apiKey: string = created.data.createApiKey.secret;
+    const inbound = "Inbound body 7f3a: my card number is 4111 1111 1111 1111";
+    const outbound = "Outbound body 9c2e: your reset code is 004271";
+    const receive = `mutation($input: ReceiveMessageInput!) { receiveMessage(input: $input) { id body } }`;
+    // The same secrets through every path: bearer key, x-api-key, a body that fails validation, a bad token.
+    expect((await post({ authorization: `Bearer ${apiKey}` }, receive, { input: { conversationId: conversation.id, body: inbound, externalId: "log-1" } })).errors).toBeUndefined();
+    expect((await post({ "x-api-key": apiKey }, receive, { input: { conversationId: conversation.id, body: inbound, externalId: "log-2" } })).errors).toBeUndefined();
+    expect((await post(auth, `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`, { input: { conversationId: conversation.id, body: outbound } })).errors).toBeUndefined();
+    expect((await post(auth, receive, { input: { conversationId: conversation.id, body: inbound, externalId: "" } })).errors).toHaveLength(1);
+    expect((await post({ authorization: `Bearer ${token}x` }, `{ agents { id } }`)).errors).toHaveLength(1);
+    expect((await post({ "x-api-key": `${apiKey}x` }, `{ agents { id } }`)).errors).toHaveLength(1);
+
+    await new Promise((resolve) => setImmediate(resolve));
+    // The requests were logged (so the check below has something to look at), one line each.
+    expect(lines.filter((l) => JSON.parse(l).msg === "request").length).toBeGreaterThanOrEqual(7);
+    const written = lines.join("\n");
+    for (const secret of [token, token.split(".")[2], apiKey, apiKey.slice(4), inbound, outbound, "4111 1111", "004271"]) {
+      expect(written).not.toContain(secret);
+    }
+  });
+});
