@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, useReadinessCheck, type YogaServerInstance } from "graphql-yoga";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
+import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
@@ -17,14 +17,19 @@ import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
+import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
+import { useOperationLimits } from "./plugins/operation-limits.js";
 import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments } from "./plugins/persisted-operations.js";
+import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
+import { useStrictInput } from "./plugins/strict-input.js";
 import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
 import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./realtime/pubsub.js";
 import { serveGraphQLOverWebSocket } from "./realtime/websocket.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
+const INBOX_EXAMPLE_VARIABLES = readFileSync(new URL("./graphql/operations/InboxPage.variables.json", import.meta.url), "utf8");
 
 export interface Gateway {
   yoga: YogaServerInstance<Record<string, unknown>, RequestContext>;
@@ -82,6 +87,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const feeds = createLiveFeeds({ db, bus, log });
   await bus.ready();
   const server: ServerContext = { db, log, feeds, events: bus };
+  const graphiql = config.graphiqlEnabled ? await offlineGraphiQL() : null;
+  // YogaGraphiQL fills the first tab's variables editor from `variables`, which Yoga's option type omits.
+  const graphiqlOptions: GraphiQLOptions & { variables: string } = {
+    title: "inbox-gateway",
+    defaultQuery: INBOX_EXAMPLE,
+    variables: INBOX_EXAMPLE_VARIABLES,
+    headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
+    // Yoga's GraphiQL would keep typed-in tokens in localStorage; a reload offers the dev token again.
+    shouldPersistHeaders: false,
+  };
   const knownOperations = manifest?.operationNames ?? new Set(Object.values(shippedOperations()).flatMap(operationNames));
   const metrics =
     config.METRICS === "on"
@@ -105,25 +120,34 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logging: false,
     maskedErrors: { maskError: createMaskError(log) },
     landingPage: false,
-    graphiql: {
-      title: "inbox-gateway",
-      defaultQuery: INBOX_EXAMPLE,
-      headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
-    },
-    renderGraphiQL,
+    graphiql: graphiql ? graphiqlOptions : false,
+    renderGraphiQL: graphiql?.render,
+    // Counted in bytes while reading, so a chunked body without content-length stops there too.
+    maxRequestBodySize: config.MAX_REQUEST_BODY_BYTES,
+    batching: config.GRAPHQL_BATCH_LIMIT > 0 ? { limit: config.GRAPHQL_BATCH_LIMIT } : false,
+    // No field takes an upload, so multipart bodies are refused (415) rather than parsed.
+    multipart: false,
     // The GraphQL-over-HTTP way to send a persisted document's hash.
     extraParamNames: ["documentId"],
     plugins: [
+      ...(graphiql ? [graphiql.plugin] : []),
       useRequestLogging(log),
       useContractErrorCodes(),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
+      useStrictInput(),
       ...documents.plugins,
+      useOperationLimits(config),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
       }),
       useAuthentication(auth),
+      // A browser can send a "simple" GET or form POST cross-site without a preflight; those
+      // must carry a header a page cannot set without CORS (application/json POSTs pass).
+      // After authentication, so a caller without credentials hears that first.
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
+      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS }),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>
       buildRequestContext(

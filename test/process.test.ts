@@ -1,43 +1,22 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { startServerProcess, type ServerProcess } from "./server-process.js";
 
 // Starts the real server the way the README does (`npm start`, i.e. tsx src/main.ts) on a
 // temporary DATA_DIR: first start migrates and seeds, SIGTERM stops it cleanly, a second start
 // finds the same data.
 const root = path.resolve(import.meta.dirname, "..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "inbox-e2e-"));
-const children: ChildProcess[] = [];
-afterAll(() => children.forEach((c) => c.exitCode === null && c.kill("SIGKILL")));
+const servers: ServerProcess[] = [];
+afterAll(() => servers.forEach((s) => s.child.exitCode === null && s.child.kill("SIGKILL")));
 
-async function start(port: number, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info", NODE_ENV: "development", JWT_SECRET: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.push(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d) => (stdout += d));
-  child.stderr!.on("data", (d) => (stderr += d));
-  const deadline = Date.now() + 90_000;
-  while (!/gateway ready/.test(stdout)) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`server did not start: ${stdout}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const token = /Bearer (\S+)/.exec(stderr)?.[1];
-  return { child, token: token!, logs: () => stdout, console: () => stderr };
-}
-
-function stop(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    child.once("exit", (code) => resolve(code));
-    child.kill("SIGTERM");
-  });
+async function start(port: number) {
+  const server = await startServerProcess({ dataDir, port });
+  servers.push(server);
+  return server;
 }
 
 async function query(port: number, token: string, q: string) {
@@ -75,13 +54,13 @@ describe("the real server process", () => {
     expect(lines.some((l) => /"requestId"/.test(l))).toBe(true);
     expect(first.logs()).not.toContain(first.token);
 
-    expect(await stop(first.child)).toBe(0);
+    expect(await first.stop()).toBe(0);
 
     const second = await start(port);
     expect(second.logs()).not.toMatch(/seeded demo data/);
     const after = await query(port, second.token, `{ conversationCounts { total open } contacts { totalCount } agents { id } }`);
     expect(after.data).toEqual(before.data);
-    expect(await stop(second.child)).toBe(0);
+    expect(await second.stop()).toBe(0);
   }, 180_000);
 
   it.each([

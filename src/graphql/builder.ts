@@ -84,7 +84,7 @@ builder.addScalarType("JSONObject", JSONObjectResolver);
 builder.addScalarType("EmailAddress", EmailAddressResolver);
 builder.addScalarType("PhoneNumber", strictE164(PhoneNumberResolver));
 
-builder.queryType({ description: "Reads, confined to the caller's workspace. Any role may read." });
+builder.queryType({ description: "Reads, confined to the caller's workspace. Any role may read, except the API key list (ADMIN)." });
 builder.mutationType({
   description:
     "Writes, confined to the caller's workspace. Each runs in one transaction, records its activity and publishes one event after commit; a failed write changes nothing.",

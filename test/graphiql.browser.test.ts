@@ -1,0 +1,137 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freshDatabase, onPostgres } from "./helpers.js";
+import { startServerProcess, type ServerProcess } from "./server-process.js";
+
+// GraphiQL in a real browser (Debian's chromium driven by playwright-core) against the real
+// server process: every request the page makes must go to the gateway, and the prefilled example
+// runs. Screenshots of each state land in test/artifacts/ (git-ignored).
+const chromiumPath = process.env.CHROMIUM_PATH || whichChromium();
+const skipReason = "chromium is not installed: `apt-get install chromium` (or set CHROMIUM_PATH) to run the GraphiQL browser test";
+if (!chromiumPath) console.warn(`SKIPPED graphiql.browser.test.ts: ${skipReason}`);
+
+const artifacts = path.resolve(import.meta.dirname, "artifacts");
+const operations = new URL("../src/graphql/operations/", import.meta.url);
+const INBOX = readFileSync(new URL("InboxPage.graphql", operations), "utf8");
+const INBOX_VARIABLES = JSON.parse(readFileSync(new URL("InboxPage.variables.json", operations), "utf8"));
+
+let server: ServerProcess;
+let browser: Browser;
+let database: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+
+beforeAll(async () => {
+  if (!chromiumPath) return;
+  mkdirSync(artifacts, { recursive: true });
+  // On the PostgreSQL suite the server gets its own fresh database there; otherwise embedded PGlite.
+  database = onPostgres ? await freshDatabase() : undefined;
+  server = await startServerProcess({
+    dataDir: mkdtempSync(path.join(tmpdir(), "inbox-graphiql-")),
+    env: database?.url ? { DATABASE_URL: database.url } : {},
+  });
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && (await server.stop()) === null) server.child.kill("SIGKILL");
+  await database?.drop();
+});
+
+/** A fresh browser page that records every request it makes and every script error. */
+async function openPage() {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const requests: string[] = [];
+  const failures: string[] = [];
+  page.on("request", (request) => requests.push(request.url()));
+  page.on("requestfailed", (request) => failures.push(`${request.url()}: ${request.failure()?.errorText}`));
+  page.on("response", (response) => response.status() >= 400 && failures.push(`${response.url()}: HTTP ${response.status()}`));
+  page.on("pageerror", (error) => failures.push(`script error: ${error.message}`));
+  return { page, requests, failures };
+}
+
+/** The text Monaco shows in one of GraphiQL's editors (only the lines on screen are rendered). */
+async function editorText(page: Page, selector: string): Promise<string> {
+  const text = await page.locator(`${selector} .view-lines`).first().innerText();
+  return text.replace(/\u00a0/g, " ");
+}
+
+async function inboxOverHttp() {
+  const response = await fetch(server.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
+    body: JSON.stringify({ query: INBOX, variables: INBOX_VARIABLES }),
+  });
+  const body = (await response.json()) as { data: { conversations: { edges: { node: { id: string; contact: { fullName: string } } }[] } } };
+  return body.data.conversations.edges.map((edge) => edge.node);
+}
+
+describe("GraphiQL in a real browser", () => {
+  it.skipIf(!chromiumPath)(
+    `loads with every asset from the gateway, the example, its variables and the dev token${chromiumPath ? "" : ` (SKIPPED: ${skipReason})`}`,
+    async () => {
+      const { page, requests, failures } = await openPage();
+      await page.goto(server.url.toString());
+      await expect.poll(() => editorText(page, ".graphiql-query-editor"), { timeout: 30_000 }).toContain("query InboxPage");
+      // The schema arrives by introspection: the docs explorer can open it.
+      await expect.poll(() => requests.filter((url) => url === server.url.toString()).length, { timeout: 30_000 }).toBeGreaterThan(1);
+
+      const shownTool = ".graphiql-editor-tool .graphiql-editor:not(.hidden)";
+      await page.locator(".graphiql-editor-tools button", { hasText: "Headers" }).click();
+      await expect.poll(() => editorText(page, shownTool)).toContain(`"Authorization": "Bearer ${server.token}"`);
+      await page.locator(".graphiql-editor-tools button", { hasText: "Variables" }).click();
+      await expect.poll(async () => JSON.parse(await editorText(page, shownTool))).toEqual(INBOX_VARIABLES);
+      await page.screenshot({ path: path.join(artifacts, "graphiql-opened.png") });
+
+      const origins = new Set(requests.map((url) => new URL(url).origin));
+      // data: and blob: URLs are not requests to any host; everything else must be the gateway.
+      const elsewhere = requests.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url.origin);
+      expect(elsewhere, `requests to other hosts: ${[...origins].join(", ")}`).toEqual([]);
+      expect(requests.some((url) => url.includes("/graphiql/graphiql."))).toBe(true);
+      expect(failures).toEqual([]);
+      await page.close();
+    },
+    300_000,
+  );
+
+  it.skipIf(!chromiumPath)(
+    `runs the prefilled example and shows conversation ids and contact names${chromiumPath ? "" : ` (SKIPPED: ${skipReason})`}`,
+    async () => {
+      const { page, requests, failures } = await openPage();
+      await page.goto(server.url.toString());
+      await expect.poll(() => editorText(page, ".graphiql-query-editor"), { timeout: 30_000 }).toContain("query InboxPage");
+      await page.click(".graphiql-execute-button");
+      await expect.poll(() => editorText(page, ".graphiql-response"), { timeout: 30_000 }).toContain('"totalCount"');
+
+      const shown = await editorText(page, ".graphiql-response");
+      expect(shown).not.toContain('"errors"');
+      const [first, second] = await inboxOverHttp();
+      expect(shown).toContain(`"id": "${first!.id}"`);
+      expect(shown).toContain(`"fullName": "${first!.contact.fullName}"`);
+      expect(shown).toContain(`"id": "${second!.id}"`);
+      await page.screenshot({ path: path.join(artifacts, "graphiql-inbox.png") });
+
+      expect(requests.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url.origin)).toEqual([]);
+      expect(failures).toEqual([]);
+      await page.close();
+    },
+    300_000,
+  );
+});
+
+function whichChromium(): string | undefined {
+  for (const name of ["chromium", "chromium-browser"]) {
+    try {
+      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || undefined;
+    } catch {
+      // not on PATH; try the next name
+    }
+  }
+  return undefined;
+}

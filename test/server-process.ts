@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+const root = path.resolve(import.meta.dirname, "..");
+
+export interface ServerProcess {
+  child: ChildProcess;
+  /** The GraphQL endpoint the server says it listens on (with the real port when PORT=0). */
+  url: URL;
+  /** The development token the server prints for the demo admin. */
+  token: string;
+  /** The JSON log lines (stdout) so far. */
+  logs(): string;
+  /** What the server printed for people (stderr) so far. */
+  console(): string;
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts the real server the way the README does (`npm start`, i.e. tsx src/main.ts) and waits
+ * for its "gateway ready" line. The caller kills it (stop, or SIGKILL in afterAll).
+ */
+export async function startServerProcess(options: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    cwd: root,
+    env: {
+      ...process.env,
+      PORT: String(options.port ?? 0),
+      HOST: "127.0.0.1",
+      DATA_DIR: options.dataDir,
+      LOG_LEVEL: "info",
+      NODE_ENV: "development",
+      JWT_SECRET: "",
+      ...options.env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  // Outside production the token line follows the ready line, on the other stream.
+  const expectToken = (options.env?.NODE_ENV ?? "development") !== "production";
+  // A first start seeds 1,000 conversations: seconds on an idle machine, minutes on a busy CI box.
+  const deadline = Date.now() + 240_000;
+  let ready: RegExpExecArray | null = null;
+  while (!(ready = /"graphiql":"([^"]+)".*"msg":"gateway ready"/.exec(stdout)) || (expectToken && !/Bearer \S+\n/.test(stderr))) {
+    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`server did not start: ${stdout}\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    child,
+    url: new URL(ready[1]!),
+    token: /Bearer (\S+)/.exec(stderr)?.[1] ?? "",
+    logs: () => stdout,
+    console: () => stderr,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve(child.exitCode);
+        child.once("exit", (code) => resolve(code));
+        child.kill("SIGTERM");
+      }),
+  };
+}
