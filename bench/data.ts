@@ -61,9 +61,9 @@ try {
     // once (deleting a million rows leaves them dead until a vacuum); otherwise children first.
     const [{ others }] = await s.query<{ others: number }>(`SELECT count(*)::int AS others FROM "Workspace" WHERE "id" <> $1`, [ws]);
     if (others === 0) {
-      await step("truncate", s, `TRUNCATE "ConversationActivity", "Message", "Conversation", "Contact", "Agent", "Workspace"`);
+      await step("truncate", s, `TRUNCATE "Workspace" CASCADE`);
     } else {
-      for (const table of ["ConversationActivity", "Message", "Conversation", "Contact", "Agent"]) {
+      for (const table of ["ConversationActivity", "Message", "Conversation", "Contact", "ApiKey", "Agent"]) {
         await step(`delete old ${table}`, s, `DELETE FROM "${table}" WHERE "workspaceId" = $1`, [ws]);
       }
       await step("delete old workspace", s, `DELETE FROM "Workspace" WHERE "id" = $1`, [ws]);

@@ -9,6 +9,7 @@ const postgresUrl = z
   .regex(/^postgres(ql)?:\/\//, "must be a postgresql:// URL");
 
 const onOff = z.enum(["on", "off"]);
+const count = (min: number) => z.coerce.number().int().min(min);
 
 const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -33,15 +34,35 @@ const configSchema = z.object({
   // Unset means: on in development (so GraphiQL works), off everywhere else.
   PERSISTED_OPERATIONS_ADHOC: onOff.optional(),
   APQ: onOff.default("on"),
+  // Hostile-input limits (README "Limits" says what each one does).
+  MAX_REQUEST_BODY_BYTES: count(1024).default(100 * 1024),
+  GRAPHQL_MAX_DEPTH: count(1).default(10),
+  GRAPHQL_MAX_ALIASES: count(0).default(15),
+  GRAPHQL_MAX_TOKENS: count(10).default(2000),
+  GRAPHQL_MAX_DIRECTIVES: count(0).default(10),
+  GRAPHQL_MAX_COST: count(1).default(100_000),
+  GRAPHQL_BATCH_LIMIT: count(0).max(100).default(0),
+  GRAPHQL_INTROSPECTION: onOff.optional(),
+  RATE_LIMIT_MAX: count(0).optional(),
+  RATE_LIMIT_WINDOW_MS: count(1).default(60_000),
 });
 
-export type Config = z.infer<typeof configSchema> & {
+type ParsedConfig = z.infer<typeof configSchema>;
+
+export type Config = Omit<ParsedConfig, "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
   isProduction: boolean;
   /** GraphiQL on GET /graphql: GRAPHIQL=on/off, or `auto` (on outside production). */
   graphiqlEnabled: boolean;
   /** Whether ad-hoc documents still run in allow-list mode (PERSISTED_OPERATIONS set). */
   allowAdhocOperations: boolean;
+  /** Whether introspection queries are answered: by default outside production only. */
+  GRAPHQL_INTROSPECTION: boolean;
+  /** Operations per caller per RATE_LIMIT_WINDOW_MS; 0 turns rate limiting off (the default outside production). */
+  RATE_LIMIT_MAX: number;
 };
+
+/** Operations per caller per window when NODE_ENV=production and RATE_LIMIT_MAX is unset. */
+const PRODUCTION_RATE_LIMIT = 600;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -73,5 +94,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const isProduction = parsed.data.NODE_ENV === "production";
   const graphiqlEnabled = parsed.data.GRAPHIQL === "auto" ? !isProduction : parsed.data.GRAPHIQL === "on";
   const adhoc = parsed.data.PERSISTED_OPERATIONS_ADHOC ?? (parsed.data.NODE_ENV === "development" ? "on" : "off");
-  return { ...parsed.data, isProduction, graphiqlEnabled, allowAdhocOperations: adhoc === "on" };
+  return {
+    ...parsed.data,
+    isProduction,
+    graphiqlEnabled,
+    allowAdhocOperations: adhoc === "on",
+    GRAPHQL_INTROSPECTION: (parsed.data.GRAPHQL_INTROSPECTION ?? (isProduction ? "off" : "on")) === "on",
+    RATE_LIMIT_MAX: parsed.data.RATE_LIMIT_MAX ?? (isProduction ? PRODUCTION_RATE_LIMIT : 0),
+  };
 }

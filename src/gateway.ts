@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
@@ -18,8 +19,11 @@ import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
 import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
+import { useOperationLimits } from "./plugins/operation-limits.js";
 import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments } from "./plugins/persisted-operations.js";
+import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
+import { useStrictInput } from "./plugins/strict-input.js";
 import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
@@ -111,6 +115,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     landingPage: false,
     graphiql: graphiql ? graphiqlOptions : false,
     renderGraphiQL: graphiql?.render,
+    // Counted in bytes while reading, so a chunked body without content-length stops there too.
+    maxRequestBodySize: config.MAX_REQUEST_BODY_BYTES,
+    batching: config.GRAPHQL_BATCH_LIMIT > 0 ? { limit: config.GRAPHQL_BATCH_LIMIT } : false,
+    // No field takes an upload, so multipart bodies are refused (415) rather than parsed.
+    multipart: false,
     // The GraphQL-over-HTTP way to send a persisted document's hash.
     extraParamNames: ["documentId"],
     plugins: [
@@ -119,12 +128,19 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       useContractErrorCodes(),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
+      useStrictInput(),
       ...documents.plugins,
+      useOperationLimits(config),
       useReadinessCheck({
         endpoint: "/ready",
         check: async () => (await pendingMigrations(db)).length === 0,
       }),
       useAuthentication(auth),
+      // A browser can send a "simple" GET or form POST cross-site without a preflight; those
+      // must carry a header a page cannot set without CORS (application/json POSTs pass).
+      // After authentication, so a caller without credentials hears that first.
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
+      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS }),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>
       buildRequestContext(

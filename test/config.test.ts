@@ -16,6 +16,11 @@ describe("config", () => {
     ["REDIS_URL", "localhost:6379"],
     ["LOG_LEVEL", "loud"],
     ["JWT_SECRET", "short"],
+    ["MAX_REQUEST_BODY_BYTES", "100kb"],
+    ["GRAPHQL_MAX_DEPTH", "0"],
+    ["GRAPHQL_BATCH_LIMIT", "1000"],
+    ["GRAPHQL_INTROSPECTION", "yes please"],
+    ["RATE_LIMIT_MAX", "-1"],
     ["GRAPHIQL", "yes"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
@@ -52,5 +57,24 @@ describe("config", () => {
     });
     expect(child.status).toBe(78);
     expect(child.stderr).toMatch(/JWT_SECRET: no token key is configured/);
+  });
+
+  it("has hostile-input limits whose defaults depend on NODE_ENV where they should", () => {
+    const development = loadConfig({});
+    expect(development).toMatchObject({
+      MAX_REQUEST_BODY_BYTES: 102_400,
+      GRAPHQL_MAX_DEPTH: 10,
+      GRAPHQL_MAX_ALIASES: 15,
+      GRAPHQL_MAX_TOKENS: 2000,
+      GRAPHQL_BATCH_LIMIT: 0,
+      GRAPHQL_INTROSPECTION: true,
+      RATE_LIMIT_MAX: 0,
+    });
+    const production = loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) });
+    expect(production).toMatchObject({ GRAPHQL_INTROSPECTION: false, RATE_LIMIT_MAX: 600 });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32), GRAPHQL_INTROSPECTION: "on", RATE_LIMIT_MAX: "0" })).toMatchObject({
+      GRAPHQL_INTROSPECTION: true,
+      RATE_LIMIT_MAX: 0,
+    });
   });
 });

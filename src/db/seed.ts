@@ -28,8 +28,8 @@ export interface SeedResult {
   messages: number;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-function random(seed: number) {
+/** A small deterministic PRNG (mulberry32); the fuzz test draws from it too. */
+export function random(seed: number) {
   let state = seed >>> 0;
   const next = () => {
     state = (state + 0x6d2b79f5) >>> 0;

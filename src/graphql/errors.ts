@@ -3,23 +3,38 @@ import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type { Logger } from "../logger.js";
 
 // graphql-js and Yoga's own codes for a request that does not parse or validate (unknown field,
-// unknown enum value, …) or is not a GraphQL request at all (no query, an unknown parameter): to a
-// client these are simply bad input, as the contract names it.
-const REQUEST_ERROR_CODES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST"]);
+// unknown enum value, …), is not a GraphQL request at all (no query, an unknown parameter), or
+// that Yoga refuses before that (malformed JSON, a body over the size limit, a batch, a mutation
+// over GET): to a client these are simply bad input, as the contract names it. The HTTP status
+// (400, 405, 413 …) stays as Yoga set it.
+const REQUEST_ERROR_CODES = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "REQUEST_ENTITY_TOO_LARGE",
+  "OPERATION_RESOLUTION_FAILURE",
+]);
 
-/** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED for a 401. */
+/** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED / FORBIDDEN for a 401 / 403. */
 function withContractCode(error: GraphQLError): GraphQLError {
   const given = error.extensions.code;
   if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
   const status = (error.extensions.http as { status?: number } | undefined)?.status;
-  const field = status === 401 ? undefined : variableField(error.message);
+  const field = status === 401 || status === 403 ? undefined : variableField(error.message);
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code: status === 401 ? "UNAUTHENTICATED" : "BAD_USER_INPUT", ...(field ? { field } : {}) },
+    extensions: { ...error.extensions, code: codeForStatus(status), ...(field ? { field } : {}) },
   });
+}
+
+function codeForStatus(status: number | undefined): string {
+  if (status === 401) return "UNAUTHENTICATED";
+  // Yoga's own 403 is the CSRF check: the request lacks a header a browser page cannot forge.
+  if (status === 403) return "FORBIDDEN";
+  return "BAD_USER_INPUT";
 }
 
 /**

@@ -1,0 +1,35 @@
+import { EnvelopArmor } from "@escape.tech/graphql-armor";
+import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from "graphql";
+import type { Plugin } from "graphql-yoga";
+import type { Config } from "../config.js";
+
+// graphql-armor throws the first limit it finds out of validation, which Yoga answers with 200;
+// reported like any validation error instead, every exceeded limit is listed and the status is 400.
+const reported = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
+
+/**
+ * Limits on the GraphQL document itself, checked while parsing and validating, before any
+ * resolver runs: token count, depth, aliases, directives and an estimated cost (graphql-armor),
+ * plus introspection and field suggestions, which tell a stranger the schema. A refused document
+ * gets BAD_USER_INPUT with the limit and the document's figure in the message.
+ */
+export function useOperationLimits(config: Config): Plugin {
+  const armor = new EnvelopArmor({
+    // Counted while parsing, before a validation context exists: this one throws.
+    maxTokens: { n: config.GRAPHQL_MAX_TOKENS },
+    maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ...reported },
+    maxAliases: { n: config.GRAPHQL_MAX_ALIASES, ...reported },
+    maxDirectives: { n: config.GRAPHQL_MAX_DIRECTIVES, ...reported },
+    costLimit: { maxCost: config.GRAPHQL_MAX_COST, ...reported },
+    // "Did you mean …" spells out field names that introspection would otherwise hide.
+    blockFieldSuggestion: { enabled: config.isProduction },
+  }).protect();
+  return {
+    onPluginInit({ addPlugin }) {
+      for (const plugin of armor.plugins) addPlugin(plugin as Plugin);
+    },
+    onValidate({ addValidationRule }) {
+      if (!config.GRAPHQL_INTROSPECTION) addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}

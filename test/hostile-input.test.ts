@@ -1,0 +1,341 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createGateway, type Gateway } from "../src/gateway.js";
+import { dataOf, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+
+// Every request here goes through a real HTTP server on a free port, as a client's would.
+let t: TestGateway;
+let url: URL;
+let token: string;
+beforeAll(async () => {
+  t = await startTestGateway({ seed: { contacts: 10, conversations: 20 } });
+  url = await t.gateway.listen(0, "127.0.0.1");
+  token = await t.token();
+});
+afterAll(() => t?.close());
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: any;
+}
+
+async function send(init: RequestInit & { path?: string }, target: URL = url): Promise<Answer> {
+  const method = init.method ?? "POST";
+  const response = await fetch(new URL(init.path ?? target.pathname, target), {
+    ...init,
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      // What GraphQL-over-HTTP clients (GraphiQL among them) ask for: a refused document is a 400.
+      accept: "application/graphql-response+json, application/json;q=0.9",
+      ...(method === "POST" ? { "content-type": "application/json" } : {}),
+      ...(init.headers as Record<string, string>),
+    },
+  });
+  const text = await response.text();
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
+
+const post = (body: unknown, target?: URL) => send({ body: JSON.stringify(body) }, target);
+
+/** Every row the gateway could have written, in a stable order. */
+async function snapshot(): Promise<string> {
+  const p = t.db.prisma;
+  const byId = { orderBy: { id: "asc" as const } };
+  return JSON.stringify(
+    await Promise.all([
+      p.workspace.findMany(byId),
+      p.agent.findMany(byId),
+      p.contact.findMany(byId),
+      p.conversation.findMany(byId),
+      p.message.findMany(byId),
+      p.conversationActivity.findMany(byId),
+    ]),
+  );
+}
+
+/** A normal request right after: the server still answers, correctly. */
+async function expectStillServing() {
+  const answer = await post({ query: "{ viewer { id } conversationCounts { open } }" });
+  expect(answer.status, answer.text).toBe(200);
+  expect(answer.json.errors).toBeUndefined();
+  expect(answer.json.data.viewer.id).toMatch(/^agt_/);
+}
+
+/**
+ * Sends a hostile request and checks the whole story: a 4xx with one GraphQL error carrying the
+ * contract code and a message saying what was wrong, no row changed, the next request answered.
+ */
+async function expectRefused(request: () => Promise<Answer>, expected: { status: number; code: string; message: RegExp }) {
+  const before = await snapshot();
+  const answer = await request();
+  expect(answer.status, answer.text.slice(0, 500)).toBe(expected.status);
+  expect(answer.json?.errors?.length, answer.text.slice(0, 500)).toBeGreaterThan(0);
+  for (const each of answer.json.errors) expect(each.extensions.code).toBe(expected.code);
+  const error = answer.json.errors.find((each: { message: string }) => expected.message.test(each.message));
+  expect(error, answer.text.slice(0, 500)).toBeDefined();
+  expect(answer.json.data ?? null).toBeNull();
+  expect(await snapshot()).toBe(before);
+  await expectStillServing();
+  return error;
+}
+
+const conversationId = async () => (await t.db.prisma.conversation.findFirstOrThrow({ orderBy: { id: "asc" } })).id;
+const CREATE_CONTACT = `mutation($input: CreateContactInput!) { createContact(input: $input) { id firstName lastName } }`;
+
+describe("documents beyond the limits", () => {
+  it("refuses 50 levels of nesting (depth limit 10)", async () => {
+    let selection = "id";
+    for (let level = 0; level < 12; level++) selection = `contact { conversations(first: 1) { edges { node { ${selection} } } } }`;
+    const query = `{ conversations(first: 1) { edges { node { ${selection} } } } }`;
+    expect(query.split("{").length - 1).toBeGreaterThanOrEqual(50);
+    await expectRefused(() => post({ query }), { status: 400, code: "BAD_USER_INPUT", message: /depth limit of 10 exceeded/i });
+  });
+
+  it("refuses 1,000 aliases, and already 16 (alias limit 15)", async () => {
+    // __typename is exempt from the alias limit (clients alias it freely), so these alias a real field.
+    const aliases = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: viewer { id }`).join(" ")} }`;
+    await expectRefused(() => post({ query: aliases(1000) }), { status: 400, code: "BAD_USER_INPUT", message: /token limit of 2000 exceeded/i });
+    await expectRefused(() => post({ query: aliases(16) }), { status: 400, code: "BAD_USER_INPUT", message: /aliases limit of 15 exceeded/i });
+    expect(dataOf(await t.gql(aliases(15))).a14.id).toMatch(/^agt_/);
+  });
+
+  it("refuses a document of more than 2,000 tokens, too many directives, and one that costs too much", async () => {
+    const fields = Array.from({ length: 2100 }, () => "__typename").join(" ");
+    await expectRefused(() => post({ query: `{ ${fields} }` }), { status: 400, code: "BAD_USER_INPUT", message: /token limit of 2000 exceeded/i });
+    const directives = Array.from({ length: 11 }, () => "@include(if: true)").join(" ");
+    await expectRefused(() => post({ query: `{ __typename ${directives} }` }), { status: 400, code: "BAD_USER_INPUT", message: /directives limit of 10 exceeded/i });
+    const wide = `conversations(first: 100) { edges { node { contact { conversations(first: 100) { edges { node { id subject status labels tags } } } } } } }`;
+    await expectRefused(() => post({ query: `{ ${wide} }` }), { status: 400, code: "BAD_USER_INPUT", message: /cost limit of 100000 exceeded/i });
+  });
+
+  it("refuses an unknown operation name", async () => {
+    await expectRefused(() => post({ query: "query Inbox { viewer { id } }", operationName: "DropEverything" }), {
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: /Unknown operation named "DropEverything"/,
+    });
+  });
+
+  it("refuses a batched array of 1,000 operations: batching is off", async () => {
+    const batch = Array.from({ length: 1000 }, () => ({ query: "{ viewer { id } }" }));
+    await expectRefused(() => post(batch), { status: 400, code: "BAD_USER_INPUT", message: /Batching is not supported/ });
+  });
+});
+
+describe("bodies beyond the limits", () => {
+  const TEN_MB = 10 * 1024 * 1024;
+
+  it("refuses a 10 MB body with 413, by its content-length", async () => {
+    const body = JSON.stringify({ query: "{ viewer { id } }", variables: { padding: "x".repeat(TEN_MB) } });
+    await expectRefused(() => send({ body }), { status: 413, code: "BAD_USER_INPUT", message: /Request body too large/ });
+  });
+
+  it("refuses a 10 MB chunked body without content-length, counting while reading", async () => {
+    let sent = 0;
+    const chunk = new TextEncoder().encode(`${"x".repeat(64 * 1024 - 1)},`);
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"query":"{ viewer { id } }","variables":{"padding":['));
+      },
+      pull(controller) {
+        if (sent >= TEN_MB) return controller.close();
+        sent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    });
+    await expectRefused(() => send({ body: stream, duplex: "half" } as RequestInit), { status: 413, code: "BAD_USER_INPUT", message: /Request body too large/ });
+  });
+
+  it("refuses huge variables (over the body limit), and a 50,000-character message body (over the field's own limit)", async () => {
+    const id = await conversationId();
+    const send_ = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
+    await expectRefused(() => post({ query: send_, variables: { input: { conversationId: id, body: "x".repeat(200_000) } } }), {
+      status: 413,
+      code: "BAD_USER_INPUT",
+      message: /Request body too large/,
+    });
+    const error = await expectRefused(() => post({ query: send_, variables: { input: { conversationId: id, body: "x".repeat(50_000) } } }), {
+      status: 200,
+      code: "BAD_USER_INPUT",
+      message: /at most 10000 characters/,
+    });
+    expect(error.extensions.field).toBe("input.body");
+  });
+
+  it("refuses malformed JSON", async () => {
+    await expectRefused(() => send({ body: '{"query": "{ viewer { id } }", ' }), { status: 400, code: "BAD_USER_INPUT", message: /invalid JSON/ });
+    await expectRefused(() => send({ body: "[1, 2" }), { status: 400, code: "BAD_USER_INPUT", message: /invalid JSON/ });
+    await expectRefused(() => send({ body: "42" }), { status: 400, code: "BAD_USER_INPUT", message: /expected to be object/ });
+  });
+
+  it("refuses a wrong content type", async () => {
+    const body = JSON.stringify({ query: "{ viewer { id } }" });
+    await expectRefused(() => send({ body, headers: { "content-type": "application/xml" } }), {
+      status: 415,
+      code: "BAD_USER_INPUT",
+      message: /Unsupported content type "application\/xml"/,
+    });
+    await expectRefused(() => send({ body, headers: { "content-type": "text/plain" } }), { status: 415, code: "BAD_USER_INPUT", message: /Unsupported content type "text\/plain"/ });
+    // A form post is what a cross-site HTML form can send without a preflight: the CSRF check refuses it.
+    const form = new URLSearchParams({ query: "{ viewer { id } }" }).toString();
+    await expectRefused(() => send({ body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }), { status: 403, code: "FORBIDDEN", message: /CSRF/ });
+  });
+
+  it("refuses a body that is not valid UTF-8 instead of storing replacement characters", async () => {
+    const bytes = Buffer.concat([
+      Buffer.from(JSON.stringify({ query: CREATE_CONTACT, variables: { input: { firstName: "MARKER", email: "utf8@example.com" } } }).split("MARKER")[0]),
+      Buffer.from([0x4a, 0xff, 0xfe, 0xc3, 0x28]),
+      Buffer.from(JSON.stringify({ query: CREATE_CONTACT, variables: { input: { firstName: "MARKER", email: "utf8@example.com" } } }).split("MARKER")[1]),
+    ]);
+    await expectRefused(() => send({ body: bytes }), { status: 400, code: "BAD_USER_INPUT", message: /not valid UTF-8/ });
+    await expectRefused(() => send({ method: "GET", path: `${url.pathname}?query=%7B%20viewer%20%7B%20id%20%7D%20%7D%FF`, headers: { "graphql-yoga-csrf": "1" } }), {
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: /not valid percent-encoded UTF-8/,
+    });
+  });
+
+  it("refuses NUL characters and unpaired surrogates before they reach the database", async () => {
+    for (const firstName of ["Ann\u0000e", "Ann\uD800e", "\uDC00"]) {
+      const error = await expectRefused(() => post({ query: CREATE_CONTACT, variables: { input: { firstName, email: "nul@example.com" } } }), {
+        status: 400,
+        code: "BAD_USER_INPUT",
+        message: /NUL character or an unpaired UTF-16 surrogate/,
+      });
+      expect(error.extensions.field).toBe("input.firstName");
+    }
+    await expectRefused(() => post({ query: CREATE_CONTACT, variables: { input: { email: "nul@example.com", metadata: { "k\u0000": 1 } } } }), {
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: /NUL character/,
+    });
+    await expectRefused(() => post({ query: 'mutation { createContact(input: { firstName: "Ann\\u0000e" }) { id } }' }), {
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: /string literal contains a NUL character/,
+    });
+    // A well-formed surrogate pair (an emoji) is ordinary text.
+    const created = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Ann 😀", email: "emoji@example.com" } }));
+    expect(created.createContact.firstName).toBe("Ann 😀");
+  });
+
+  it("refuses a label of 10,000 characters", async () => {
+    const id = await conversationId();
+    const error = await expectRefused(
+      () => post({ query: `mutation($id: ID!, $labels: [String!]!) { addConversationLabels(id: $id, labels: $labels) { id labels } }`, variables: { id, labels: ["l".repeat(10_000)] } }),
+      { status: 200, code: "BAD_USER_INPUT", message: /label/i },
+    );
+    expect(error.message.length).toBeLessThan(300);
+  });
+});
+
+describe("strings that look like code are data", () => {
+  const SQL = `Robert'); DROP TABLE "Contact"; -- ' OR '1'='1`;
+  const SCRIPT = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
+
+  it("stores SQL- and script-looking text verbatim and returns it verbatim as JSON", async () => {
+    const counts = async () => [await t.db.prisma.contact.count(), await t.db.prisma.conversation.count(), await t.db.prisma.message.count()];
+    const [contacts, conversations, messages] = await counts();
+    const contact = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: SQL, lastName: SCRIPT, metadata: { note: `${SQL} ${SCRIPT}` } } })).createContact;
+    expect(contact).toMatchObject({ firstName: SQL, lastName: SCRIPT });
+    const conversation = dataOf(
+      await t.gql(`mutation($input: CreateConversationInput!) { createConversation(input: $input) { id subject } }`, {
+        input: { contactId: contact.id, channel: "EMAIL", subject: SCRIPT },
+      }),
+    ).createConversation;
+    dataOf(await t.gql(`mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`, { input: { conversationId: conversation.id, body: `${SQL}\n${SCRIPT}` } }));
+
+    // Read back over HTTP: the same characters, served as JSON (nothing a browser would render).
+    const answer = await post({
+      query: `query($id: ID!, $c: ID!) { contact(id: $id) { firstName lastName metadata }
+        conversation(id: $c) { subject lastMessagePreview messages(first: 1) { edges { node { body } } } } }`,
+      variables: { id: contact.id, c: conversation.id },
+    });
+    expect(answer.headers.get("content-type")).toMatch(/^application\/(graphql-response\+)?json/);
+    expect(answer.json.errors).toBeUndefined();
+    expect(answer.json.data.contact).toEqual({ firstName: SQL, lastName: SCRIPT, metadata: { note: `${SQL} ${SCRIPT}` } });
+    expect(answer.json.data.conversation.subject).toBe(SCRIPT);
+    expect(answer.json.data.conversation.messages.edges[0].node.body).toBe(`${SQL}\n${SCRIPT}`);
+    // Nothing was executed: every other row is still there, exactly one of each was added.
+    expect(await counts()).toEqual([contacts + 1, conversations + 1, messages + 1]);
+    const stored = await t.db.prisma.contact.findUniqueOrThrow({ where: { id: contact.id } });
+    expect([stored.firstName, stored.lastName]).toEqual([SQL, SCRIPT]);
+
+    // As a search term it is matched literally: it finds the one contact, not every row.
+    const found = dataOf(await t.gql(`query($s: String!) { contacts(first: 100, filter: { search: $s }) { totalCount } }`, { s: "Robert'); DROP" }));
+    expect(found.contacts.totalCount).toBe(1);
+    const none = dataOf(await t.gql(`query($s: String!) { contacts(first: 100, filter: { search: $s }) { totalCount } }`, { s: "' OR 1=1 --" }));
+    expect(none.contacts.totalCount).toBe(0);
+  });
+});
+
+describe("browser and configuration switches", () => {
+  const extra: Gateway[] = [];
+  afterAll(async () => {
+    for (const gateway of extra) await gateway.close();
+  });
+  /** A second gateway on the same database with other settings, on its own port. */
+  async function gatewayWith(overrides: Record<string, string>): Promise<URL> {
+    const gateway = await createGateway(testConfig(overrides), { db: t.db });
+    extra.push(gateway);
+    return gateway.listen(0, "127.0.0.1");
+  }
+
+  it("CSRF: a GET needs a non-simple header; JSON POSTs and GraphiQL's page pass", async () => {
+    const query = `${url.pathname}?query=${encodeURIComponent("{ viewer { id } }")}`;
+    await expectRefused(() => send({ method: "GET", path: query }), { status: 403, code: "FORBIDDEN", message: /Required CSRF header/ });
+    for (const header of ["graphql-yoga-csrf", "x-graphql-yoga-csrf"]) {
+      const ok = await send({ method: "GET", path: query, headers: { [header]: "1" } });
+      expect(ok.status, ok.text).toBe(200);
+      expect(ok.json.data.viewer.id).toMatch(/^agt_/);
+    }
+    const page = await fetch(url, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("<html");
+  });
+
+  it("introspection answers by default outside production and can be turned off", async () => {
+    const introspection = { query: "{ __schema { queryType { name } } }" };
+    expect((await post(introspection)).json.data.__schema.queryType.name).toBe("Query");
+    const closed = await gatewayWith({ GRAPHQL_INTROSPECTION: "off" });
+    await expectRefused(() => post(introspection, closed), { status: 400, code: "BAD_USER_INPUT", message: /introspection has been disabled/ });
+    expect((await post({ query: "{ viewer { id } }" }, closed)).json.data.viewer.id).toMatch(/^agt_/);
+  });
+
+  it("field suggestions are given in development and withheld in production", async () => {
+    const typo = { query: "{ viewr { id } }" };
+    const development = await expectRefused(() => post(typo), { status: 400, code: "BAD_USER_INPUT", message: /Cannot query field "viewr"/ });
+    expect(development.message).toMatch(/Did you mean "viewer"/);
+    const production = await gatewayWith({ NODE_ENV: "production" });
+    const error = (await post(typo, production)).json.errors[0];
+    expect(error.extensions.code).toBe("BAD_USER_INPUT");
+    expect(error.message).toMatch(/Cannot query field "viewr"/);
+    expect(error.message).not.toMatch(/viewer/);
+  });
+
+  it("rate limiting (off by default outside production) refuses a caller beyond the limit with RATE_LIMITED and 429", async () => {
+    const limited = await gatewayWith({ RATE_LIMIT_MAX: "3", RATE_LIMIT_WINDOW_MS: "3600000" });
+    const viewer = { query: "{ viewer { id } }" };
+    for (let i = 0; i < 3; i++) expect((await post(viewer, limited)).json.data.viewer.id).toMatch(/^agt_/);
+    const before = await snapshot();
+    const refused = await post({ query: CREATE_CONTACT, variables: { input: { firstName: "Late" } } }, limited);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(refused.json.errors[0].extensions.code).toBe("RATE_LIMITED");
+    expect(refused.json.errors[0].message).toMatch(/at most 3 operations per 3600 s/);
+    expect(await snapshot()).toBe(before);
+    // Per caller: another agent's token still gets through, and the default gateway is unlimited.
+    const other = await t.token("VIEWER");
+    const answer = await send({ body: JSON.stringify(viewer), headers: { authorization: `Bearer ${other}` } }, limited);
+    expect(answer.json.data.viewer.id).toMatch(/^agt_/);
+    await expectStillServing();
+  });
+});
