@@ -101,7 +101,7 @@ async function run() {
   const perSocket = Number(flags["per-socket"]);
   const events = Number(flags.events);
   const rate = Number(flags.rate);
-  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${mb(os.totalmem())} RAM, Node ${process.version}, ${os.platform()} ${os.release()}`);
+  console.log(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${mb(os.totalmem())} RAM, Node ${process.version}, ${os.platform()} ${os.release()}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   console.log(`workload: unreadCountChanged { conversationId unreadCount } subscribers, ${perSocket} per WebSocket; ${events} receiveMessage mutations at ${rate}/s over HTTP; gateway on PGlite in its own process\n`);
   for (const n of counts) await runOnce(n, perSocket, events, rate);
 }
