@@ -8,6 +8,8 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Forks, not threads: each file gets its own process for its PGlite (WebAssembly) database.
     pool: "forks",
+    // global.gc, so the subscriptions resource test can compare heaps after a full collection.
+    poolOptions: { forks: { execArgv: ["--expose-gc"] } },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

@@ -24,7 +24,9 @@ import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, 
 import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { useStrictInput } from "./plugins/strict-input.js";
-import { createInProcessEventBus, publisherFor } from "./realtime/events.js";
+import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
+import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./realtime/pubsub.js";
+import { serveGraphQLOverWebSocket } from "./realtime/websocket.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
 const INBOX_EXAMPLE_VARIABLES = readFileSync(new URL("./graphql/operations/InboxPage.variables.json", import.meta.url), "utf8");
@@ -41,6 +43,9 @@ export interface Gateway {
   jwtSecret: string | null;
   /** Verifies the credentials of a request or a WebSocket connection: the one check every transport uses. */
   auth: Authenticator;
+  /** The live feeds (subscriptions) of this instance. */
+  feeds: LiveFeeds;
+  bus: EventBus;
   /** This gateway's Prometheus registry; null with METRICS=off. */
   metrics: Registry | null;
   /** Where /metrics is served when METRICS_PORT moves it off the main port (set by listen). */
@@ -78,8 +83,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const auth = createAuthenticator(db.prisma, verifyToken);
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
-  const bus = createInProcessEventBus();
-  const server: ServerContext = { db, log, bus, events: publisherFor(bus) };
+  const bus = config.REDIS_URL ? createRedisEventBus(config.REDIS_URL, log) : createInProcessEventBus(log);
+  const feeds = createLiveFeeds({ db, bus, log });
+  await bus.ready();
+  const server: ServerContext = { db, log, feeds, events: bus };
   const graphiql = config.graphiqlEnabled ? await offlineGraphiQL() : null;
   // YogaGraphiQL fills the first tab's variables editor from `variables`, which Yoga's option type omits.
   const graphiqlOptions: GraphiQLOptions & { variables: string } = {
@@ -150,6 +157,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
 
   let httpServer: Server | null = null;
+  let webSockets: { dispose(): Promise<void> } | null = null;
   let metricsServer: Server | null = null;
   const gateway: Gateway = {
     yoga,
@@ -159,11 +167,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     devToken,
     jwtSecret,
     auth,
+    feeds,
+    bus,
     metrics: metrics?.registry ?? null,
     metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
       const url = await listenOn(httpServer, port, host, "/graphql");
+      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents);
       if (metrics && config.METRICS_PORT !== undefined) {
         metricsServer = createServer(metricsHandler(metrics.registry));
         gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");
@@ -171,6 +182,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       return url;
     },
     async close() {
+      // Live streams first, so the HTTP server is not held open by them. WebSocket clients get
+      // 1001 (going away) and reconnect elsewhere; then every remaining subscription (SSE) ends.
+      await webSockets?.dispose();
+      await feeds.close();
+      await bus.close();
       await Promise.all([httpServer, metricsServer].map((s) => s && closeServer(s)));
       await yoga.dispose();
       metrics?.close();

@@ -3,7 +3,8 @@ import { createApiKey } from "../src/domain/api-keys.js";
 import { newId } from "../src/domain/ids.js";
 import { seedDemoData } from "../src/db/seed.js";
 import { schema } from "../src/graphql/schema.js";
-import { createInProcessEventBus, publisherFor } from "../src/realtime/events.js";
+import { createLogger } from "../src/logger.js";
+import { createInProcessEventBus } from "../src/realtime/pubsub.js";
 import { dataOf, startTestGateway, type GraphQLResponse, type TestGateway } from "./helpers.js";
 
 // Workspace A (the caller's, an ADMIN so no role stands in the way) and workspace B next to it.
@@ -42,7 +43,7 @@ beforeAll(async () => {
   const delivered = await prisma.message.findFirstOrThrow({ where: { workspaceId: b, externalId: { not: null } } });
   // Seeds derive externalIds from their position, so both workspaces have "demo-0-0": make B's own.
   const message = await prisma.message.update({ where: { id: delivered.id }, data: { externalId: "only-in-b-delivery" } });
-  const deps = { prisma, events: publisherFor(createInProcessEventBus()) };
+  const deps = { prisma, events: createInProcessEventBus(createLogger("silent")) };
   const { apiKey } = await createApiKey(deps, { agentId: admin.id, workspaceId: b }, { name: "B's bridge" });
   Object.assign(other, {
     conversation: labelled.id,
@@ -246,6 +247,11 @@ const cases: Record<string, Case[]> = {
   // Mutations that take no id of an existing record: they create in A only (checked below).
   "Mutation.createContact": [],
   "Mutation.createApiKey": [],
+  // Live feeds stream over SSE or WebSocket: subscriptions.test.ts ("workspaces") shows another
+  // workspace's subscriber receiving nothing, and a foreign conversation id behaving like a missing one.
+  "Subscription.conversationEvents": [],
+  "Subscription.unreadCountChanged": [],
+  "Subscription.unreadTotals": [],
 };
 
 /** Records of A that cases pair with B's ids (assign A's conversation to B's agent, …). */

@@ -1,4 +1,4 @@
 import { DomainError } from "../domain/errors.js";
 
-/** A request without valid credentials: UNAUTHENTICATED, and HTTP 401 where there is a status to set. */
-export const unauthenticated = (message: string) => new DomainError("UNAUTHENTICATED", message, { http: { status: 401 } });
+/** A request or connection without valid credentials. */
+export const unauthenticated = (message: string) => new DomainError("UNAUTHENTICATED", message);

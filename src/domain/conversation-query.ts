@@ -161,3 +161,20 @@ export async function countConversations(
     FROM "Conversation" t WHERE ${conversationWhere(workspaceId, filter)}`;
   return row;
 }
+
+/**
+ * Which of several filters each conversation matches now, for live feeds: the same conditions as
+ * the list and the counts (conversationWhere), every filter a column of one statement.
+ */
+export async function conversationsMatching(
+  db: PrismaClient,
+  workspaceId: string,
+  conversationIds: readonly string[],
+  filters: readonly ConversationFilter[],
+): Promise<Map<string, boolean[]>> {
+  const columns = filters.map((filter, i) => Prisma.sql`(${conversationWhere(workspaceId, filter)}) AS ${Prisma.raw(`"f${i}"`)}`);
+  const rows = await db.$queryRaw<Record<string, unknown>[]>`
+    SELECT t."id", ${Prisma.join(columns)} FROM "Conversation" t
+    WHERE t."workspaceId" = ${workspaceId} AND t."id" = ANY(${textArray(conversationIds)})`;
+  return new Map(rows.map((row) => [row.id as string, filters.map((_f, i) => row[`f${i}`] === true)]));
+}

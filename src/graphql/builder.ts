@@ -90,6 +90,11 @@ builder.mutationType({
     "Writes, confined to the caller's workspace. Each runs in one transaction, records its activity and publishes one event after commit; a failed write changes nothing.",
 });
 
+builder.subscriptionType({
+  description:
+    "Live feeds, confined to the caller's workspace, over GraphQL over Server-Sent Events or graphql-ws on the GraphQL endpoint. Any role may subscribe.",
+});
+
 builder.globalConnectionField("totalCount", (t) =>
   t.int({
     description: "How many records the list holds across all pages (one extra query; ask only when shown).",

@@ -3,7 +3,8 @@ import type { AgentRole } from "../generated/prisma/enums.js";
 import type { Database } from "../db/client.js";
 import type { Logger } from "../logger.js";
 import type { WriteDeps } from "../domain/write.js";
-import type { EventBus, EventPublisher } from "../realtime/events.js";
+import type { EventPublisher } from "../realtime/events.js";
+import type { LiveFeeds } from "../realtime/feeds.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 /**
@@ -21,7 +22,7 @@ export interface Viewer {
 export interface RequestContext {
   db: Database;
   events: EventPublisher;
-  bus: EventBus;
+  feeds: LiveFeeds;
   viewer: Viewer;
   loaders: Loaders;
   log: Logger;
@@ -33,7 +34,7 @@ export type GraphQLContext = YogaInitialContext & RequestContext;
 export interface ServerContext {
   db: Database;
   events: EventPublisher;
-  bus: EventBus;
+  feeds: LiveFeeds;
   log: Logger;
 }
 
@@ -44,4 +45,14 @@ export function buildRequestContext(server: ServerContext, viewer: Viewer): Requ
 /** What a domain write needs from a request. */
 export function writeDeps(ctx: RequestContext): WriteDeps {
   return { prisma: ctx.db.prisma, events: ctx.events, log: ctx.log };
+}
+
+/**
+ * A subscription's context lives as long as the subscription, so its own loaders would serve
+ * stale records. Each delivery brings the loaders of its batch instead: fresh for every event, and
+ * shared by every subscriber of it. Events of one subscription are executed one after another.
+ */
+export function withDeliveryLoaders<T extends { loaders: Loaders }>(ctx: RequestContext, delivery: T): T {
+  ctx.loaders = delivery.loaders;
+  return delivery;
 }

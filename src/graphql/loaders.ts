@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
-import { Prisma, type Agent, type Contact, type Conversation, type PrismaClient } from "../generated/prisma/client.js";
+import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type PrismaClient } from "../generated/prisma/client.js";
 import { columnList, textArray } from "../domain/paging.js";
 import { allColumns, columnsFor, type Model } from "./selection.js";
 
@@ -19,6 +19,7 @@ export interface Loaders {
   contact(info?: GraphQLResolveInfo): ById<Contact>;
   agent(info?: GraphQLResolveInfo): ById<Agent>;
   conversation(info?: GraphQLResolveInfo): ById<Conversation>;
+  activity(info?: GraphQLResolveInfo): ById<ConversationActivity>;
   /** Batches nested lists (a page of messages under each conversation, …) that share arguments. */
   pageOf<Parent extends string, T>(
     list: string,
@@ -53,6 +54,7 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     contact: byId<Contact>("Contact"),
     agent: byId<Agent>("Agent"),
     conversation: byId<Conversation>("Conversation"),
+    activity: byId<ConversationActivity>("ConversationActivity"),
     pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<T[]>) {
       return shared<T>(`${list}:${JSON.stringify(args)}`, (ids) => load(ids as readonly Parent[])) as unknown as DataLoader<Parent, T>;
     },

@@ -2,13 +2,14 @@ import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
 import { Prisma } from "../generated/prisma/client.js";
 
 /** The tables whose reads select only the columns a query needs. */
-export type Model = "Contact" | "Agent" | "Conversation" | "Message";
+export type Model = "Contact" | "Agent" | "Conversation" | "Message" | "ConversationActivity";
 
 const COLUMNS: Record<Model, readonly string[]> = {
   Contact: Object.values(Prisma.ContactScalarFieldEnum),
   Agent: Object.values(Prisma.AgentScalarFieldEnum),
   Conversation: Object.values(Prisma.ConversationScalarFieldEnum),
   Message: Object.values(Prisma.MessageScalarFieldEnum),
+  ConversationActivity: Object.values(Prisma.ConversationActivityScalarFieldEnum),
 };
 
 // GraphQL fields that are not a column of the same name, and the columns they read.
@@ -17,6 +18,7 @@ const NEEDS: Record<Model, Record<string, readonly string[]>> = {
   Agent: {},
   Conversation: { contact: ["contactId"], assignedTo: ["assignedToId"] },
   Message: { sender: ["senderId"], conversation: ["conversationId"] },
+  ConversationActivity: { actor: ["actorId"] },
 };
 
 export const allColumns = (model: Model): readonly string[] => COLUMNS[model];

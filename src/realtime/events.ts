@@ -1,4 +1,3 @@
-import { createPubSub, type PubSub } from "graphql-yoga";
 import type { ActivityType } from "../generated/prisma/enums.js";
 
 /**
@@ -24,21 +23,10 @@ export interface ConversationChanged {
   committedAt: number;
 }
 
-export type Topics = {
-  "conversation:changed": [ConversationChanged];
-};
-
-export type EventBus = PubSub<Topics>;
+/** The one channel every gateway publishes to and listens on. */
+export const CONVERSATION_CHANGED = "conversation:changed";
 
 /** Where domain writes hand their events after commit. */
 export interface EventPublisher {
   publish(event: ConversationChanged): void;
-}
-
-export function createInProcessEventBus(): EventBus {
-  return createPubSub<Topics>();
-}
-
-export function publisherFor(bus: EventBus): EventPublisher {
-  return { publish: (event) => bus.publish("conversation:changed", event) };
 }

@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from "graphql";
 import {
   type ConversationCounts,
   countConversations,
@@ -22,7 +23,7 @@ import { badInput } from "../../domain/errors.js";
 import { requireId } from "../../domain/ids.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
 import { builder } from "../builder.js";
-import { writeDeps } from "../context.js";
+import { type GraphQLContext, writeDeps } from "../context.js";
 import { EDGE_NODE, columnsFor } from "../selection.js";
 import { AgentRef } from "./Agent.js";
 import { ContactRef } from "./Contact.js";
@@ -106,6 +107,15 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     ),
   }),
 });
+
+/** A live payload's conversation as it is now, loaded like any query; null if it is gone. */
+export const conversationNow = {
+  type: ConversationRef,
+  nullable: true,
+  description: "The conversation as it is now (loaded like any query); null if it is gone.",
+  resolve: (payload: { conversationId: string }, _args: object, ctx: GraphQLContext, info: GraphQLResolveInfo) =>
+    ctx.loaders.conversation(info).load(payload.conversationId),
+} as const;
 
 export const ConversationFilterInput = builder.inputType("ConversationFilter", {
   description: "Narrows a conversation list, count or feed. Every field is optional; fields combine with AND.",

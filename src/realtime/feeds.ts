@@ -1,0 +1,344 @@
+import { Repeater, SlidingBuffer } from "graphql-yoga";
+import type { Database } from "../db/client.js";
+import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
+import type { ActivityType } from "../generated/prisma/enums.js";
+import { createLoaders, type Loaders } from "../graphql/loaders.js";
+import type { Logger } from "../logger.js";
+import type { ConversationChanged } from "./events.js";
+import type { EventBus } from "./pubsub.js";
+
+/** How many undelivered events a subscriber may have queued; beyond it the oldest are dropped. */
+export const SUBSCRIBER_QUEUE_SIZE = 100;
+
+/**
+ * What a subscriber receives. Records are not in the payload: they load through `loaders`, made
+ * once per delivered batch and workspace and shared by every subscriber of that batch, so 10,000
+ * subscribers of one change cost one query per record type, not 10,000.
+ */
+interface Delivery {
+  loaders: Loaders;
+}
+
+export interface UnreadCountChange extends Delivery {
+  conversationId: string;
+  unreadCount: number;
+}
+
+export interface ConversationEventDelivery extends Delivery {
+  type: ActivityType;
+  conversationId: string;
+  activityId: string;
+}
+
+export interface UnreadTotals {
+  unreadConversations: number;
+  unreadMessages: number;
+}
+
+export interface FeedStats {
+  /** Open subscriptions of all three feeds. */
+  subscribers: number;
+  /** Workspaces with at least one subscriber. */
+  workspaces: number;
+  /** Distinct (workspace, assignee) totals being kept up to date. */
+  totalsKeys: number;
+  /** Listeners on the event bus (the feeds' one consumer). */
+  busListeners: number;
+}
+
+interface Subscriber<T> {
+  push(value: T): void;
+  stop(): void;
+}
+
+interface UnreadSubscriber extends Subscriber<UnreadCountChange> {
+  conversationId: string | null;
+  assignedToId: string | null;
+}
+
+interface EventSubscriber extends Subscriber<ConversationEventDelivery> {
+  conversationId: string | null;
+  filter: ConversationFilter | null;
+  filterKey: string | null;
+}
+
+interface TotalsSubscriber extends Subscriber<UnreadTotals> {
+  lastSent: string | null;
+}
+
+/** The subscribers of one (workspace, assignee) total and the state of its single-flight refresh. */
+interface TotalsKey {
+  assignedToId: string | null;
+  subscribers: Set<TotalsSubscriber>;
+  running: boolean;
+  /** A change arrived since the running query started: run once more when it ends. */
+  dirty: boolean;
+  /** Send even to subscribers that already have these figures (after a Redis outage). */
+  force: boolean;
+}
+
+interface WorkspaceFeeds {
+  unread: Set<UnreadSubscriber>;
+  events: Set<EventSubscriber>;
+  totals: Map<string | null, TotalsKey>;
+}
+
+export interface LiveFeeds {
+  unreadCountChanged(workspaceId: string, args: { conversationId: string | null; assignedToId: string | null }): AsyncIterable<UnreadCountChange>;
+  conversationEvents(workspaceId: string, args: { conversationId: string | null; filter: ConversationFilter | null }): AsyncIterable<ConversationEventDelivery>;
+  unreadTotals(workspaceId: string, assignedToId: string | null): AsyncIterable<UnreadTotals>;
+  stats(): FeedStats;
+  /** Ends every subscription (their clients see them complete) and detaches from the bus. */
+  close(): Promise<void>;
+}
+
+/**
+ * The gateway's live feeds: one consumer of the event bus, fanning each committed change out to
+ * the subscribers of its workspace. Events that arrive together are handled as one batch: one
+ * filter query for all conversationEvents filters, one totals query per affected (workspace,
+ * assignee), one set of loaders for all payloads. Each subscriber has a bounded queue.
+ */
+export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger; queueSize?: number }): LiveFeeds {
+  const { db, bus, log } = deps;
+  const queueSize = deps.queueSize ?? SUBSCRIBER_QUEUE_SIZE;
+  const workspaces = new Map<string, WorkspaceFeeds>();
+  let pending: ConversationChanged[] = [];
+  let draining: Promise<void> | null = null;
+  let closed = false;
+
+  const feedsOf = (workspaceId: string) => {
+    let feeds = workspaces.get(workspaceId);
+    if (!feeds) {
+      feeds = { unread: new Set(), events: new Set(), totals: new Map() };
+      workspaces.set(workspaceId, feeds);
+    }
+    return feeds;
+  };
+  const forgetIfIdle = (workspaceId: string, feeds: WorkspaceFeeds) => {
+    if (!feeds.unread.size && !feeds.events.size && !feeds.totals.size) workspaces.delete(workspaceId);
+  };
+
+  /**
+   * A subscription as an async iterator over a bounded queue. It registers when the client starts
+   * reading and unregisters when it stops (client gone, unsubscribed, or the gateway closing).
+   */
+  function subscription<T, S extends Subscriber<T>>(
+    buffer: number,
+    register: (subscriber: S) => () => void,
+    init: (subscriber: Subscriber<T>) => S,
+  ): AsyncIterable<T> {
+    return new Repeater<T>(async (push, stop) => {
+      if (closed) return stop();
+      const unregister = register(init({ push: (value) => void push(value), stop: () => stop() }));
+      await stop;
+      unregister();
+    }, new SlidingBuffer(buffer));
+  }
+
+  function totalsKey(workspaceId: string, assignedToId: string | null): TotalsKey {
+    const feeds = feedsOf(workspaceId);
+    let key = feeds.totals.get(assignedToId);
+    if (!key) {
+      key = { assignedToId, subscribers: new Set(), running: false, dirty: false, force: false };
+      feeds.totals.set(assignedToId, key);
+    }
+    return key;
+  }
+
+  /** Recomputes a total, at most one query in flight per key; changes meanwhile cause one rerun. */
+  function refreshTotals(workspaceId: string, key: TotalsKey, force = false) {
+    key.dirty = true;
+    key.force ||= force;
+    if (key.running) return;
+    key.running = true;
+    void (async () => {
+      while (key.dirty && key.subscribers.size) {
+        key.dirty = false;
+        const sendAll = key.force;
+        key.force = false;
+        try {
+          const counts = await countConversations(db.prisma, workspaceId, key.assignedToId ? { assignedToId: key.assignedToId } : null);
+          const totals = { unreadConversations: counts.withUnread, unreadMessages: counts.unreadMessages };
+          const figures = JSON.stringify(totals);
+          for (const subscriber of key.subscribers) {
+            if (!sendAll && subscriber.lastSent === figures) continue;
+            subscriber.lastSent = figures;
+            subscriber.push(totals);
+          }
+        } catch (err) {
+          log.error({ err, workspaceId }, "unread totals could not be computed");
+        }
+      }
+      key.running = false;
+    })();
+  }
+
+  function eventMatchesUnread(subscriber: UnreadSubscriber, event: ConversationChanged) {
+    return (
+      (subscriber.conversationId === null || subscriber.conversationId === event.conversationId) &&
+      (subscriber.assignedToId === null || subscriber.assignedToId === event.assignedToId)
+    );
+  }
+
+  /** The assignees whose unread totals a change moves (null: the workspace's total). */
+  function totalsMoved(event: ConversationChanged): (string | null)[] {
+    const moved: (string | null)[] = [];
+    if (event.unreadChanged) moved.push(null, event.assignedToId);
+    const reassigned = event.previousAssignedToId !== event.assignedToId;
+    if (reassigned && (event.unreadChanged || event.unreadCount > 0)) moved.push(event.previousAssignedToId, event.assignedToId);
+    return moved;
+  }
+
+  async function deliver(workspaceId: string, events: ConversationChanged[]) {
+    const feeds = workspaces.get(workspaceId);
+    if (!feeds) return;
+    const loaders = createLoaders(db.prisma, workspaceId);
+
+    for (const event of events) {
+      if (!event.unreadChanged) continue;
+      for (const subscriber of feeds.unread) {
+        if (eventMatchesUnread(subscriber, event)) {
+          subscriber.push({ conversationId: event.conversationId, unreadCount: event.unreadCount, loaders });
+        }
+      }
+    }
+
+    const moved = new Set(events.flatMap(totalsMoved));
+    for (const [assignedToId, key] of feeds.totals) {
+      if (moved.has(assignedToId)) refreshTotals(workspaceId, key);
+    }
+
+    if (feeds.events.size) await deliverConversationEvents(workspaceId, feeds, events, loaders);
+  }
+
+  async function deliverConversationEvents(workspaceId: string, feeds: WorkspaceFeeds, events: ConversationChanged[], loaders: Loaders) {
+    // Filters are evaluated by the same SQL as the conversations query, for every distinct filter
+    // at once, on the conversations as they are after the change.
+    const filters = new Map<string, ConversationFilter>();
+    for (const subscriber of feeds.events) {
+      if (subscriber.filterKey && subscriber.filter) filters.set(subscriber.filterKey, subscriber.filter);
+    }
+    const filterKeys = [...filters.keys()];
+    let matches = new Map<string, boolean[]>();
+    if (filterKeys.length) {
+      const ids = [...new Set(events.map((e) => e.conversationId))];
+      try {
+        matches = await conversationsMatching(db.prisma, workspaceId, ids, [...filters.values()]);
+      } catch (err) {
+        log.error({ err, workspaceId }, "conversation event filters could not be evaluated; filtered subscribers miss this batch");
+      }
+    }
+    const column = new Map(filterKeys.map((key, index) => [key, index]));
+    for (const event of events) {
+      const matched = matches.get(event.conversationId);
+      for (const subscriber of feeds.events) {
+        if (subscriber.conversationId !== null && subscriber.conversationId !== event.conversationId) continue;
+        if (subscriber.filterKey !== null && !matched?.[column.get(subscriber.filterKey)!]) continue;
+        for (const activity of event.activities) {
+          subscriber.push({ type: activity.type, conversationId: event.conversationId, activityId: activity.id, loaders });
+        }
+      }
+    }
+  }
+
+  async function drain() {
+    while (pending.length) {
+      const batch = pending;
+      pending = [];
+      const byWorkspace = new Map<string, ConversationChanged[]>();
+      for (const event of batch) {
+        const list = byWorkspace.get(event.workspaceId);
+        if (list) list.push(event);
+        else byWorkspace.set(event.workspaceId, [event]);
+      }
+      for (const [workspaceId, events] of byWorkspace) {
+        try {
+          await deliver(workspaceId, events);
+        } catch (err) {
+          log.error({ err, workspaceId }, "live events could not be delivered");
+        }
+      }
+    }
+    draining = null;
+  }
+
+  const detach = bus.listen((event) => {
+    if (closed || !workspaces.has(event.workspaceId)) return;
+    pending.push(event);
+    // Batches whatever arrives while the previous batch is being delivered; order is kept.
+    draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
+  });
+  bus.onResume(() => {
+    for (const [workspaceId, feeds] of workspaces) {
+      for (const key of feeds.totals.values()) refreshTotals(workspaceId, key, true);
+    }
+  });
+
+  /** Registration in one of a workspace's subscriber sets. */
+  function joining<K extends "unread" | "events">(workspaceId: string, feed: K) {
+    return (subscriber: WorkspaceFeeds[K] extends Set<infer S> ? S : never) => {
+      const feeds = feedsOf(workspaceId);
+      const set = feeds[feed] as Set<typeof subscriber>;
+      set.add(subscriber);
+      return () => {
+        set.delete(subscriber);
+        forgetIfIdle(workspaceId, feeds);
+      };
+    };
+  }
+
+  const allSubscribers = () =>
+    [...workspaces.values()].flatMap((feeds) => [...feeds.unread, ...feeds.events, ...[...feeds.totals.values()].flatMap((k) => [...k.subscribers])]);
+
+  return {
+    unreadCountChanged(workspaceId, args) {
+      return subscription<UnreadCountChange, UnreadSubscriber>(queueSize, joining(workspaceId, "unread"), (base) => ({ ...base, ...args }));
+    },
+    conversationEvents(workspaceId, { conversationId, filter }) {
+      const filterKey = filter && Object.values(filter).some((v) => v != null) ? JSON.stringify(filter) : null;
+      return subscription<ConversationEventDelivery, EventSubscriber>(queueSize, joining(workspaceId, "events"), (base) => ({
+        ...base,
+        conversationId,
+        filter: filterKey ? filter : null,
+        filterKey,
+      }));
+    },
+    unreadTotals(workspaceId, assignedToId) {
+      // Only the latest figures matter to a badge: a slow client keeps just those.
+      return subscription<UnreadTotals, TotalsSubscriber>(
+        1,
+        (subscriber) => {
+          const key = totalsKey(workspaceId, assignedToId);
+          key.subscribers.add(subscriber);
+          // The first frame: a refresh of the key sends fresh figures to the new subscriber (and
+          // to no one else whose figures are unchanged).
+          refreshTotals(workspaceId, key);
+          return () => {
+            key.subscribers.delete(subscriber);
+            const feeds = workspaces.get(workspaceId);
+            if (!feeds) return;
+            if (!key.subscribers.size) feeds.totals.delete(assignedToId);
+            forgetIfIdle(workspaceId, feeds);
+          };
+        },
+        (base) => ({ ...base, lastSent: null }),
+      );
+    },
+    stats() {
+      let subscribers = 0;
+      let totalsKeys = 0;
+      for (const feeds of workspaces.values()) {
+        subscribers += feeds.unread.size + feeds.events.size;
+        for (const key of feeds.totals.values()) subscribers += key.subscribers.size;
+        totalsKeys += feeds.totals.size;
+      }
+      return { subscribers, workspaces: workspaces.size, totalsKeys, busListeners: bus.listenerCount() };
+    },
+    async close() {
+      closed = true;
+      detach();
+      for (const subscriber of allSubscribers()) subscriber.stop();
+      await draining;
+    },
+  };
+}

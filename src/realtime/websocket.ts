@@ -1,0 +1,95 @@
+import type { Server } from "node:http";
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { CloseCode, type Context } from "graphql-ws";
+import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
+import type { YogaServerInstance } from "graphql-yoga";
+import { WebSocketServer } from "ws";
+import type { RequestContext } from "../graphql/context.js";
+import type { Logger } from "../logger.js";
+import type { PersistedDocuments } from "../plugins/persisted-operations.js";
+
+type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
+type Extra = WsExtra & Record<PropertyKey, unknown>;
+
+type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
+interface Executors {
+  execute: (args: ExecutionArgs) => Result | Promise<Result>;
+  subscribe: (args: ExecutionArgs) => Result | Promise<Result>;
+}
+
+/**
+ * The graphql-ws protocol on the GraphQL endpoint's path and port, following Yoga's recipe: every
+ * operation goes through `yoga.getEnveloped`, so the same plugins, context and authentication run
+ * as for HTTP. Credentials come in connectionParams (`{ Authorization: "Bearer <token>" }`), read by
+ * the same authenticator as HTTP headers: once at connection_init (close code 4401 when missing or
+ * bad), and again by the context for every operation (a token may expire while connected).
+ */
+export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: Logger, documents: Pick<PersistedDocuments, "documentFor">) {
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
+    ...ctx,
+    req: ctx.extra.request,
+    connectionParams: ctx.connectionParams ?? {},
+  });
+
+  const disposable = useServer<Record<string, unknown> | undefined, Extra>(
+    {
+      execute: (args) => (args.rootValue as Executors).execute(args),
+      subscribe: (args) => (args.rootValue as Executors).subscribe(args),
+      onConnect: async (ctx) => {
+        try {
+          await yoga.getEnveloped(initialContext(ctx)).contextFactory();
+          return true;
+        } catch (err) {
+          if (err instanceof GraphQLError && err.extensions.code === "UNAUTHENTICATED") {
+            log.info({ reason: err.message }, "websocket connection refused");
+            ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(`UNAUTHENTICATED: ${err.message}`));
+          } else {
+            log.error({ err }, "websocket connection could not be set up");
+            ctx.extra.socket.close(CloseCode.InternalServerError, "INTERNAL_SERVER_ERROR");
+          }
+          return false;
+        }
+      },
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
+        let document;
+        try {
+          // The allow-list (or APQ) applies here as over HTTP: graphql-ws does not pass Yoga's onParams.
+          document = parse(documents.documentFor(params) ?? params.query);
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse.")];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          return [err instanceof GraphQLError ? err : new GraphQLError("The operation could not be authenticated.", { extensions: { code: "UNAUTHENTICATED" } })];
+        }
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue,
+          rootValue: { execute, subscribe } satisfies Executors,
+        };
+      },
+    },
+    wsServer,
+  );
+  return {
+    dispose: async () => {
+      await disposable.dispose();
+    },
+  };
+}
+
+/** A WebSocket close reason may hold at most 123 bytes of UTF-8. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (Buffer.byteLength(reason) > 123) reason = `${reason.slice(0, -2)}…`;
+  return reason;
+}

@@ -1,0 +1,80 @@
+import { createClient as createSseClient } from "graphql-sse";
+import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import WebSocket from "ws";
+import type { Gateway } from "../src/gateway.js";
+
+/** Real clients for the live feeds: graphql-ws over a socket, graphql-sse over HTTP. */
+
+export interface Feed<T> {
+  /** The next frame's data; rejects if the feed ends or errs first. */
+  next(): Promise<T>;
+  /** Frames as they come, including a final `done`. */
+  iterator: AsyncIterableIterator<{ data?: unknown; errors?: readonly unknown[] }>;
+  close(): Promise<void>;
+}
+
+function feedOf<T>(iterator: AsyncIterableIterator<{ data?: unknown; errors?: readonly unknown[] | null }>): Feed<T> {
+  return {
+    iterator: iterator as Feed<T>["iterator"],
+    async next() {
+      const frame = await iterator.next();
+      if (frame.done) throw new Error("the feed ended");
+      if (frame.value.errors?.length) throw new Error(`feed errors: ${JSON.stringify(frame.value.errors)}`);
+      return frame.value.data as T;
+    },
+    async close() {
+      await iterator.return?.();
+    },
+  };
+}
+
+export function wsUrl(httpUrl: URL): string {
+  return httpUrl.toString().replace(/^http/, "ws");
+}
+
+export function wsClient(url: URL, token: string | null, options: { onClosed?: (event: unknown) => void } = {}): WsClient {
+  return createWsClient({
+    url: wsUrl(url),
+    webSocketImpl: WebSocket,
+    connectionParams: token ? { Authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+    lazy: true,
+    on: { closed: (event) => options.onClosed?.(event) },
+  });
+}
+
+export function overWs<T>(client: WsClient, query: string, variables: Record<string, unknown> = {}): Feed<T> {
+  return feedOf<T>(client.iterate({ query, variables }));
+}
+
+export function overSse<T>(url: URL, token: string | null, query: string, variables: Record<string, unknown> = {}): Feed<T> & { dispose(): void } {
+  const client = createSseClient({
+    url: url.toString(),
+    headers: token ? { Authorization: `Bearer ${token}` } : {},
+    retryAttempts: 0,
+  });
+  return { ...feedOf<T>(client.iterate({ query, variables })), dispose: () => client.dispose() };
+}
+
+/** A GraphQL request over real HTTP. */
+export async function overHttp<T = any>(url: URL, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: T; errors?: unknown[] };
+  if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+  return body.data as T;
+}
+
+/** Waits until a condition holds (e.g. the gateway has registered N subscribers). */
+export async function until(condition: () => boolean, what = "condition"): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export const subscribersOf = (gateway: Gateway) => gateway.feeds.stats().subscribers;

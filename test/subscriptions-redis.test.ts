@@ -1,0 +1,150 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedDemoData, type SeedResult } from "../src/db/seed.js";
+import { createGateway, type Gateway } from "../src/gateway.js";
+import type { Database } from "../src/db/client.js";
+import { migrate } from "../src/db/migrate.js";
+import { freshDatabase, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+import { overHttp, overWs, until, wsClient } from "./live.js";
+import { signAgentToken } from "../src/auth/tokens.js";
+
+// Several gateways on one database and one Redis, as in production. Needs TEST_REDIS_URL (any
+// Redis; channels carry this run's random workspace ids) and, for the outage test, redis-server.
+const redisUrl = process.env.TEST_REDIS_URL;
+if (!redisUrl) console.warn("subscriptions-redis.test.ts: TEST_REDIS_URL is not set; the Redis tests are skipped");
+
+const EVENTS = `subscription { conversationEvents { type conversation { id unreadCount } } }`;
+const TOTALS = `subscription { unreadTotals { unreadConversations unreadMessages } }`;
+type Event = { conversationEvents: { type: string; conversation: { id: string; unreadCount: number } } };
+type Totals = { unreadTotals: { unreadConversations: number; unreadMessages: number } };
+
+let db: Database;
+let drop: () => Promise<void>;
+let seed: SeedResult;
+let token: string;
+const gateways: Gateway[] = [];
+
+beforeAll(async () => {
+  if (!redisUrl) return;
+  ({ db, drop } = await freshDatabase());
+  await migrate(db);
+  seed = await seedDemoData(db.prisma, { contacts: 10, conversations: 40 });
+  const admin = await db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seed.workspaceId, role: "ADMIN" } });
+  token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
+});
+afterAll(async () => {
+  for (const gateway of gateways) await gateway.close();
+  await drop?.();
+});
+
+async function gatewayOn(url: string, lines: string[] = []) {
+  const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
+  const gateway = await createGateway(testConfig({ REDIS_URL: url }), { db, log });
+  gateways.push(gateway);
+  return { gateway, url: await gateway.listen(0, "127.0.0.1") };
+}
+
+let externalIds = 0;
+const receive = (url: URL, conversationId: string) =>
+  overHttp(url, token, `mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id conversation { unreadCount } } }`, {
+    i: { conversationId, body: "over redis", externalId: `redis-${++externalIds}` },
+  });
+const countsOf = async (url: URL) => {
+  const { conversationCounts } = await overHttp(url, token, `{ conversationCounts { withUnread unreadMessages } }`);
+  return { unreadConversations: conversationCounts.withUnread, unreadMessages: conversationCounts.unreadMessages };
+};
+const taken = new Set<string>();
+async function conversation() {
+  const rows = await db.prisma.conversation.findMany({ where: { workspaceId: seed.workspaceId, unreadCount: 0 }, orderBy: { id: "asc" } });
+  const row = rows.find((r) => !taken.has(r.id))!;
+  taken.add(row.id);
+  return row;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A throwaway redis-server of our own, to stop and start again. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
+  probe.on("error", () => undefined); // refused until the server listens: retried
+  await probe.ping();
+  probe.disconnect();
+  return child;
+}
+
+describe.skipIf(!redisUrl)("across gateways through Redis", () => {
+  it("a mutation sent to one gateway reaches a subscriber of another", async () => {
+    const first = await gatewayOn(redisUrl!);
+    const second = await gatewayOn(redisUrl!);
+    expect(first.gateway.bus.status()).toBe("connected");
+    const client = wsClient(second.url, token);
+    const events = overWs<Event>(client, EVENTS);
+    const totals = overWs<Totals>(client, TOTALS);
+    const before = (await totals.next()).unreadTotals;
+    await until(() => second.gateway.feeds.stats().subscribers === 2, "the subscriptions");
+
+    const conv = await conversation();
+    await receive(first.url, conv.id);
+    expect((await events.next()).conversationEvents).toEqual({ type: "MESSAGE_RECEIVED", conversation: { id: conv.id, unreadCount: 1 } });
+    expect((await totals.next()).unreadTotals).toEqual({ unreadConversations: before.unreadConversations + 1, unreadMessages: before.unreadMessages + 1 });
+    await client.dispose();
+  });
+
+  it("Redis going away: writes still succeed, local subscribers still hear them, and feeds resume with fresh totals when it returns", async () => {
+    const port = await freePort();
+    let redis = await startRedis(port);
+    const logs: string[] = [];
+    const a = await gatewayOn(`redis://127.0.0.1:${port}`, logs);
+    const b = await gatewayOn(`redis://127.0.0.1:${port}`);
+    const client = wsClient(a.url, token);
+    const events = overWs<Event>(client, EVENTS);
+    const totals = overWs<Totals>(client, TOTALS);
+    const first = (await totals.next()).unreadTotals;
+    await until(() => a.gateway.feeds.stats().subscribers === 2, "the subscriptions");
+
+    redis.kill("SIGKILL");
+    await new Promise((resolve) => redis.once("exit", resolve));
+    await until(() => a.gateway.bus.status() === "down" && b.gateway.bus.status() === "down", "both gateways to notice");
+
+    // A write on the subscriber's own gateway commits and is delivered locally.
+    const local = await conversation();
+    const written = await receive(a.url, local.id);
+    expect(written.receiveMessage.conversation.unreadCount).toBe(1);
+    expect((await events.next()).conversationEvents.conversation.id).toBe(local.id);
+    expect((await totals.next()).unreadTotals).toEqual({ unreadConversations: first.unreadConversations + 1, unreadMessages: first.unreadMessages + 1 });
+    // A write on the other gateway commits too; its event cannot cross while Redis is down.
+    const remote = await conversation();
+    await receive(b.url, remote.id);
+    expect((await db.prisma.conversation.findUniqueOrThrow({ where: { id: remote.id } })).unreadCount).toBe(1);
+    expect(logs.some((line) => /"level":40.*redis unavailable/.test(line))).toBe(true);
+
+    redis = await startRedis(port);
+    // On reconnect the badge is recomputed, so it includes what was missed meanwhile.
+    expect((await totals.next()).unreadTotals).toEqual(await countsOf(a.url));
+    expect((await countsOf(a.url)).unreadMessages).toBe(first.unreadMessages + 2);
+    await until(() => a.gateway.bus.status() === "connected" && b.gateway.bus.status() === "connected", "both gateways to reconnect");
+    await a.gateway.bus.ready();
+
+    // And events cross again.
+    const after = await conversation();
+    await receive(b.url, after.id);
+    expect((await events.next()).conversationEvents.conversation.id).toBe(after.id);
+    expect(logs.some((line) => /redis is back/.test(line))).toBe(true);
+    await client.dispose();
+    for (const gateway of [a.gateway, b.gateway]) {
+      await gateway.close();
+      gateways.splice(gateways.indexOf(gateway), 1);
+    }
+    redis.kill("SIGKILL");
+  });
+});

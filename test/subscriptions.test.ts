@@ -1,0 +1,312 @@
+import type { Client } from "graphql-ws";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { seedDemoData, type SeedResult } from "../src/db/seed.js";
+import { createGateway } from "../src/gateway.js";
+import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { overHttp, overSse, overWs, subscribersOf, until, wsClient } from "./live.js";
+
+// Live feeds through real transports: graphql-ws over a socket and graphql-sse over HTTP, against
+// a listening gateway; every event comes from a real mutation sent over HTTP.
+let t: TestGateway;
+let url: URL;
+let admin: string;
+let other: SeedResult;
+let otherAdmin: string;
+let ws: Client;
+let otherWs: Client;
+
+beforeAll(async () => {
+  t = await startTestGateway();
+  url = await t.gateway.listen(0, "127.0.0.1");
+  admin = await t.token();
+  other = await seedDemoData(t.db.prisma, { seed: 4242, contacts: 5, conversations: 12, workspaceName: "Other Co" });
+  const otherAgent = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: other.workspaceId, role: "ADMIN" } });
+  otherAdmin = t.tokenFor({ agentId: otherAgent.id, workspaceId: other.workspaceId, role: "ADMIN" });
+  ws = wsClient(url, admin);
+  otherWs = wsClient(url, otherAdmin);
+});
+// Every test starts with no subscriber left (closing one is asynchronous on the server).
+afterEach(() => until(() => subscribersOf(t.gateway) === 0, "every subscription to be released"));
+afterAll(async () => {
+  await ws?.dispose();
+  await otherWs?.dispose();
+  await t?.close();
+});
+
+const TOTALS = `subscription($a: ID) { unreadTotals(assignedToId: $a) { unreadConversations unreadMessages } }`;
+const UNREAD = `subscription($c: ID, $a: ID) { unreadCountChanged(conversationId: $c, assignedToId: $a) {
+  conversationId unreadCount conversation { id unreadCount lastMessagePreview contact { id } assignedTo { id } } } }`;
+const EVENTS = `subscription($id: ID, $f: ConversationFilter) { conversationEvents(id: $id, filter: $f) {
+  type conversation { id status priority labels unreadCount } activity { id type from to actor { id } } } }`;
+
+type Totals = { unreadTotals: { unreadConversations: number; unreadMessages: number } };
+type Unread = { unreadCountChanged: { conversationId: string; unreadCount: number; conversation: any } };
+type Event = { conversationEvents: { type: string; conversation: any; activity: any } };
+
+let externalIds = 0;
+const receive = (conversationId: string, token = admin) =>
+  overHttp(url, token, `mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, {
+    i: { conversationId, body: `live ${++externalIds}`, externalId: `live-${externalIds}` },
+  });
+const markRead = (id: string) => overHttp(url, admin, `mutation($id: ID!) { markConversationRead(id: $id) { id } }`, { id });
+const assign = (id: string, agentId: string | null) =>
+  overHttp(url, admin, `mutation($id: ID!, $a: ID) { assignConversation(id: $id, agentId: $a) { id } }`, { id, a: agentId });
+const setPriority = (id: string, priority: string) =>
+  overHttp(url, admin, `mutation($id: ID!, $p: ConversationPriority) { updateConversationPriority(id: $id, priority: $p) { id } }`, { id, p: priority });
+const addLabels = (id: string, labels: string[]) =>
+  overHttp(url, admin, `mutation($id: ID!, $l: [String!]!) { addConversationLabels(id: $id, labels: $l) { id } }`, { id, l: labels });
+
+/** The totals as the conversationCounts query gives them. */
+async function countsOf(assignedToId: string | null, token = admin) {
+  const { conversationCounts } = await overHttp(url, token, `query($f: ConversationFilter) { conversationCounts(filter: $f) { withUnread unreadMessages } }`, {
+    f: assignedToId ? { assignedToId } : null,
+  });
+  return { unreadConversations: conversationCounts.withUnread, unreadMessages: conversationCounts.unreadMessages };
+}
+
+const taken = new Set<string>();
+async function conversation(where: Record<string, unknown> = {}, workspaceId = t.seed!.workspaceId) {
+  const rows = await t.db.prisma.conversation.findMany({ where: { workspaceId, ...where }, orderBy: { id: "asc" } });
+  const row = rows.find((r) => !taken.has(r.id));
+  if (!row) throw new Error(`no conversation left for ${JSON.stringify(where)}`);
+  taken.add(row.id);
+  return row;
+}
+
+describe("unreadTotals", () => {
+  it("sends the current totals at once, then new totals after a message arrives and after it is read (graphql-ws)", async () => {
+    const feed = overWs<Totals>(ws, TOTALS);
+    expect((await feed.next()).unreadTotals).toEqual(await countsOf(null));
+    const conv = await conversation({ unreadCount: 0 });
+    await receive(conv.id);
+    const after = (await feed.next()).unreadTotals;
+    expect(after).toEqual(await countsOf(null));
+    await markRead(conv.id);
+    expect((await feed.next()).unreadTotals).toEqual({ unreadConversations: after.unreadConversations - 1, unreadMessages: after.unreadMessages - 1 });
+    await feed.close();
+  });
+
+  it("moves both agents' totals when an unread conversation is reassigned (graphql-sse)", async () => {
+    const conv = await conversation({ unreadCount: { gt: 0 }, assignedToId: { not: null } });
+    const to = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: conv.workspaceId, active: true, id: { not: conv.assignedToId! } } });
+    const from = overSse<Totals>(url, admin, TOTALS, { a: conv.assignedToId });
+    const into = overSse<Totals>(url, admin, TOTALS, { a: to.id });
+    const fromBefore = (await from.next()).unreadTotals;
+    const intoBefore = (await into.next()).unreadTotals;
+    expect(fromBefore).toEqual(await countsOf(conv.assignedToId));
+    expect(intoBefore).toEqual(await countsOf(to.id));
+
+    await assign(conv.id, to.id);
+    expect((await from.next()).unreadTotals).toEqual({
+      unreadConversations: fromBefore.unreadConversations - 1,
+      unreadMessages: fromBefore.unreadMessages - conv.unreadCount,
+    });
+    expect((await into.next()).unreadTotals).toEqual({
+      unreadConversations: intoBefore.unreadConversations + 1,
+      unreadMessages: intoBefore.unreadMessages + conv.unreadCount,
+    });
+    await from.close();
+    await into.close();
+    from.dispose();
+    into.dispose();
+  });
+
+  it("is computed once per (workspace, assignee) and fanned out: many subscribers of a key see the same figures", async () => {
+    const feeds = Array.from({ length: 20 }, () => overWs<Totals>(ws, TOTALS));
+    const first = await Promise.all(feeds.map((f) => f.next()));
+    expect(new Set(first.map((f) => JSON.stringify(f))).size).toBe(1);
+    expect(t.gateway.feeds.stats().totalsKeys).toBe(1);
+    const conv = await conversation({ unreadCount: 0 });
+    await receive(conv.id);
+    const next = await Promise.all(feeds.map((f) => f.next()));
+    for (const frame of next) expect(frame.unreadTotals).toEqual(await countsOf(null));
+    await Promise.all(feeds.map((f) => f.close()));
+  });
+});
+
+describe("unreadCountChanged", () => {
+  it("emits the new count with the conversation, loaded fresh for each event (graphql-sse)", async () => {
+    const conv = await conversation({ unreadCount: 0 });
+    const feed = overSse<Unread>(url, admin, UNREAD, { c: conv.id });
+    await until(() => subscribersOf(t.gateway) === 1, "the subscription");
+    await receive(conv.id);
+    const first = (await feed.next()).unreadCountChanged;
+    expect(first).toMatchObject({ conversationId: conv.id, unreadCount: 1, conversation: { id: conv.id, unreadCount: 1, contact: { id: conv.contactId } } });
+    expect(first.conversation.lastMessagePreview).toBe(`live ${externalIds}`);
+    await markRead(conv.id);
+    expect((await feed.next()).unreadCountChanged).toMatchObject({ conversationId: conv.id, unreadCount: 0, conversation: { unreadCount: 0 } });
+    await feed.close();
+    feed.dispose();
+  });
+
+  it("narrows by conversation and by assignee; changes that do not move the count are not sent", async () => {
+    const agent = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, active: true, role: "AGENT" } });
+    const mine = await conversation({ unreadCount: 0 });
+    const elsewhere = await conversation({ unreadCount: 0 });
+    await assign(mine.id, agent.id);
+    await assign(elsewhere.id, null);
+    const byAgent = overWs<Unread>(ws, UNREAD, { a: agent.id });
+    const byConversation = overWs<Unread>(ws, UNREAD, { c: elsewhere.id });
+    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    await setPriority(mine.id, "HIGH");
+    await receive(elsewhere.id);
+    await receive(mine.id);
+    expect((await byAgent.next()).unreadCountChanged).toMatchObject({ conversationId: mine.id, unreadCount: 1, conversation: { assignedTo: { id: agent.id } } });
+    expect((await byConversation.next()).unreadCountChanged).toMatchObject({ conversationId: elsewhere.id, unreadCount: 1 });
+    await receive(elsewhere.id);
+    expect((await byConversation.next()).unreadCountChanged).toMatchObject({ conversationId: elsewhere.id, unreadCount: 2 });
+    await byAgent.close();
+    await byConversation.close();
+  });
+});
+
+describe("conversationEvents", () => {
+  it("sends every activity of matching conversations, filtered exactly like the conversations query", async () => {
+    const a = await conversation({ status: "OPEN", priority: { not: "LOW" } });
+    const b = await conversation({ status: "OPEN", priority: { not: "LOW" } });
+    const filter = { status: ["OPEN"], labels: ["live-feed"] };
+    const feed = overWs<Event>(ws, EVENTS, { f: filter });
+    await until(() => subscribersOf(t.gateway) === 1, "the subscription");
+
+    await setPriority(b.id, "LOW"); // b does not match: no label
+    await addLabels(a.id, ["Live-Feed"]); // a matches once labelled
+    await setPriority(a.id, "LOW");
+    const first = (await feed.next()).conversationEvents;
+    expect(first).toMatchObject({ type: "LABELS_CHANGED", conversation: { id: a.id, labels: expect.arrayContaining(["live-feed"]) }, activity: { type: "LABELS_CHANGED" } });
+    const second = (await feed.next()).conversationEvents;
+    expect(second).toMatchObject({ type: "PRIORITY_CHANGED", conversation: { id: a.id, priority: "LOW" }, activity: { to: "LOW" } });
+    expect(second.activity.actor).not.toBeNull();
+
+    // The query agrees on which of the two conversations the filter covers.
+    const { conversations } = await overHttp(url, admin, `query($f: ConversationFilter) { conversations(first: 100, filter: $f) { edges { node { id } } } }`, { f: filter });
+    const listed = conversations.edges.map((e: any) => e.node.id);
+    expect(listed).toContain(a.id);
+    expect(listed).not.toContain(b.id);
+    await feed.close();
+  });
+
+  it("a search filter covers the contact's name, as in the query; id narrows to one conversation", async () => {
+    const conv = await conversation({ status: "OPEN" });
+    const contact = await t.db.prisma.contact.findUniqueOrThrow({ where: { id: conv.contactId } });
+    const otherConv = await conversation({ contactId: { not: conv.contactId } });
+    const bySearch = overSse<Event>(url, admin, EVENTS, { f: { search: contact.lastName ?? contact.firstName } });
+    const byId = overWs<Event>(ws, EVENTS, { id: otherConv.id });
+    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    await receive(conv.id);
+    await receive(otherConv.id);
+    expect((await bySearch.next()).conversationEvents).toMatchObject({ type: "MESSAGE_RECEIVED", conversation: { id: conv.id } });
+    expect((await byId.next()).conversationEvents).toMatchObject({ type: "MESSAGE_RECEIVED", conversation: { id: otherConv.id } });
+    await bySearch.close();
+    bySearch.dispose();
+    await byId.close();
+  });
+
+  it("a bulk change sends each conversation's activities, in order, with the records as they are after it", async () => {
+    const ids = (await Promise.all(Array.from({ length: 5 }, () => conversation({ status: "OPEN", priority: { not: "HIGH" } })))).map((c) => c.id);
+    const feed = overWs<Event>(ws, EVENTS, { f: { labels: ["bulk-live"] } });
+    const totals = overWs<Totals>(ws, TOTALS);
+    const totalsBefore = (await totals.next()).unreadTotals;
+    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    await overHttp(url, admin, `mutation($ids: [ID!]!) { bulkUpdateConversations(ids: $ids, status: CLOSED, addLabels: ["bulk-live"]) { updated { id } errors { id } } }`, { ids });
+    const received = [];
+    for (let i = 0; i < 10; i++) received.push((await feed.next()).conversationEvents);
+    expect(received.map((e) => [e.conversation.id, e.type])).toEqual(ids.flatMap((id) => [[id, "STATUS_CHANGED"], [id, "LABELS_CHANGED"]]));
+    for (const event of received) expect(event.conversation.status).toBe("CLOSED");
+
+    // Unread figures did not move, so no totals frame: the next one is for the message below.
+    const conv = await conversation({ unreadCount: 0 });
+    await receive(conv.id);
+    expect((await totals.next()).unreadTotals).toEqual({ unreadConversations: totalsBefore.unreadConversations + 1, unreadMessages: totalsBefore.unreadMessages + 1 });
+    await feed.close();
+    await totals.close();
+  });
+
+  it("rejects a bad filter or id with BAD_USER_INPUT", async () => {
+    const badLabel = overWs<Event>(ws, EVENTS, { f: { labels: ["no/slashes"] } });
+    await expect(badLabel.next()).rejects.toThrow(/BAD_USER_INPUT/);
+    const badId = overSse<Totals>(url, admin, TOTALS, { a: "conv_000000000000" });
+    await expect(badId.next()).rejects.toThrow(/BAD_USER_INPUT/);
+    badId.dispose();
+  });
+});
+
+describe("workspaces", () => {
+  it("a subscriber of another workspace gets nothing of this one's changes", async () => {
+    const otherConv = await conversation({ unreadCount: 0 }, other.workspaceId);
+    const events = overWs<Event>(otherWs, EVENTS);
+    const unread = overWs<Unread>(otherWs, UNREAD);
+    const totals = overSse<Totals>(url, otherAdmin, TOTALS);
+    const totalsBefore = (await totals.next()).unreadTotals;
+    expect(totalsBefore).toEqual(await countsOf(null, otherAdmin));
+    await until(() => subscribersOf(t.gateway) === 3, "the subscriptions");
+
+    const mine = await conversation({ unreadCount: 0 });
+    await receive(mine.id);
+    await addLabels(mine.id, ["not-yours"]);
+    // Events reach subscribers in commit order: the other workspace's first event is its own.
+    await receive(otherConv.id, otherAdmin);
+    expect((await events.next()).conversationEvents.conversation.id).toBe(otherConv.id);
+    expect((await unread.next()).unreadCountChanged.conversationId).toBe(otherConv.id);
+    expect((await totals.next()).unreadTotals).toEqual({ unreadConversations: totalsBefore.unreadConversations + 1, unreadMessages: totalsBefore.unreadMessages + 1 });
+    await events.close();
+    await unread.close();
+    await totals.close();
+    totals.dispose();
+  });
+
+  it("a conversation id of another workspace behaves like a missing one", async () => {
+    const mine = await conversation({ unreadCount: 0 });
+    const foreign = overWs<Unread>(otherWs, UNREAD, { c: mine.id });
+    const sentinel = await conversation({ unreadCount: 0 }, other.workspaceId);
+    const own = overWs<Unread>(otherWs, UNREAD, { c: sentinel.id });
+    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    await receive(mine.id);
+    await receive(sentinel.id, otherAdmin);
+    expect((await own.next()).unreadCountChanged.conversationId).toBe(sentinel.id);
+    await foreign.close();
+    await own.close();
+  });
+});
+
+describe("authentication", () => {
+  it("a WebSocket without a token, or with a bad one, is closed with 4401 UNAUTHENTICATED", async () => {
+    for (const token of [null, "not-a-jwt", t.tokenFor({ agentId: "agt_000000000000", workspaceId: "wsp_000000000000", role: "ADMIN" }).slice(0, -2)]) {
+      let closed: any;
+      const client = wsClient(url, token, { onClosed: (event) => (closed = event) });
+      await expect(overWs(client, TOTALS).next()).rejects.toBeDefined();
+      expect(closed).toMatchObject({ code: 4401 });
+      expect(String(closed.reason)).toMatch(/^UNAUTHENTICATED/);
+      await client.dispose();
+    }
+  });
+
+  it("an SSE subscription without a token is refused with UNAUTHENTICATED", async () => {
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: TOTALS }),
+    });
+    const text = await response.text();
+    expect(text).toContain("UNAUTHENTICATED");
+    expect(subscribersOf(t.gateway)).toBe(0);
+  });
+});
+
+describe("shutdown", () => {
+  it("close() releases every subscription: WebSocket clients get 1001 (going away, so they reconnect), SSE streams end", async () => {
+    const second = await createGateway(testConfig(), { db: t.db });
+    const secondUrl = await second.listen(0, "127.0.0.1");
+    const client = wsClient(secondUrl, admin);
+    const overSocket = overWs<Totals>(client, TOTALS);
+    const overStream = overSse<Totals>(secondUrl, admin, TOTALS);
+    await overSocket.next();
+    await overStream.next();
+    expect(second.feeds.stats().subscribers).toBe(2);
+    await second.close();
+    expect(second.feeds.stats()).toMatchObject({ subscribers: 0, busListeners: 0 });
+    await expect(overSocket.iterator.next()).rejects.toMatchObject({ code: 1001 });
+    await expect(overStream.iterator.next()).resolves.toMatchObject({ done: true });
+    overStream.dispose();
+    await client.dispose();
+  });
+});
