@@ -96,6 +96,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
     // Yoga's GraphiQL would keep typed-in tokens in localStorage; a reload offers the dev token again.
     shouldPersistHeaders: false,
+    // GraphiQL runs subscriptions as GET event streams, which CSRF prevention refuses without this header.
+    additionalHeaders: { "graphql-yoga-csrf": "graphiql" },
   };
   const knownOperations = manifest?.operationNames ?? new Set(Object.values(shippedOperations()).flatMap(operationNames));
   const metrics =
