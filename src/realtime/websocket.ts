@@ -6,6 +6,7 @@ import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { RequestContext } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
+import type { PersistedDocuments } from "../plugins/persisted-operations.js";
 
 type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
 type Extra = WsExtra & Record<PropertyKey, unknown>;
@@ -23,7 +24,7 @@ interface Executors {
  * the same authenticator as HTTP headers: once at connection_init (close code 4401 when missing or
  * bad), and again by the context for every operation (a token may expire while connected).
  */
-export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: Logger) {
+export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: Logger, documents: Pick<PersistedDocuments, "documentFor">) {
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
     ...ctx,
@@ -54,7 +55,8 @@ export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: L
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
         let document;
         try {
-          document = parse(params.query);
+          // The allow-list (or APQ) applies here as over HTTP: graphql-ws does not pass Yoga's onParams.
+          document = parse(documents.documentFor(params) ?? params.query);
         } catch (err) {
           return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse.")];
         }
