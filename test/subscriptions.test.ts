@@ -228,6 +228,13 @@ describe("conversationEvents", () => {
     await expect(badId.next()).rejects.toThrow(/BAD_USER_INPUT/);
     badId.dispose();
   });
+
+  it("a subscription that does not parse or validate gets BAD_USER_INPUT over graphql-ws too", async () => {
+    for (const query of ["subscription { unreadTotals {", "subscription { unreadTotals { noSuchField } }"]) {
+      const refused = await overWs(ws, query).next().catch((errors: unknown) => errors);
+      expect(JSON.stringify(refused)).toMatch(/"code":"BAD_USER_INPUT"/);
+    }
+  });
 });
 
 describe("workspaces", () => {

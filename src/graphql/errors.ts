@@ -16,7 +16,7 @@ const REQUEST_ERROR_CODES = new Set([
 ]);
 
 /** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED / FORBIDDEN for a 401 / 403. */
-function withContractCode(error: GraphQLError): GraphQLError {
+export function withContractCode(error: GraphQLError): GraphQLError {
   const given = error.extensions.code;
   if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
   const status = (error.extensions.http as { status?: number } | undefined)?.status;

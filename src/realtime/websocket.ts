@@ -5,6 +5,7 @@ import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { RequestContext } from "../graphql/context.js";
+import { withContractCode } from "../graphql/errors.js";
 import type { Logger } from "../logger.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
 
@@ -58,10 +59,11 @@ export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: L
           // The allow-list (or APQ) applies here as over HTTP: graphql-ws does not pass Yoga's onParams.
           document = parse(documents.documentFor(params) ?? params.query);
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("The query does not parse.")];
+          return [withContractCode(err instanceof GraphQLError ? err : new GraphQLError("The query does not parse."))];
         }
+        // Yoga's result hooks do not run for graphql-ws, so the contract codes are given here.
         const errors = validate(schema, document);
-        if (errors.length) return errors;
+        if (errors.length) return errors.map(withContractCode);
         let contextValue;
         try {
           contextValue = await contextFactory();
