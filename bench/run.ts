@@ -2,7 +2,6 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import os from "node:os";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
@@ -13,6 +12,7 @@ import { openDatabase, type Database } from "../src/db/client.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { createGateway } from "../src/gateway.js";
 import { BENCH_WORKSPACE_ID, LABELS, benchAgentId } from "./workspace.js";
+import { freePort } from "../test/free-port.js";
 
 /**
  * `npm run bench`: the dashboard's operations against a gateway process over HTTP (autocannon),
@@ -513,14 +513,6 @@ function git(args: string[]): string | null {
   } catch {
     return null;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForReady(ready: URL, gateway: ChildProcess) {

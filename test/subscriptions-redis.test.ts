@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +9,7 @@ import { migrate } from "../src/db/migrate.js";
 import { freshDatabase, TEST_JWT_SECRET, testConfig } from "./helpers.js";
 import { overHttp, overWs, until, wsClient } from "./live.js";
 import { signAgentToken } from "../src/auth/tokens.js";
+import { freePort } from "./free-port.js";
 
 // Several gateways on one database and one Redis, as in production. Needs TEST_REDIS_URL (any
 // Redis; channels carry this run's random workspace ids) and, for the outage test, redis-server.
@@ -62,14 +62,6 @@ async function conversation() {
   const row = rows.find((r) => !taken.has(r.id))!;
   taken.add(row.id);
   return row;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A throwaway redis-server of our own, to stop and start again. */
