@@ -17,6 +17,7 @@ import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
 import { useAuthentication } from "./plugins/authentication.js";
+import { useCompiledExecution } from "./plugins/compiled-execution.js";
 import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
 import { useOperationLimits } from "./plugins/operation-limits.js";
@@ -150,6 +151,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // After authentication, so a caller without credentials hears that first.
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
       useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS }),
+      useCompiledExecution(log),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>
       buildRequestContext(

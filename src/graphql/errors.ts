@@ -17,16 +17,18 @@ const REQUEST_ERROR_CODES = new Set([
 
 /** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED / FORBIDDEN for a 401 / 403. */
 export function withContractCode(error: GraphQLError): GraphQLError {
-  const given = error.extensions.code;
+  // graphql-jit's variable errors carry no extensions object at all, unlike graphql-js's.
+  const extensions: GraphQLError["extensions"] = error.extensions ?? {};
+  const given = extensions.code;
   if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
-  const status = (error.extensions.http as { status?: number } | undefined)?.status;
+  const status = (extensions.http as { status?: number } | undefined)?.status;
   const field = status === 401 || status === 403 ? undefined : variableField(error.message);
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...error.extensions, code: codeForStatus(status), ...(field ? { field } : {}) },
+    extensions: { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}) },
   });
 }
 

@@ -1,0 +1,39 @@
+import { useGraphQlJit } from "@envelop/graphql-jit";
+import { getOperationAST, getVariableValues } from "graphql";
+import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import type { Logger } from "../logger.js";
+
+/**
+ * Executes each document through code graphql-jit compiled for it, once per parsed document
+ * (Yoga's parse cache hands back the same document object for the same text). It takes about a
+ * third of the CPU off a 50-row inbox page (bench/README.md, lever 9). A document the compiler
+ * refuses still runs on the standard executor, and is logged rather than printed.
+ */
+export function useCompiledExecution(log: Logger): Plugin {
+  return {
+    onPluginInit({ addPlugin }) {
+      const jit = useGraphQlJit(
+        {},
+        {
+          // Subscriptions keep the standard executor: with graphql-jit's, the live feeds stall
+          // (test/subscriptions.test.ts never finishes), and a live event is a few fields, not a page.
+          enableIf: ({ document, operationName }) => getOperationAST(document, operationName)?.operation !== "subscription",
+          onError: (failure) => log.warn({ errors: failure.errors?.map((e) => e.message) }, "graphql-jit could not compile a document"),
+        },
+      );
+      addPlugin(jit as Plugin);
+    },
+    onExecute({ args }) {
+      return {
+        onExecuteDone({ result, setResult }) {
+          if (isAsyncIterable(result) || result.data !== undefined || !result.errors?.length) return;
+          // Nothing ran: the variables were refused. graphql-jit says so more tersely than graphql-js
+          // (no input path, not the scalar's reason), so clients get graphql-js's words, as before.
+          const operation = getOperationAST(args.document, args.operationName);
+          const { errors } = getVariableValues(args.schema, operation?.variableDefinitions ?? [], args.variableValues ?? {});
+          if (errors) setResult({ errors });
+        },
+      };
+    },
+  };
+}
