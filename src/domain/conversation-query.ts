@@ -60,10 +60,12 @@ function sortKey(order: ConversationOrder | null | undefined): SortKey {
   }
 }
 
-/** The SQL condition for a filter, on a conversation aliased `t`. */
-export function conversationWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql {
+/**
+ * The conditions on the columns a conversation and its tally rows share (conversation-tallies.ts),
+ * on a table aliased `t`: so the counts read from tallies mean exactly what the list means.
+ */
+function keyConditions(workspaceId: string, f: ConversationFilter): Prisma.Sql[] {
   const parts: Prisma.Sql[] = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
-  const f = filter ?? {};
   if (f.status?.length) parts.push(oneOf(Prisma.sql`t."status"`, f.status, "ConversationStatus"));
   if (f.channel?.length) parts.push(oneOf(Prisma.sql`t."channel"`, f.channel, "Channel"));
   if (f.priority?.length) parts.push(oneOf(Prisma.sql`t."priority"`, f.priority, "ConversationPriority"));
@@ -71,6 +73,13 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
   if (f.unassigned != null) {
     parts.push(f.unassigned ? Prisma.sql`t."assignedToId" IS NULL` : Prisma.sql`t."assignedToId" IS NOT NULL`);
   }
+  return parts;
+}
+
+/** The SQL condition for a filter, on a conversation aliased `t`. */
+export function conversationWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql {
+  const f = filter ?? {};
+  const parts = keyConditions(workspaceId, f);
   if (f.labels?.length) parts.push(Prisma.sql`t."labels" @> ${textArray(normalizeLabelList(f.labels, "filter.labels"))}`);
   if (f.contactId != null) parts.push(Prisma.sql`t."contactId" = ${f.contactId}`);
   if (f.hasUnread != null) parts.push(f.hasUnread ? Prisma.sql`t."unreadCount" > 0` : Prisma.sql`t."unreadCount" = 0`);
@@ -81,6 +90,18 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
     parts.push(Prisma.sql`(t."subject" ILIKE ${p} OR t."lastMessagePreview" ILIKE ${p}
       OR EXISTS (SELECT 1 FROM "Contact" ct WHERE ct."id" = t."contactId" AND ${contactMatches("ct", p)}))`);
   }
+  return Prisma.join(parts, " AND ");
+}
+
+/**
+ * The same condition on tally rows, or null when the filter narrows by something tallies do not
+ * keep (labels, contact, search, updatedAfter): then only the conversations themselves can tell.
+ */
+export function tallyWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql | null {
+  const f = filter ?? {};
+  if (f.labels?.length || f.contactId != null || f.search?.trim() || f.updatedAfter != null) return null;
+  const parts = keyConditions(workspaceId, f);
+  if (f.hasUnread != null) parts.push(f.hasUnread ? Prisma.sql`t."hasUnread"` : Prisma.sql`NOT t."hasUnread"`);
   return Prisma.join(parts, " AND ");
 }
 
@@ -99,7 +120,10 @@ export async function listConversations(db: PrismaClient, workspaceId: string, a
   const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window, columns }));
   return {
     ...toConnection(rows, window, sort),
-    totalCount: () => countMatching(db, where),
+    totalCount: () => {
+      const tallies = tallyWhere(workspaceId, args.filter);
+      return tallies ? sumTallies(db, tallies) : countMatching(db, where);
+    },
   };
 }
 
@@ -129,6 +153,11 @@ export async function listConversationsOfContacts(
   });
 }
 
+async function sumTallies(db: PrismaClient, where: Prisma.Sql): Promise<number> {
+  const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT COALESCE(sum(t."conversations"), 0)::int AS count FROM "ConversationTally" t WHERE ${where}`;
+  return count;
+}
+
 async function countMatching(db: PrismaClient, where: Prisma.Sql): Promise<number> {
   const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM "Conversation" t WHERE ${where}`;
   return count;
@@ -144,21 +173,36 @@ export interface ConversationCounts {
   unreadMessages: number;
 }
 
-/** The figures an inbox sidebar shows, over the conversations the filter matches, in one scan. */
+/**
+ * The figures an inbox sidebar shows, over the conversations the filter matches: summed from the
+ * tallies the write path keeps when the filter allows (a few thousand rows at most, whatever the
+ * number of conversations), else counted from the conversations in one scan.
+ */
 export async function countConversations(
   db: PrismaClient,
   workspaceId: string,
   filter: ConversationFilter | null | undefined,
 ): Promise<ConversationCounts> {
-  const [row] = await db.$queryRaw<ConversationCounts[]>`
-    SELECT count(*)::int AS "total",
-      (count(*) FILTER (WHERE t."status" = 'OPEN'))::int AS "open",
-      (count(*) FILTER (WHERE t."status" = 'CLOSED'))::int AS "closed",
-      (count(*) FILTER (WHERE t."status" = 'ARCHIVED'))::int AS "archived",
-      (count(*) FILTER (WHERE t."assignedToId" IS NULL))::int AS "unassigned",
-      (count(*) FILTER (WHERE t."unreadCount" > 0))::int AS "withUnread",
-      COALESCE(sum(t."unreadCount"), 0)::int AS "unreadMessages"
-    FROM "Conversation" t WHERE ${conversationWhere(workspaceId, filter)}`;
+  const tallies = tallyWhere(workspaceId, filter);
+  const [row] = tallies
+    ? await db.$queryRaw<ConversationCounts[]>`
+        SELECT COALESCE(sum(t."conversations"), 0)::int AS "total",
+          COALESCE(sum(t."conversations") FILTER (WHERE t."status" = 'OPEN'), 0)::int AS "open",
+          COALESCE(sum(t."conversations") FILTER (WHERE t."status" = 'CLOSED'), 0)::int AS "closed",
+          COALESCE(sum(t."conversations") FILTER (WHERE t."status" = 'ARCHIVED'), 0)::int AS "archived",
+          COALESCE(sum(t."conversations") FILTER (WHERE t."assignedToId" IS NULL), 0)::int AS "unassigned",
+          COALESCE(sum(t."conversations") FILTER (WHERE t."hasUnread"), 0)::int AS "withUnread",
+          COALESCE(sum(t."unreadMessages"), 0)::int AS "unreadMessages"
+        FROM "ConversationTally" t WHERE ${tallies}`
+    : await db.$queryRaw<ConversationCounts[]>`
+        SELECT count(*)::int AS "total",
+          (count(*) FILTER (WHERE t."status" = 'OPEN'))::int AS "open",
+          (count(*) FILTER (WHERE t."status" = 'CLOSED'))::int AS "closed",
+          (count(*) FILTER (WHERE t."status" = 'ARCHIVED'))::int AS "archived",
+          (count(*) FILTER (WHERE t."assignedToId" IS NULL))::int AS "unassigned",
+          (count(*) FILTER (WHERE t."unreadCount" > 0))::int AS "withUnread",
+          COALESCE(sum(t."unreadCount"), 0)::int AS "unreadMessages"
+        FROM "Conversation" t WHERE ${conversationWhere(workspaceId, filter)}`;
   return row;
 }
 

@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { compactConversationTallies } from "../src/domain/conversation-tallies.js";
+import type { Prisma } from "../src/generated/prisma/client.js";
+import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
+
+// conversationCounts is summed from tallies a trigger keeps in the write path. Every figure here
+// is checked against the conversations themselves, counted by Prisma.
+
+const COUNTS = `query($f: ConversationFilter) { conversationCounts(filter: $f) { total open closed archived unassigned withUnread unreadMessages } }`;
+
+let t: TestGateway;
+let workspaceId: string;
+let agentId: string;
+
+beforeAll(async () => {
+  // No folding on a timer here: the last test folds by hand and counts the rows.
+  t = await startTestGateway({ config: { TALLY_COMPACTION_INTERVAL_MS: "0" } });
+  workspaceId = t.seed!.workspaceId;
+  agentId = (await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId, role: "AGENT", active: true } })).id;
+});
+afterAll(() => t?.close());
+
+type Filter = Record<string, unknown> | null;
+
+/** The filters a sidebar sends, each with the Prisma condition that means the same. */
+const filters = (): [Filter, Prisma.ConversationWhereInput][] => [
+  [null, {}],
+  [{ status: ["OPEN"] }, { status: "OPEN" }],
+  [{ assignedToId: agentId }, { assignedToId: agentId }],
+  [{ unassigned: true }, { assignedToId: null }],
+  [{ hasUnread: true }, { unreadCount: { gt: 0 } }],
+  [{ priority: ["HIGH", "MEDIUM"] }, { priority: { in: ["HIGH", "MEDIUM"] } }],
+  [{ channel: ["EMAIL", "SMS"], status: ["OPEN", "CLOSED"] }, { channel: { in: ["EMAIL", "SMS"] }, status: { in: ["OPEN", "CLOSED"] } }],
+  [{ status: ["OPEN"], unassigned: false, hasUnread: false }, { status: "OPEN", assignedToId: { not: null }, unreadCount: 0 }],
+  // Not kept in tallies: counted from the conversations.
+  [{ labels: ["billing"] }, { labels: { has: "billing" } }],
+];
+
+async function countedFromConversations(where: Prisma.ConversationWhereInput) {
+  const rows = await t.db.prisma.conversation.findMany({ where: { workspaceId, ...where }, select: { status: true, assignedToId: true, unreadCount: true } });
+  return {
+    total: rows.length,
+    open: rows.filter((c) => c.status === "OPEN").length,
+    closed: rows.filter((c) => c.status === "CLOSED").length,
+    archived: rows.filter((c) => c.status === "ARCHIVED").length,
+    unassigned: rows.filter((c) => !c.assignedToId).length,
+    withUnread: rows.filter((c) => c.unreadCount > 0).length,
+    unreadMessages: rows.reduce((sum, c) => sum + c.unreadCount, 0),
+  };
+}
+
+async function expectCountsAgree() {
+  for (const [filter, where] of filters()) {
+    const { conversationCounts } = dataOf<{ conversationCounts: unknown }>(await t.gql(COUNTS, { f: filter }));
+    expect(conversationCounts, JSON.stringify(filter)).toEqual(await countedFromConversations(where));
+  }
+}
+
+const tallyRows = () => t.db.prisma.conversationTally.count({ where: { workspaceId } });
+
+let deliveries = 0;
+const receive = (conversationId: string) =>
+  t.gql(`mutation($input: ReceiveMessageInput!) { receiveMessage(input: $input) { id } }`, {
+    input: { conversationId, body: "Any news on my order?", externalId: `counts-${deliveries++}` },
+  });
+
+async function someConversations(n: number) {
+  return t.db.prisma.conversation.findMany({ where: { workspaceId }, orderBy: { id: "asc" }, take: n, select: { id: true, contactId: true } });
+}
+
+describe("conversationCounts from tallies kept in the write path", () => {
+  it("reads the tallies, not the conversations, when the filter allows", async () => {
+    const { statements } = await t.db.sql.record(() => t.gql(COUNTS, { f: { status: ["OPEN"], assignedToId: agentId } }));
+    expect(statements.map((s) => s.sql).join("\n")).toMatch(/FROM "ConversationTally"/);
+    const labelled = await t.db.sql.record(() => t.gql(COUNTS, { f: { labels: ["billing"] } }));
+    expect(labelled.statements.map((s) => s.sql).join("\n")).not.toMatch(/ConversationTally/);
+  });
+
+  it("agree with the conversations after every kind of write", async () => {
+    await expectCountsAgree();
+    const [a, b, c, d] = await someConversations(4);
+    const writes: [string, Record<string, unknown>][] = [
+      [`mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }`, { id: a.id }],
+      [`mutation($id: ID!) { updateConversationStatus(id: $id, status: OPEN) { id } }`, { id: a.id }],
+      [`mutation($id: ID!) { updateConversationPriority(id: $id, priority: HIGH) { id } }`, { id: b.id }],
+      [`mutation($id: ID!) { updateConversationPriority(id: $id, priority: null) { id } }`, { id: c.id }],
+      [`mutation($id: ID!, $agent: ID) { assignConversation(id: $id, agentId: $agent) { id } }`, { id: c.id, agent: agentId }],
+      [`mutation($id: ID!) { assignConversation(id: $id, agentId: null) { id } }`, { id: d.id }],
+      [`mutation($id: ID!) { markConversationRead(id: $id) { id } }`, { id: b.id }],
+      [`mutation($id: ID!) { addConversationLabels(id: $id, labels: ["billing"]) { id } }`, { id: d.id }],
+      [
+        `mutation($ids: [ID!]!, $agent: ID) { bulkUpdateConversations(ids: $ids, status: ARCHIVED, priority: LOW, assignToId: $agent) { errors { code } } }`,
+        { ids: [a.id, b.id, c.id], agent: agentId },
+      ],
+      [
+        `mutation($contact: ID!) { createConversation(input: { contactId: $contact, channel: SMS, priority: HIGH }) { id } }`,
+        { contact: a.contactId },
+      ],
+    ];
+    for (const [mutation, variables] of writes) dataOf(await t.gql(mutation, variables));
+    for (const { id } of [a, b, c, d]) dataOf(await receive(id));
+    await expectCountsAgree();
+  });
+
+  it("conversations' totalCount agrees too", async () => {
+    for (const [filter, where] of filters()) {
+      const { conversations } = dataOf<{ conversations: { totalCount: number } }>(
+        await t.gql(`query($f: ConversationFilter) { conversations(filter: $f, first: 1) { totalCount } }`, { f: filter }),
+      );
+      expect(conversations.totalCount, JSON.stringify(filter)).toBe(await t.db.prisma.conversation.count({ where: { workspaceId, ...where } }));
+    }
+  });
+
+  it("concurrent writes to the same figures all count: writers add rows, never wait on one", async () => {
+    const [a, b, c] = await someConversations(3);
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) => receive([a, b, c][i % 3].id)),
+      ...[a, b, c].map(({ id }) => t.gql(`mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }`, { id })),
+      ...[a, b, c].map(({ id }) => t.gql(`mutation($id: ID!) { assignConversation(id: $id, agentId: null) { id } }`, { id })),
+    ]);
+    for (const result of results) expect(result.errors).toBeUndefined();
+    await expectCountsAgree();
+  });
+
+  it("folding leaves one row per key and the same figures; a pass from its mark folds only what is new", async () => {
+    const before = await tallyRows();
+    const keys = await t.db.prisma.conversationTally.groupBy({
+      by: ["workspaceId", "status", "assignedToId", "priority", "channel", "hasUnread"],
+      where: { workspaceId },
+      having: { conversations: { _sum: { not: 0 } } },
+    });
+    expect(before).toBeGreaterThan(keys.length);
+    const mark = await compactConversationTallies(t.db.prisma, 0n);
+    expect(await tallyRows()).toBe(keys.length);
+    await expectCountsAgree();
+
+    expect(await compactConversationTallies(t.db.prisma, mark)).toBe(mark);
+    expect(await tallyRows()).toBe(keys.length);
+
+    const [a] = await someConversations(1);
+    dataOf(await receive(a.id));
+    expect(await tallyRows()).toBe(keys.length + 2);
+    expect(await compactConversationTallies(t.db.prisma, mark)).toBeGreaterThan(mark);
+    expect(await tallyRows()).toBeLessThanOrEqual(keys.length + 1);
+    await expectCountsAgree();
+  });
+});
