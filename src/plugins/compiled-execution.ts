@@ -6,8 +6,8 @@ import type { Logger } from "../logger.js";
 /**
  * Executes each document through code graphql-jit compiled for it, once per parsed document
  * (Yoga's parse cache hands back the same document object for the same text). It takes about a
- * third of the CPU off a 50-row inbox page (bench/README.md, lever 9). A document the compiler
- * refuses still runs on the standard executor, and is logged rather than printed.
+ * third of the CPU off a 50-row inbox page (bench/README.md, lever 9). A document that passed
+ * validation but that the compiler refuses answers with the compiler's errors, logged here.
  */
 export function useCompiledExecution(log: Logger): Plugin {
   return {
