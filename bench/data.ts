@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type ScriptSession } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
-import { compactConversationTallies } from "../src/domain/conversation-tallies.js";
+import { foldTally, TALLY_TABLES } from "../src/domain/conversation-tallies.js";
 import { PREVIEW_LENGTH } from "../src/domain/messages.js";
 import { BENCH_WORKSPACE_ID, LABELS } from "./workspace.js";
 
@@ -219,7 +219,7 @@ try {
     await s.exec("COMMIT");
     // The trigger left a row of deltas per inserted and updated conversation: fold them now, as
     // a running gateway would within seconds, so the first counts read the folded rows.
-    await timed("fold conversation tallies", () => compactConversationTallies(db.prisma, 0n));
+    await timed("fold tallies", () => Promise.all(TALLY_TABLES.map((tally) => foldTally(db.prisma, tally, 0n))));
     // Fresh bulk data has no planner statistics, and the counters' UPDATE left a dead version of
     // every conversation, until autovacuum reaches them; index-only scans need the visibility map.
     await step("vacuum analyze", s, "VACUUM ANALYZE");

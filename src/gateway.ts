@@ -11,7 +11,7 @@ import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
 import { seedDemoData } from "./db/seed.js";
-import { compactTalliesPeriodically } from "./domain/conversation-tallies.js";
+import { foldTalliesPeriodically } from "./domain/conversation-tallies.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
 import { operationNames, shippedOperations } from "./graphql/operations.js";
@@ -87,7 +87,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   const bus = config.REDIS_URL ? createRedisEventBus(config.REDIS_URL, log) : createInProcessEventBus(log);
   const feeds = createLiveFeeds({ db, bus, log });
-  const tallies = compactTalliesPeriodically(db.prisma, log, config.TALLY_COMPACTION_INTERVAL_MS);
+  const tallies = foldTalliesPeriodically(db.prisma, log, config.TALLY_COMPACTION_INTERVAL_MS);
   await bus.ready();
   const server: ServerContext = { db, log, feeds, events: bus };
   const graphiql = config.graphiqlEnabled ? await offlineGraphiQL() : null;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compactConversationTallies } from "../src/domain/conversation-tallies.js";
+import { foldTally } from "../src/domain/conversation-tallies.js";
 import type { Prisma } from "../src/generated/prisma/client.js";
 import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
 
-// conversationCounts is summed from tallies a trigger keeps in the write path. Every figure here
-// is checked against the conversations themselves, counted by Prisma.
+// conversationCounts and labels are summed from tallies a trigger keeps in the write path. Every
+// figure here is checked against the conversations themselves, counted by Prisma.
 
 const COUNTS = `query($f: ConversationFilter) { conversationCounts(filter: $f) { total open closed archived unassigned withUnread unreadMessages } }`;
 
@@ -54,9 +54,19 @@ async function expectCountsAgree() {
     const { conversationCounts } = dataOf<{ conversationCounts: unknown }>(await t.gql(COUNTS, { f: filter }));
     expect(conversationCounts, JSON.stringify(filter)).toEqual(await countedFromConversations(where));
   }
+  const perLabel = new Map<string, number>();
+  for (const { labels } of await t.db.prisma.conversation.findMany({ where: { workspaceId }, select: { labels: true } })) {
+    for (const label of labels) perLabel.set(label, (perLabel.get(label) ?? 0) + 1);
+  }
+  const { labels } = dataOf<{ labels: { name: string; conversationCount: number }[] }>(await t.gql(`{ labels { name conversationCount } }`));
+  // Ties are in the database's collation order, so only the counts' order is compared as a list.
+  const byName = (x: { name: string }, y: { name: string }) => (x.name < y.name ? -1 : 1);
+  expect([...labels].sort(byName)).toEqual([...perLabel].map(([name, conversationCount]) => ({ name, conversationCount })).sort(byName));
+  expect(labels.map((l) => l.conversationCount)).toEqual([...perLabel.values()].sort((x, y) => y - x));
 }
 
 const tallyRows = () => t.db.prisma.conversationTally.count({ where: { workspaceId } });
+const labelTallyRows = () => t.db.prisma.labelTally.count({ where: { workspaceId } });
 
 let deliveries = 0;
 const receive = (conversationId: string) =>
@@ -68,10 +78,12 @@ async function someConversations(n: number) {
   return t.db.prisma.conversation.findMany({ where: { workspaceId }, orderBy: { id: "asc" }, take: n, select: { id: true, contactId: true } });
 }
 
-describe("conversationCounts from tallies kept in the write path", () => {
+describe("conversationCounts and labels from tallies kept in the write path", () => {
   it("reads the tallies, not the conversations, when the filter allows", async () => {
     const { statements } = await t.db.sql.record(() => t.gql(COUNTS, { f: { status: ["OPEN"], assignedToId: agentId } }));
     expect(statements.map((s) => s.sql).join("\n")).toMatch(/FROM "ConversationTally"/);
+    const labels = await t.db.sql.record(() => t.gql(`{ labels { name } }`));
+    expect(labels.statements.map((s) => s.sql).join("\n")).toMatch(/FROM "LabelTally"/);
     const labelled = await t.db.sql.record(() => t.gql(COUNTS, { f: { labels: ["billing"] } }));
     expect(labelled.statements.map((s) => s.sql).join("\n")).not.toMatch(/ConversationTally/);
   });
@@ -87,13 +99,16 @@ describe("conversationCounts from tallies kept in the write path", () => {
       [`mutation($id: ID!, $agent: ID) { assignConversation(id: $id, agentId: $agent) { id } }`, { id: c.id, agent: agentId }],
       [`mutation($id: ID!) { assignConversation(id: $id, agentId: null) { id } }`, { id: d.id }],
       [`mutation($id: ID!) { markConversationRead(id: $id) { id } }`, { id: b.id }],
-      [`mutation($id: ID!) { addConversationLabels(id: $id, labels: ["billing"]) { id } }`, { id: d.id }],
+      [`mutation($id: ID!) { addConversationLabels(id: $id, labels: ["billing", "counted"]) { id } }`, { id: d.id }],
+      [`mutation($id: ID!) { addConversationLabels(id: $id, labels: ["counted"]) { id } }`, { id: a.id }],
+      [`mutation($id: ID!) { removeConversationLabels(id: $id, labels: ["counted", "billing"]) { id } }`, { id: d.id }],
+      [`mutation($id: ID!) { setConversationLabels(id: $id, labels: ["vip", "counted"]) { id } }`, { id: b.id }],
       [
-        `mutation($ids: [ID!]!, $agent: ID) { bulkUpdateConversations(ids: $ids, status: ARCHIVED, priority: LOW, assignToId: $agent) { errors { code } } }`,
+        `mutation($ids: [ID!]!, $agent: ID) { bulkUpdateConversations(ids: $ids, status: ARCHIVED, priority: LOW, assignToId: $agent, addLabels: ["bulk"], removeLabels: ["vip"]) { errors { code } } }`,
         { ids: [a.id, b.id, c.id], agent: agentId },
       ],
       [
-        `mutation($contact: ID!) { createConversation(input: { contactId: $contact, channel: SMS, priority: HIGH }) { id } }`,
+        `mutation($contact: ID!) { createConversation(input: { contactId: $contact, channel: SMS, priority: HIGH, labels: ["counted", "new"] }) { id } }`,
         { contact: a.contactId },
       ],
     ];
@@ -123,25 +138,49 @@ describe("conversationCounts from tallies kept in the write path", () => {
   });
 
   it("folding leaves one row per key and the same figures; a pass from its mark folds only what is new", async () => {
-    const before = await tallyRows();
     const keys = await t.db.prisma.conversationTally.groupBy({
       by: ["workspaceId", "status", "assignedToId", "priority", "channel", "hasUnread"],
       where: { workspaceId },
       having: { conversations: { _sum: { not: 0 } } },
     });
-    expect(before).toBeGreaterThan(keys.length);
-    const mark = await compactConversationTallies(t.db.prisma, 0n);
+    const labels = await t.db.prisma.labelTally.groupBy({ by: ["label"], where: { workspaceId }, having: { conversations: { _sum: { not: 0 } } } });
+    expect(await tallyRows()).toBeGreaterThan(keys.length);
+    expect(await labelTallyRows()).toBeGreaterThan(labels.length);
+    const mark = await foldTally(t.db.prisma, "ConversationTally", 0n);
+    await foldTally(t.db.prisma, "LabelTally", 0n);
     expect(await tallyRows()).toBe(keys.length);
+    expect(await labelTallyRows()).toBe(labels.length);
     await expectCountsAgree();
 
-    expect(await compactConversationTallies(t.db.prisma, mark)).toBe(mark);
+    expect(await foldTally(t.db.prisma, "ConversationTally", mark)).toBe(mark);
     expect(await tallyRows()).toBe(keys.length);
 
     const [a] = await someConversations(1);
     dataOf(await receive(a.id));
     expect(await tallyRows()).toBe(keys.length + 2);
-    expect(await compactConversationTallies(t.db.prisma, mark)).toBeGreaterThan(mark);
+    expect(await foldTally(t.db.prisma, "ConversationTally", mark)).toBeGreaterThan(mark);
     expect(await tallyRows()).toBeLessThanOrEqual(keys.length + 1);
     await expectCountsAgree();
+  });
+});
+
+describe("a running gateway keeps its tallies small by itself", () => {
+  let live: TestGateway;
+  beforeAll(async () => {
+    live = await startTestGateway({ config: { TALLY_COMPACTION_INTERVAL_MS: "50" }, seed: { contacts: 10, conversations: 30 } });
+  });
+  afterAll(() => live?.close());
+
+  it("folds new deltas within a few passes and vacuums the tallies", async () => {
+    const { id } = await live.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: live.seed!.workspaceId } });
+    for (let i = 0; i < 5; i++) {
+      dataOf(await live.gql(`mutation($id: ID!) { updateConversationStatus(id: $id, status: ${i % 2 ? "OPEN" : "CLOSED"}) { id } }`, { id }));
+    }
+    const keyCount = async () =>
+      (await live.db.prisma.conversationTally.groupBy({ by: ["status", "assignedToId", "priority", "channel", "hasUnread"], having: { conversations: { _sum: { not: 0 } } } })).length;
+    await expect.poll(async () => (await live.db.prisma.conversationTally.count()) - (await keyCount()), { timeout: 10_000 }).toBe(0);
+    const vacuumed = async () =>
+      (await live.db.prisma.$queryRaw<{ at: Date | null }[]>`SELECT last_vacuum AS at FROM pg_stat_user_tables WHERE relname = 'ConversationTally'`)[0]?.at ?? null;
+    await expect.poll(vacuumed, { timeout: 10_000 }).not.toBeNull();
   });
 });

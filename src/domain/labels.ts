@@ -1,3 +1,4 @@
+import type { PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
 
 export const MAX_LABELS = 20;
@@ -21,4 +22,18 @@ export function normalizeLabel(raw: string, field: string): string {
 /** Normalised, de-duplicated labels in first-seen order. Used for tags too: same rules. */
 export function normalizeLabelList(raw: readonly string[], field: string): string[] {
   return [...new Set(raw.map((label) => normalizeLabel(label, field)))];
+}
+
+export interface LabelCount {
+  name: string;
+  conversationCount: number;
+}
+
+/** The labels in use in a workspace, most used first, from the tallies the write path keeps (conversation-tallies.ts). */
+export function labelsInUse(db: PrismaClient, workspaceId: string): Promise<LabelCount[]> {
+  return db.$queryRaw<LabelCount[]>`
+    SELECT t."label" AS "name", sum(t."conversations")::int AS "conversationCount"
+    FROM "LabelTally" t WHERE t."workspaceId" = ${workspaceId}
+    GROUP BY t."label" HAVING sum(t."conversations") > 0
+    ORDER BY sum(t."conversations") DESC, t."label"`;
 }

@@ -1,9 +1,5 @@
+import { type LabelCount, labelsInUse } from "../../domain/labels.js";
 import { builder } from "../builder.js";
-
-interface LabelCount {
-  name: string;
-  conversationCount: number;
-}
 
 const LabelRef = builder.objectRef<LabelCount>("Label").implement({
   description: "A label in use in the workspace.",
@@ -17,11 +13,6 @@ builder.queryFields((t) => ({
   labels: t.field({
     type: [LabelRef],
     description: "Labels in use, most used first, with their conversation counts.",
-    resolve: (_root, _args, ctx) =>
-      ctx.db.prisma.$queryRaw<LabelCount[]>`
-        SELECT label AS "name", count(*)::int AS "conversationCount"
-        FROM "Conversation" t, unnest(t."labels") AS label
-        WHERE t."workspaceId" = ${ctx.viewer.workspaceId}
-        GROUP BY label ORDER BY count(*) DESC, label`,
+    resolve: (_root, _args, ctx) => labelsInUse(ctx.db.prisma, ctx.viewer.workspaceId),
   }),
 }));
