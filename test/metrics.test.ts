@@ -3,6 +3,7 @@ import { createGateway } from "../src/gateway.js";
 import { shippedOperations } from "../src/graphql/operations.js";
 import { OperationNames } from "../src/plugins/metrics.js";
 import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { wsClient } from "./live.js";
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -60,6 +61,30 @@ describe("GET /metrics", () => {
     const diff = (labels: Record<string, string>) => sample(after, "graphql_errors_total", labels) - sample(before, "graphql_errors_total", labels);
     expect(diff({ code: "UNAUTHENTICATED", operationName: "unknown" })).toBe(1);
     expect(diff({ code: "BAD_USER_INPUT", operationName: "Typo", operationType: "query" })).toBe(1);
+  });
+
+  it("counts errors sent over graphql-ws too: refused documents and failed operations", async () => {
+    const client = wsClient(await t.gateway.listen(0, "127.0.0.1"), await t.token());
+    const frames = async (query: string) => {
+      const seen: { errors?: readonly unknown[] }[] = [];
+      try {
+        for await (const frame of client.iterate({ query })) seen.push(frame);
+      } catch (errors) {
+        seen.push({ errors: errors as unknown[] });
+      }
+      return seen;
+    };
+    try {
+      const before = await scrapeMain();
+      expect((await frames(`query WsTypo { conversationz { id } }`))[0]?.errors).toHaveLength(1);
+      expect((await frames(`mutation WsMarkGone { markConversationRead(id: "conv_doesnotexist0000") { id } }`))[0]?.errors).toHaveLength(1);
+      const after = await scrapeMain();
+      const diff = (labels: Record<string, string>) => sample(after, "graphql_errors_total", labels) - sample(before, "graphql_errors_total", labels);
+      expect(diff({ code: "BAD_USER_INPUT", operationName: "WsTypo", operationType: "query" })).toBe(1);
+      expect(diff({ code: "NOT_FOUND", operationName: "WsMarkGone", operationType: "mutation" })).toBe(1);
+    } finally {
+      await client.dispose();
+    }
   });
 
   it("shows open subscriptions by transport and the process metrics", async () => {

@@ -33,6 +33,11 @@ export class OperationNames {
 export interface Metrics {
   registry: Registry;
   plugins: Plugin[];
+  /**
+   * Counts errors a client got outside Yoga's HTTP result hooks (graphql-ws), labelled by the
+   * operation of `document` when there is one.
+   */
+  countErrors(errors: readonly GraphQLError[], document: DocumentNode | undefined, operationName: string | null | undefined): void;
   close(): void;
 }
 
@@ -118,7 +123,7 @@ export function createMetrics(options: { sql: SqlObserver; names: OperationNames
 
   const countErrors = (result: ExecutionResult, labels: OperationLabels) => {
     for (const error of result.errors ?? []) {
-      const code = error instanceof GraphQLError && typeof error.extensions.code === "string" ? error.extensions.code : "INTERNAL_SERVER_ERROR";
+      const code = error instanceof GraphQLError && typeof error.extensions?.code === "string" ? error.extensions.code : "INTERNAL_SERVER_ERROR";
       errors.labels(code, labels.operationName, labels.operationType).inc();
     }
   };
@@ -178,6 +183,7 @@ export function createMetrics(options: { sql: SqlObserver; names: OperationNames
   return {
     registry,
     plugins,
+    countErrors: (errors, document, operationName) => countErrors({ errors }, operationLabels(document, operationName)),
     close() {
       unsubscribeSql();
       registry.clear();

@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { GraphQLError, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { CloseCode, type Context } from "graphql-ws";
 import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -13,6 +13,8 @@ type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
 type Extra = WsExtra & Record<PropertyKey, unknown>;
 
 type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
+/** Told of every error a client gets over the socket (the metrics count them). */
+type ErrorsSent = (errors: readonly GraphQLError[], document: DocumentNode | undefined, operationName: string | null | undefined) => void;
 interface Executors {
   execute: (args: ExecutionArgs) => Result | Promise<Result>;
   subscribe: (args: ExecutionArgs) => Result | Promise<Result>;
@@ -25,7 +27,13 @@ interface Executors {
  * the same authenticator as HTTP headers: once at connection_init (close code 4401 when missing or
  * bad), and again by the context for every operation (a token may expire while connected).
  */
-export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: Logger, documents: Pick<PersistedDocuments, "documentFor">) {
+export function serveGraphQLOverWebSocket(
+  httpServer: Server,
+  yoga: Yoga,
+  log: Logger,
+  documents: Pick<PersistedDocuments, "documentFor">,
+  errorsSent: ErrorsSent = () => undefined,
+) {
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
     ...ctx,
@@ -52,23 +60,34 @@ export function serveGraphQLOverWebSocket(httpServer: Server, yoga: Yoga, log: L
           return false;
         }
       },
+      // Yoga's result hooks do not run for graphql-ws: the contract codes are given, and the
+      // errors counted, here.
+      onNext: (_ctx, _id, payload, args, result) => {
+        if (result.errors?.length) errorsSent(result.errors, args.document, payload.operationName);
+      },
       onSubscribe: async (ctx, _id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
+        const refuse = (errors: readonly GraphQLError[], document?: DocumentNode) => {
+          errorsSent(errors, document, params.operationName);
+          return errors;
+        };
         let document;
         try {
           // The allow-list (or APQ) applies here as over HTTP: graphql-ws does not pass Yoga's onParams.
           document = parse(documents.documentFor(params) ?? params.query);
         } catch (err) {
-          return [withContractCode(err instanceof GraphQLError ? err : new GraphQLError("The query does not parse."))];
+          return refuse([withContractCode(err instanceof GraphQLError ? err : new GraphQLError("The query does not parse."))]);
         }
-        // Yoga's result hooks do not run for graphql-ws, so the contract codes are given here.
         const errors = validate(schema, document);
-        if (errors.length) return errors.map(withContractCode);
+        if (errors.length) return refuse(errors.map(withContractCode), document);
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError("The operation could not be authenticated.", { extensions: { code: "UNAUTHENTICATED" } })];
+          return refuse(
+            [err instanceof GraphQLError ? err : new GraphQLError("The operation could not be authenticated.", { extensions: { code: "UNAUTHENTICATED" } })],
+            document,
+          );
         }
         return {
           schema,
