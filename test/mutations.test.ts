@@ -355,6 +355,14 @@ const UPDATE_CONTACT = `mutation($id: ID!, $input: UpdateContactInput!, $expecte
   updateContact(id: $id, input: $input, expectedUpdatedAt: $expected) { id firstName lastName fullName phone email metadata status updatedAt } }`;
 
 describe("contacts", () => {
+  it("keeps variables written inside a JSON literal (metadata: { plan: $plan })", async () => {
+    const { createContact } = dataOf<{ createContact: { metadata: unknown } }>(
+      await t.gql(`mutation($plan: String!, $seats: Int!) {
+        createContact(input: { firstName: "Ada", metadata: { plan: $plan, seats: $seats, source: "import" } }) { metadata } }`, { plan: "pro", seats: 12 }),
+    );
+    expect(createContact.metadata).toEqual({ plan: "pro", seats: 12, source: "import" });
+  });
+
   it("createContact validates E.164 phone and email and names the field at fault", async () => {
     const contacts = await t.db.prisma.contact.count();
     for (const [input, field] of [

@@ -4,7 +4,7 @@ import { isAsyncIterable, type Plugin } from "graphql-yoga";
 import type { Logger } from "../logger.js";
 
 /**
- * Executes each document through code graphql-jit compiled for it, once per parsed document
+ * Executes each query through code graphql-jit compiled for it, once per parsed document
  * (Yoga's parse cache hands back the same document object for the same text). It takes about a
  * third of the CPU off a 50-row inbox page (bench/README.md, lever 9). A document that passed
  * validation but that the compiler refuses answers with the compiler's errors, logged here.
@@ -15,9 +15,11 @@ export function useCompiledExecution(log: Logger): Plugin {
       const jit = useGraphQlJit(
         {},
         {
-          // Subscriptions keep the standard executor: with graphql-jit's, the live feeds stall
-          // (test/subscriptions.test.ts never finishes), and a live event is a few fields, not a page.
-          enableIf: ({ document, operationName }) => getOperationAST(document, operationName)?.operation !== "subscription",
+          // Queries only. Mutations keep graphql-js: graphql-jit drops variables written inside a
+          // JSON literal (metadata: { plan: $plan } loses plan; test/mutations.test.ts), and a
+          // mutation returns one record. Subscriptions too: with graphql-jit the live feeds stall
+          // (test/subscriptions.test.ts never finishes), and a live event is a few fields.
+          enableIf: ({ document, operationName }) => getOperationAST(document, operationName)?.operation === "query",
           onError: (failure) => log.warn({ errors: failure.errors?.map((e) => e.message) }, "graphql-jit could not compile a document"),
         },
       );
