@@ -119,25 +119,6 @@ describe("conversations", () => {
     }
   });
 
-  it("counts the sidebar figures over the filter", async () => {
-    const all = await t.db.prisma.conversation.findMany();
-    for (const filter of [null, { channel: ["WHATSAPP"] }]) {
-      const rows = filter ? all.filter((c) => c.channel === "WHATSAPP") : all;
-      const { conversationCounts } = dataOf<{ conversationCounts: any }>(
-        await t.gql(`query($f: ConversationFilter) { conversationCounts(filter: $f) { total open closed archived unassigned withUnread unreadMessages } }`, { f: filter }),
-      );
-      expect(conversationCounts).toEqual({
-        total: rows.length,
-        open: rows.filter((c) => c.status === "OPEN").length,
-        closed: rows.filter((c) => c.status === "CLOSED").length,
-        archived: rows.filter((c) => c.status === "ARCHIVED").length,
-        unassigned: rows.filter((c) => !c.assignedToId).length,
-        withUnread: rows.filter((c) => c.unreadCount > 0).length,
-        unreadMessages: rows.reduce((sum, c) => sum + c.unreadCount, 0),
-      });
-    }
-  });
-
   it("serves the GraphiQL example: an inbox page with contacts and assignees", async () => {
     const { conversations } = dataOf<{ conversations: Conn }>(await t.gql(INBOX));
     expect(conversations.edges.length).toBe(20);

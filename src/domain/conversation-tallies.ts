@@ -3,7 +3,7 @@ import type { Logger } from "../logger.js";
 
 /**
  * Running totals that a trigger on Conversation keeps in the writer's own transaction (the
- * conversation_tallies and label_tallies migrations): conversationCounts and totalCount read
+ * conversation_tallies migration): conversationCounts and totalCount read
  * ConversationTally, the `labels` query reads LabelTally. A write adds rows of deltas and never
  * updates one, so concurrent writers never wait on, or deadlock over, a shared counter row; the
  * figures are the sums of the rows per key. Folding keeps the rows few.

@@ -1,0 +1,51 @@
+// `npm run bench:cpu -- [inbox|sidebar] [--requests N]`: the gateway's own CPU time per request,
+// in-process (yoga.fetch, no socket, no load generator competing for the cores), one at a time and
+// 10 at a time (including reading each response, as a client would). Steadier than wall-clock
+// latency on a shared machine: the tuning log's "in-process" figures (bench/README.md) come from here.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { signAgentToken } from "../src/auth/tokens.js";
+import { loadConfig } from "../src/config.js";
+import { createGateway } from "../src/gateway.js";
+import { BENCH_WORKSPACE_ID, benchAgentId } from "./workspace.js";
+
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: "string", default: "1000" } } });
+const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), "utf8");
+const BODIES: Record<string, { query: string; variables: Record<string, unknown> }> = {
+  inbox: { query: operation("InboxPage"), variables: { first: 50, filter: { status: ["OPEN"] } } },
+  sidebar: { query: operation("Sidebar"), variables: { filter: null } },
+};
+const name = positionals[0] ?? "inbox";
+const chosen = BODIES[name];
+if (!chosen) throw new Error(`unknown operation ${name}: one of ${Object.keys(BODIES).join(", ")}`);
+const requests = Number(flags.requests);
+
+const secret = "bench-cpu-secret-bench-cpu-secret-0123";
+const config = loadConfig({ ...process.env, NODE_ENV: "production", JWT_SECRET: secret, SEED_DEMO_DATA: "never", LOG_LEVEL: "warn", RATE_LIMIT_MAX: "0" });
+const gateway = await createGateway(config);
+if ((await gateway.db.prisma.conversation.count({ where: { workspaceId: BENCH_WORKSPACE_ID } })) === 0) {
+  await gateway.close();
+  throw new Error(`no benchmark workspace in ${gateway.db.location}: run npm run bench:data first (same DATABASE_URL)`);
+}
+const token = signAgentToken(secret, { agentId: benchAgentId(1), workspaceId: BENCH_WORKSPACE_ID, role: "ADMIN" });
+const body = JSON.stringify(chosen);
+const once = async () => {
+  const response = await gateway.fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
+  const result = (await response.json()) as { errors?: unknown };
+  if (result.errors) throw new Error(`${name}: ${JSON.stringify(result.errors)}`);
+};
+
+try {
+  // Warm-up: compiled code, caches and connections, not measured.
+  for (let i = 0; i < 300; i++) await once();
+  for (const concurrency of [1, 10]) {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    for (let i = 0; i < requests; i += concurrency) await Promise.all(Array.from({ length: concurrency }, once));
+    const used = process.cpuUsage(cpu);
+    const perRequest = (micros: number) => (micros / 1000 / requests).toFixed(2);
+    console.log(`${name}  ${concurrency} at a time  CPU ${perRequest(used.user + used.system)} ms/request  wall ${((performance.now() - started) / requests).toFixed(2)} ms/request`);
+  }
+} finally {
+  await gateway.close();
+}
