@@ -146,8 +146,10 @@ describe("conversationCounts and labels from tallies kept in the write path", ()
     const labels = await t.db.prisma.labelTally.groupBy({ by: ["label"], where: { workspaceId }, having: { conversations: { _sum: { not: 0 } } } });
     expect(await tallyRows()).toBeGreaterThan(keys.length);
     expect(await labelTallyRows()).toBeGreaterThan(labels.length);
-    const mark = await foldTally(t.db.prisma, "ConversationTally", 0n);
-    await foldTally(t.db.prisma, "LabelTally", 0n);
+    // Passes from several instances at once: one folds, none counts a row twice.
+    const marks = await Promise.all([0, 1, 2].map(() => foldTally(t.db.prisma, "ConversationTally", 0n)));
+    const mark = marks.reduce((a, b) => (a > b ? a : b));
+    await Promise.all([0, 1, 2].map(() => foldTally(t.db.prisma, "LabelTally", 0n)));
     expect(await tallyRows()).toBe(keys.length);
     expect(await labelTallyRows()).toBe(labels.length);
     await expectCountsAgree();

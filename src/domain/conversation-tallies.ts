@@ -9,8 +9,12 @@ import type { Logger } from "../logger.js";
  * figures are the sums of the rows per key. Folding keeps the rows few.
  */
 const TALLIES = {
-  ConversationTally: { keys: ["workspaceId", "status", "assignedToId", "priority", "channel", "hasUnread"], sums: ["conversations", "unreadMessages"] },
-  LabelTally: { keys: ["workspaceId", "label"], sums: ["conversations"] },
+  ConversationTally: {
+    keys: ["workspaceId", "status", "assignedToId", "priority", "channel", "hasUnread"],
+    sums: ["conversations", "unreadMessages"],
+    lock: 72_640_311_002,
+  },
+  LabelTally: { keys: ["workspaceId", "label"], sums: ["conversations"], lock: 72_640_311_003 },
 } as const;
 
 export type Tally = keyof typeof TALLIES;
@@ -22,18 +26,20 @@ const quoted = (columns: readonly string[], alias?: string) => Prisma.raw(column
  * Folds the rows of every key of `tally` that got deltas after row `afterId` into one row per key
  * (dropping keys that sum to zero), in one statement: readers see the rows before or after it,
  * which sum to the same figures. Deltas a writer has not committed yet are not seen, so they stay
- * as they are, and a concurrent pass on another instance deletes only what it saw: nothing is
- * counted twice or lost. Returns the highest id it folded, the mark for the next pass.
+ * as they are: nothing is counted twice or lost. One pass per table runs at a time across all
+ * instances (an advisory lock held for the statement; a pass that does not get it does nothing),
+ * so two passes never lock the same rows in different orders. Returns the highest id it folded,
+ * the mark for the next pass.
  */
 export async function foldTally(db: PrismaClient, tally: Tally, afterId: bigint): Promise<bigint> {
-  const { keys, sums } = TALLIES[tally];
+  const { keys, sums, lock } = TALLIES[tally];
   const table = Prisma.raw(`"${tally}"`);
   const sameKey = Prisma.raw(keys.map((c) => `t."${c}" IS NOT DISTINCT FROM k."${c}"`).join(" AND "));
   const totals = Prisma.raw(sums.map((c) => `sum("${c}")`).join(", "));
   const nonZero = Prisma.raw(sums.map((c) => `sum("${c}") <> 0`).join(" OR "));
   const [{ upTo }] = await db.$queryRaw<{ upTo: bigint | null }[]>`
     WITH touched AS (
-      SELECT DISTINCT ${quoted(keys)} FROM ${table} WHERE "id" > ${afterId}
+      SELECT DISTINCT ${quoted(keys)} FROM ${table} WHERE "id" > ${afterId} AND (SELECT pg_try_advisory_xact_lock(${lock}))
     ), gone AS (
       DELETE FROM ${table} t USING touched k WHERE ${sameKey} RETURNING t.*
     ), folded AS (
@@ -54,10 +60,10 @@ const PASSES_PER_VACUUM = 12;
  * deltas since the last pass. A writer whose transaction was still open during a pass can leave
  * its delta below the new mark, so once an hour a pass starts from the beginning. Every fold
  * leaves dead rows behind, and neither PGlite nor a server with autovacuum off (as on the
- * machines this was measured on) clears them, so once a minute a pass vacuums the tallies: 47,000
- * dead rows had made the workspace counts' statement 2 to 3 times slower. Instances may run passes at the
- * same time (see foldTally). A failed pass only logs: the figures are right with or without
- * folding, reads are just a little slower.
+ * machines this was measured on) clears them, so once a minute a pass vacuums the tallies:
+ * 47,000 dead rows had made the workspace counts' statement 2 to 3 times slower. Instances may
+ * run passes at the same time; one of them folds (see foldTally). A failed pass only logs: the
+ * figures are right with or without folding, reads are just a little slower.
  */
 export function foldTalliesPeriodically(db: PrismaClient, log: Logger, intervalMs: number): { stop(): Promise<void> } {
   if (intervalMs === 0) return { stop: async () => undefined };
