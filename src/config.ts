@@ -45,7 +45,7 @@ const configSchema = z.object({
   GRAPHQL_INTROSPECTION: onOff.optional(),
   RATE_LIMIT_MAX: count(0).optional(),
   RATE_LIMIT_WINDOW_MS: count(1).default(60_000),
-  // How often conversationCounts' tallies are folded (src/domain/conversation-tallies.ts); 0: never.
+  // How often the tallies behind conversationCounts and labels are folded (src/domain/conversation-tallies.ts); 0: never.
   TALLY_COMPACTION_INTERVAL_MS: count(0).default(5_000),
 });
 

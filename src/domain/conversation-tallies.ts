@@ -20,7 +20,7 @@ const TALLIES = {
 export type Tally = keyof typeof TALLIES;
 export const TALLY_TABLES = Object.keys(TALLIES) as Tally[];
 
-const quoted = (columns: readonly string[], alias?: string) => Prisma.raw(columns.map((c) => (alias ? `${alias}."${c}"` : `"${c}"`)).join(", "));
+const quoted = (columns: readonly string[]) => Prisma.raw(columns.map((c) => `"${c}"`).join(", "));
 
 /**
  * Folds the rows of every key of `tally` that got deltas after row `afterId` into one row per key

@@ -5,8 +5,8 @@ import type { Logger } from "../logger.js";
 
 /**
  * Executes each query through code graphql-jit compiled for it, once per parsed document
- * (Yoga's parse cache hands back the same document object for the same text). It takes about a
- * third of the CPU off a 50-row inbox page (bench/README.md, lever 9). A document that passed
+ * (Yoga's parse cache hands back the same document object for the same text). It took about 40%
+ * of the CPU off a 50-row inbox page (bench/README.md, lever 9). A document that passed
  * validation but that the compiler refuses answers with the compiler's errors, logged here.
  */
 export function useCompiledExecution(log: Logger): Plugin {
