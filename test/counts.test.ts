@@ -13,8 +13,8 @@ let workspaceId: string;
 let agentId: string;
 
 beforeAll(async () => {
-  // No folding on a timer here: the last test folds by hand and counts the rows.
-  t = await startTestGateway({ config: { TALLY_COMPACTION_INTERVAL_MS: "0" } });
+  // No folding on a timer here (testConfig): the last test of this block folds by hand and counts the rows.
+  t = await startTestGateway();
   workspaceId = t.seed!.workspaceId;
   agentId = (await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId, role: "AGENT", active: true } })).id;
 });
