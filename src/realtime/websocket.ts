@@ -7,14 +7,13 @@ import { WebSocketServer } from "ws";
 import type { RequestContext } from "../graphql/context.js";
 import { withContractCode } from "../graphql/errors.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../plugins/metrics.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
 
 type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
 type Extra = WsExtra & Record<PropertyKey, unknown>;
 
 type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
-/** Told of every error a client gets over the socket (the metrics count them). */
-type ErrorsSent = (errors: readonly GraphQLError[], document: DocumentNode | undefined, operationName: string | null | undefined) => void;
 interface Executors {
   execute: (args: ExecutionArgs) => Result | Promise<Result>;
   subscribe: (args: ExecutionArgs) => Result | Promise<Result>;
@@ -32,7 +31,8 @@ export function serveGraphQLOverWebSocket(
   yoga: Yoga,
   log: Logger,
   documents: Pick<PersistedDocuments, "documentFor">,
-  errorsSent: ErrorsSent = () => undefined,
+  // Told of every error a client gets over the socket: the metrics count them.
+  errorsSent: Metrics["countErrors"] = () => undefined,
 ) {
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
