@@ -2,7 +2,7 @@ import { Prisma, type Conversation, type PrismaClient } from "../generated/prism
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import { contactMatches, containsPattern } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
-import { type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, textArray, toConnection } from "./paging.js";
+import { type Join, type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, splitJoins, textArray, toConnection } from "./paging.js";
 
 /**
  * Which conversations a list, a count or a live feed covers. This module is the one place that
@@ -113,13 +113,22 @@ export interface ConversationListArgs extends PageArgs {
 /** The columns a list reads; all of them when absent. */
 type Columns = readonly string[] | undefined;
 
-export async function listConversations(db: PrismaClient, workspaceId: string, args: ConversationListArgs, columns?: Columns) {
+export async function listConversations(
+  db: PrismaClient,
+  workspaceId: string,
+  args: ConversationListArgs,
+  columns?: Columns,
+  joins: readonly Join[] = [],
+) {
   const sort = sortKey(args.orderBy);
   const window = pageWindow(args, sort);
   const where = conversationWhere(workspaceId, args.filter);
-  const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window, columns }));
+  const rows =
+    window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window, columns, joins }));
+  const page = splitJoins(rows, joins);
   return {
-    ...toConnection(rows, window, sort),
+    ...toConnection(page.rows, window, sort),
+    joined: page.joined,
     totalCount: () => {
       const tallies = tallyWhere(workspaceId, args.filter);
       return tallies ? sumTallies(db, tallies) : countMatching(db, where);
@@ -127,13 +136,14 @@ export async function listConversations(db: PrismaClient, workspaceId: string, a
   };
 }
 
-/** One page of each contact's conversations, for many contacts in one statement. */
+/** One page of each contact's conversations, for many contacts in one statement, and the joined records. */
 export async function listConversationsOfContacts(
   db: PrismaClient,
   workspaceId: string,
   contactIds: readonly string[],
   args: ConversationListArgs,
   columns?: Columns,
+  joins: readonly Join[] = [],
 ) {
   const sort = sortKey(args.orderBy);
   const window = pageWindow(args, sort);
@@ -142,15 +152,17 @@ export async function listConversationsOfContacts(
     window.limit === 0
       ? []
       : await db.$queryRaw<KeyedRow<Conversation & { parentId: string }>[]>(
-          pageQuery({ table: "Conversation", where, sort, window, columns, partition: { column: "contactId", ids: contactIds } }),
+          pageQuery({ table: "Conversation", where, sort, window, columns, joins, partition: { column: "contactId", ids: contactIds } }),
         );
-  return contactIds.map((contactId) => {
-    const own = rows.filter((r) => r.parentId === contactId).map(({ parentId: _parent, ...row }) => row);
+  const page = splitJoins(rows, joins);
+  const pages = contactIds.map((contactId) => {
+    const own = page.rows.filter((r) => r.parentId === contactId).map(({ parentId: _parent, ...row }) => row);
     return {
       ...toConnection(own, window, sort),
       totalCount: () => countMatching(db, Prisma.sql`${where} AND t."contactId" = ${contactId}`),
     };
   });
+  return { pages, joined: page.joined };
 }
 
 async function sumTallies(db: PrismaClient, where: Prisma.Sql): Promise<number> {

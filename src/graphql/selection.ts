@@ -1,4 +1,5 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
+import type { Join } from "../domain/paging.js";
 import { Prisma } from "../generated/prisma/client.js";
 
 /** The tables whose reads select only the columns a query needs. */
@@ -19,6 +20,12 @@ const NEEDS: Record<Model, Record<string, readonly string[]>> = {
   Conversation: { contact: ["contactId"], assignedTo: ["assignedToId"] },
   Message: { sender: ["senderId"], conversation: ["conversationId"] },
   ConversationActivity: { actor: ["actorId"] },
+};
+
+// To-one relations a list of the model reads in its own statement (paging.ts `Join`): the field,
+// the model it shows and the column holding its id. Their loaders are then primed with the rows.
+const JOINABLE: Partial<Record<Model, Record<string, { model: Model; foreignKey: string }>>> = {
+  Conversation: { contact: { model: "Contact", foreignKey: "contactId" }, assignedTo: { model: "Agent", foreignKey: "assignedToId" } },
 };
 
 export const allColumns = (model: Model): readonly string[] => COLUMNS[model];
@@ -45,7 +52,29 @@ export function columnsFor(model: Model, info: GraphQLResolveInfo, path: readonl
 
 const memo = new WeakMap<GraphQLResolveInfo["fieldNodes"], Map<string, string[]>>();
 
+/**
+ * The joinable relations of `model` selected at `path`, each with the columns its own field
+ * would ask its loader for: a list reads them with its rows, and the loaders they prime answer
+ * the relation fields without a statement of their own.
+ */
+export function joinsFor(model: Model, info: GraphQLResolveInfo, path: readonly string[]): Join[] {
+  const names = selectedNames(info, path);
+  return Object.entries(JOINABLE[model] ?? {})
+    .filter(([field]) => names.has(field))
+    .map(([field, { model: target, foreignKey }]) => ({ field, table: target, foreignKey, columns: columnsFor(target, info, [...path, field]) }));
+}
+
 function selectedColumns(model: Model, info: GraphQLResolveInfo, path: readonly string[]): string[] {
+  const columns = new Set(["id", "workspaceId"]);
+  const exists = new Set(COLUMNS[model]);
+  for (const name of selectedNames(info, path)) {
+    for (const column of NEEDS[model][name] ?? [name]) if (exists.has(column)) columns.add(column);
+  }
+  return [...columns].sort();
+}
+
+/** The names of the fields selected at `path` below the current field. */
+function selectedNames(info: GraphQLResolveInfo, path: readonly string[]): Set<string> {
   const names = new Set<string>();
   const visit = (set: SelectionSetNode | undefined, depth: number) => {
     for (const selection of set?.selections ?? []) {
@@ -60,10 +89,5 @@ function selectedColumns(model: Model, info: GraphQLResolveInfo, path: readonly 
     }
   };
   for (const node of info.fieldNodes) visit(node.selectionSet, 0);
-  const columns = new Set(["id", "workspaceId"]);
-  const exists = new Set(COLUMNS[model]);
-  for (const name of names) {
-    for (const column of NEEDS[model][name] ?? [name]) if (exists.has(column)) columns.add(column);
-  }
-  return [...columns].sort();
+  return names;
 }

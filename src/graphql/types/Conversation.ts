@@ -24,7 +24,7 @@ import { requireId } from "../../domain/ids.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
 import { builder } from "../builder.js";
 import { type GraphQLContext, writeDeps } from "../context.js";
-import { EDGE_NODE, columnsFor } from "../selection.js";
+import { EDGE_NODE, columnsFor, joinsFor } from "../selection.js";
 import { AgentRef } from "./Agent.js";
 import { ContactRef } from "./Contact.js";
 import { ActivityConnection, ConversationActivityRef } from "./ConversationActivity.js";
@@ -173,10 +173,13 @@ builder.prismaObjectField(ContactRef, "conversations", (t) =>
         },
         resolve: (contact, args, ctx, info) => {
           const columns = columnsFor("Conversation", info, EDGE_NODE);
+          const joins = joinsFor("Conversation", info, EDGE_NODE);
           return ctx.loaders
-            .pageOf("Contact.conversations", { args, columns }, (contactIds: readonly string[]) =>
-              listConversationsOfContacts(ctx.db.prisma, ctx.viewer.workspaceId, contactIds, args, columns),
-            )
+            .pageOf("Contact.conversations", { args, columns, joins }, async (contactIds: readonly string[]) => {
+              const { pages, joined } = await listConversationsOfContacts(ctx.db.prisma, ctx.viewer.workspaceId, contactIds, args, columns, joins);
+              ctx.loaders.prime(joined);
+              return pages;
+            })
             .load(contact.id);
         },
       },
@@ -213,7 +216,12 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: ConversationFilterInput, description: "Narrows the list; fields combine with AND." }),
         orderBy: t.arg({ type: ConversationOrderInput, description: "Sort order (default LAST_MESSAGE_AT DESC, nulls last)." }),
       },
-      resolve: (_root, args, ctx, info) => listConversations(ctx.db.prisma, ctx.viewer.workspaceId, args, columnsFor("Conversation", info, EDGE_NODE)),
+      resolve: async (_root, args, ctx, info) => {
+        const joins = joinsFor("Conversation", info, EDGE_NODE);
+        const page = await listConversations(ctx.db.prisma, ctx.viewer.workspaceId, args, columnsFor("Conversation", info, EDGE_NODE), joins);
+        ctx.loaders.prime(page.joined);
+        return page;
+      },
     },
     ConversationConnection,
   ),
