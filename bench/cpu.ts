@@ -1,4 +1,4 @@
-// `npm run bench:cpu -- [inbox|sidebar] [--requests N]`: the gateway's own CPU time per request,
+// `npm run bench:cpu -- [inbox|detail|sidebar] [--requests N]`: the gateway's own CPU time per request,
 // in-process (yoga.fetch, no socket, no load generator competing for the cores), one at a time and
 // 10 at a time (including reading each response, as a client would). Steadier than wall-clock
 // latency on a shared machine: the tuning log's "in-process" figures (bench/README.md) come from here.
@@ -6,14 +6,22 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
-import { createGateway } from "../src/gateway.js";
+import { createGateway, type Gateway } from "../src/gateway.js";
 import { BENCH_WORKSPACE_ID, benchAgentId } from "./workspace.js";
 
 const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: "string", default: "1000" } } });
 const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), "utf8");
-const BODIES: Record<string, { query: string; variables: Record<string, unknown> }> = {
-  inbox: { query: operation("InboxPage"), variables: { first: 50, filter: { status: ["OPEN"] } } },
-  sidebar: { query: operation("Sidebar"), variables: { filter: null } },
+type Body = { query: string; variables: Record<string, unknown> };
+const BODIES: Record<string, (gateway: Gateway) => Promise<Body>> = {
+  inbox: async () => ({ query: operation("InboxPage"), variables: { first: 50, filter: { status: ["OPEN"] } } }),
+  detail: async (gateway) => {
+    const { id } = await gateway.db.prisma.conversation.findFirstOrThrow({
+      where: { workspaceId: BENCH_WORKSPACE_ID, messageCount: { gte: 30 } },
+      select: { id: true },
+    });
+    return { query: operation("ConversationDetail"), variables: { id } };
+  },
+  sidebar: async () => ({ query: operation("Sidebar"), variables: { filter: null } }),
 };
 const name = positionals[0] ?? "inbox";
 const chosen = BODIES[name];
@@ -28,7 +36,7 @@ if ((await gateway.db.prisma.conversation.count({ where: { workspaceId: BENCH_WO
   throw new Error(`no benchmark workspace in ${gateway.db.location}: run npm run bench:data first (same DATABASE_URL)`);
 }
 const token = signAgentToken(secret, { agentId: benchAgentId(1), workspaceId: BENCH_WORKSPACE_ID, role: "ADMIN" });
-const body = JSON.stringify(chosen);
+const body = JSON.stringify(await chosen(gateway));
 const once = async () => {
   const response = await gateway.fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
   const result = (await response.json()) as { errors?: unknown };

@@ -2,7 +2,8 @@ import { Prisma, type Conversation, type PrismaClient } from "../generated/prism
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import { contactMatches, containsPattern } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
-import { type Join, type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, splitJoins, textArray, toConnection } from "./paging.js";
+import { type Join, splitJoins } from "./joins.js";
+import { type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, textArray, toConnection } from "./paging.js";
 
 /**
  * Which conversations a list, a count or a live feed covers. This module is the one place that

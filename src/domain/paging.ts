@@ -1,5 +1,6 @@
 import { Prisma } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
+import { type Join, joinSql } from "./joins.js";
 
 /** Relay connection arguments as a client sends them. */
 export interface PageArgs {
@@ -127,26 +128,6 @@ export function toConnection<T extends { id: string }>(rows: KeyedRow<T>[], wind
 }
 
 /**
- * A record each row of a page points to by id (the row's contact, its assignee), read in the
- * page's own statement: a LEFT JOIN after the index scan costs the database little, while a
- * statement of its own costs the gateway a round trip and a pass through Prisma's client.
- */
-export interface Join {
-  /** The GraphQL field that shows the record; its columns come back as "field.column". */
-  field: string;
-  table: string;
-  /** The column of the page's table that holds the record's id. */
-  foreignKey: string;
-  columns: readonly string[];
-}
-
-/** The records of one join, by id, as `splitJoins` takes them off the rows. */
-export interface Joined {
-  join: Join;
-  records: Map<string, { id: string }>;
-}
-
-/**
  * The SQL of one page of `table` (aliased `t`, which `where` and the sort key refer to). With a
  * partition, it pages each parent's rows separately in one statement (a LATERAL join per parent
  * id), so a nested list under N parents costs one query, not N.
@@ -164,15 +145,8 @@ export function pageQuery(q: {
   const table = Prisma.raw(`"${q.table}"`);
   const c = pageClauses(q.sort, q.window, Prisma.sql`t."id"`);
   const columns = q.columns ? columnList(q.columns) : Prisma.sql`t.*`;
-  // Names from the schema and the selection's field names, never from input values.
-  const joins = q.joins ?? [];
-  const joinedColumns = Prisma.raw(
-    joins.flatMap((j, i) => j.columns.map((column) => `, j${i}."${column}" AS "${j.field}.${column}"`)).join(""),
-  );
-  const joinClauses = Prisma.raw(
-    joins.map((j, i) => ` LEFT JOIN "${j.table}" j${i} ON j${i}."id" = t."${j.foreignKey}" AND j${i}."workspaceId" = t."workspaceId"`).join(""),
-  );
-  const select = Prisma.sql`SELECT ${columns}, ${c.sortKey} AS "sortKey"${joinedColumns} FROM ${table} t${joinClauses}`;
+  const joins = joinSql(q.joins ?? []);
+  const select = Prisma.sql`SELECT ${columns}, ${c.sortKey} AS "sortKey"${joins.columns} FROM ${table} t${joins.from}`;
   if (!q.partition) {
     return Prisma.sql`${select} WHERE ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}`;
   }
@@ -181,28 +155,6 @@ export function pageQuery(q: {
     CROSS JOIN LATERAL (
       ${select} WHERE ${column} = p."parentId" AND ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}
     ) page`;
-}
-
-/** Takes the joined columns off the rows of a page query, as one record per id for each join. */
-export function splitJoins<R extends object>(rows: R[], joins: readonly Join[]): { rows: R[]; joined: Joined[] } {
-  if (!joins.length) return { rows, joined: [] };
-  const joined: Joined[] = joins.map((join) => ({ join, records: new Map() }));
-  const owner = new Map<string, { i: number; column: string }>(joins.flatMap((j, i) => j.columns.map((column) => [`${j.field}.${column}`, { i, column }])));
-  const own = rows.map((row) => {
-    const fields: Record<string, unknown> = {};
-    const records: Record<string, unknown>[] = joins.map(() => ({}));
-    for (const [key, value] of Object.entries(row)) {
-      const target = owner.get(key);
-      if (target) records[target.i][target.column] = value;
-      else fields[key] = value;
-    }
-    records.forEach((record, i) => {
-      // A LEFT JOIN that found nothing (no assignee) gives a null id.
-      if (typeof record.id === "string") joined[i].records.set(record.id, record as { id: string });
-    });
-    return fields as R;
-  });
-  return { rows: own, joined };
 }
 
 /** Columns of a table aliased `alias`, for raw SQL; the names must come from the schema, not from input. */

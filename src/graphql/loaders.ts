@@ -1,8 +1,9 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
 import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type PrismaClient } from "../generated/prisma/client.js";
-import { type Joined, columnList, textArray } from "../domain/paging.js";
-import { allColumns, columnsFor, type Model } from "./selection.js";
+import { type Join, type Joined, joinSql, splitJoins } from "../domain/joins.js";
+import { columnList, textArray } from "../domain/paging.js";
+import { allColumns, columnsFor, joinsFor, type Model } from "./selection.js";
 
 type ById<T> = DataLoader<string, T | null>;
 
@@ -14,6 +15,8 @@ type ById<T> = DataLoader<string, T | null>;
  * Given the resolver's `info`, a loader reads only the columns that field's selection needs (one
  * loader per column set, so equal selections still share one query); the record then holds just
  * those columns, which is all the fields below it read. Without `info` it reads every column.
+ * The to-one relations the selection asks for and `joinsFor` knows (a conversation's contact and
+ * assignee) come in the same statement and prime their own loaders.
  */
 export interface Loaders {
   contact(info?: GraphQLResolveInfo): ById<Contact>;
@@ -41,28 +44,32 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     return loader as DataLoader<string, T>;
   };
   // Raw SQL rather than findMany: Prisma's query compiler costs more CPU than the query itself.
-  const loaderOf = <T extends { id: string }>(table: string, columns: readonly string[]): ById<T> =>
-    shared<T | null>(`${table}:${columns.join(",")}`, async (ids) => {
-      const rows = await prisma.$queryRaw<T[]>`SELECT ${columnList(columns)} FROM ${Prisma.raw(`"${table}"`)} t
+  const loaderOf = <T extends { id: string }>(table: string, columns: readonly string[], joins: readonly Join[] = []): ById<T> =>
+    shared<T | null>(`${table}:${columns.join(",")}${joins.map((j) => `+${j.field}:${j.columns.join(",")}`).join("")}`, async (ids) => {
+      const join = joinSql(joins);
+      const rows = await prisma.$queryRaw<T[]>`SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
         WHERE t."id" = ANY(${textArray(ids)}) AND t."workspaceId" = ${workspaceId}`;
-      const found = new Map(rows.map((row) => [row.id, row]));
+      const split = splitJoins(rows, joins);
+      prime(split.joined);
+      const found = new Map(split.rows.map((row) => [row.id, row]));
       return ids.map((id) => found.get(id) ?? null);
     });
+  const prime = (joined: readonly Joined[]) => {
+    for (const { join, records } of joined) {
+      const loader = loaderOf(join.table, join.columns);
+      for (const [id, record] of records) loader.prime(id, record);
+    }
+  };
   const byId =
     <T extends { id: string }>(model: Model) =>
     (info?: GraphQLResolveInfo): ById<T> =>
-      loaderOf<T>(model, info ? columnsFor(model, info) : allColumns(model));
+      info ? loaderOf<T>(model, columnsFor(model, info), joinsFor(model, info)) : loaderOf<T>(model, allColumns(model));
   return {
     contact: byId<Contact>("Contact"),
     agent: byId<Agent>("Agent"),
     conversation: byId<Conversation>("Conversation"),
     activity: byId<ConversationActivity>("ConversationActivity"),
-    prime(joined) {
-      for (const { join, records } of joined) {
-        const loader = loaderOf(join.table, join.columns);
-        for (const [id, record] of records) loader.prime(id, record);
-      }
-    },
+    prime,
     pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<T[]>) {
       return shared<T>(`${list}:${JSON.stringify(args)}`, (ids) => load(ids as readonly Parent[])) as unknown as DataLoader<Parent, T>;
     },

@@ -1,5 +1,5 @@
 import { Kind, type GraphQLResolveInfo, type SelectionSetNode } from "graphql";
-import type { Join } from "../domain/paging.js";
+import type { Join } from "../domain/joins.js";
 import { Prisma } from "../generated/prisma/client.js";
 
 /** The tables whose reads select only the columns a query needs. */
@@ -22,7 +22,7 @@ const NEEDS: Record<Model, Record<string, readonly string[]>> = {
   ConversationActivity: { actor: ["actorId"] },
 };
 
-// To-one relations a list of the model reads in its own statement (paging.ts `Join`): the field,
+// To-one relations a read of the model takes in its own statement (domain/joins.ts): the field,
 // the model it shows and the column holding its id. Their loaders are then primed with the rows.
 const JOINABLE: Partial<Record<Model, Record<string, { model: Model; foreignKey: string }>>> = {
   Conversation: { contact: { model: "Contact", foreignKey: "contactId" }, assignedTo: { model: "Agent", foreignKey: "assignedToId" } },
@@ -41,27 +41,33 @@ export const EDGE_NODE = ["edges", "node"] as const;
  * the CPU (bench/README.md).
  */
 export function columnsFor(model: Model, info: GraphQLResolveInfo, path: readonly string[] = []): string[] {
-  // Every row of a list resolves the same field nodes: work the answer out once per field.
-  let known = memo.get(info.fieldNodes);
-  if (!known) memo.set(info.fieldNodes, (known = new Map()));
-  const key = `${model}/${path.join("/")}`;
-  let columns = known.get(key);
-  if (!columns) known.set(key, (columns = selectedColumns(model, info, path)));
-  return columns;
+  return once(info, `columns:${model}/${path.join("/")}`, () => selectedColumns(model, info, path));
 }
-
-const memo = new WeakMap<GraphQLResolveInfo["fieldNodes"], Map<string, string[]>>();
 
 /**
  * The joinable relations of `model` selected at `path`, each with the columns its own field
- * would ask its loader for: a list reads them with its rows, and the loaders they prime answer
+ * would ask its loader for: the read takes them with its rows, and the loaders they prime answer
  * the relation fields without a statement of their own.
  */
-export function joinsFor(model: Model, info: GraphQLResolveInfo, path: readonly string[]): Join[] {
-  const names = selectedNames(info, path);
-  return Object.entries(JOINABLE[model] ?? {})
-    .filter(([field]) => names.has(field))
-    .map(([field, { model: target, foreignKey }]) => ({ field, table: target, foreignKey, columns: columnsFor(target, info, [...path, field]) }));
+export function joinsFor(model: Model, info: GraphQLResolveInfo, path: readonly string[] = []): Join[] {
+  const joinable = JOINABLE[model];
+  if (!joinable) return [];
+  return once(info, `joins:${model}/${path.join("/")}`, () => {
+    const names = selectedNames(info, path);
+    return Object.entries(joinable)
+      .filter(([field]) => names.has(field))
+      .map(([field, { model: target, foreignKey }]) => ({ field, table: target, foreignKey, columns: columnsFor(target, info, [...path, field]) }));
+  });
+}
+
+// Every row of a list resolves the same field nodes: work each answer out once per field.
+const memo = new WeakMap<GraphQLResolveInfo["fieldNodes"], Map<string, unknown>>();
+
+function once<T>(info: GraphQLResolveInfo, key: string, compute: () => T): T {
+  let known = memo.get(info.fieldNodes);
+  if (!known) memo.set(info.fieldNodes, (known = new Map()));
+  if (!known.has(key)) known.set(key, compute());
+  return known.get(key) as T;
 }
 
 function selectedColumns(model: Model, info: GraphQLResolveInfo, path: readonly string[]): string[] {
