@@ -44,7 +44,10 @@ const configSchema = z.object({
   GRAPHQL_BATCH_LIMIT: count(0).max(100).default(0),
   GRAPHQL_INTROSPECTION: onOff.optional(),
   RATE_LIMIT_MAX: count(0).optional(),
-  RATE_LIMIT_WINDOW_MS: count(1).default(60_000),
+  // Whole seconds: with Redis, a window is a key's TTL, which Redis keeps in seconds.
+  RATE_LIMIT_WINDOW_MS: count(1000)
+    .refine((ms) => ms % 1000 === 0, "must be a whole number of seconds (a multiple of 1000)")
+    .default(60_000),
   // How often the tallies behind conversationCounts and labels are folded (src/domain/conversation-tallies.ts); 0: never.
   TALLY_COMPACTION_INTERVAL_MS: count(0).default(5_000),
 });

@@ -152,7 +152,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // must carry a header a page cannot set without CORS (application/json POSTs pass).
       // After authentication, so a caller without credentials hears that first.
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
-      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS }),
+      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redisUrl: config.REDIS_URL, log }),
       useCompiledExecution(log),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>

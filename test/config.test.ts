@@ -21,6 +21,7 @@ describe("config", () => {
     ["GRAPHQL_BATCH_LIMIT", "1000"],
     ["GRAPHQL_INTROSPECTION", "yes please"],
     ["RATE_LIMIT_MAX", "-1"],
+    ["RATE_LIMIT_WINDOW_MS", "1500"],
     ["GRAPHIQL", "yes"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);

@@ -1,22 +1,20 @@
 import type { IncomingMessage } from "node:http";
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Viewer } from "../graphql/context.js";
+import type { Logger } from "../logger.js";
+import { redisCommandClient } from "../realtime/pubsub.js";
 
 export interface RateLimitOptions {
   /** Operations a caller may run per window; 0 turns the limit off. */
   max: number;
+  /** Whole seconds: Redis keeps a window's count with a TTL in seconds. */
   windowMs: number;
+  /** With Redis, every instance counts against the same limit per caller. */
+  redisUrl?: string;
+  log: Logger;
 }
-
-interface Bucket {
-  tokens: number;
-  at: number;
-}
-
-// Forgetting callers whose bucket has refilled keeps memory bounded; 10,000 is far above the
-// number of agents and integrations one instance serves at once.
-const PRUNE_ABOVE = 10_000;
 
 /** The caller a limit applies to: the API key or the token's agent, else the client's address. */
 function callerOf(context: { viewer?: Viewer; req?: IncomingMessage }): string {
@@ -26,50 +24,53 @@ function callerOf(context: { viewer?: Viewer; req?: IncomingMessage }): string {
 }
 
 /**
- * Per-caller rate limiting as a token bucket: each caller may run `max` operations at once and
- * regains them evenly over `windowMs`. Each operation (query, mutation, subscription start, each
- * entry of a batch) takes one token. Beyond that: RATE_LIMITED, HTTP 429 with Retry-After.
+ * Per-caller rate limiting (rate-limiter-flexible): each caller may run `max` operations per
+ * window, counted from its first operation in the window. Each operation (query, mutation,
+ * subscription start, each entry of a batch) counts one. Beyond that: RATE_LIMITED, HTTP 429 with
+ * Retry-After. With Redis the count is shared by every instance; while Redis is unreachable each
+ * instance goes on limiting on its own (the insurance limiter), and requests are not refused for it.
  *
  * Not @envelop/rate-limiter: it counts field resolutions of fields configured one by one, so a
  * request with five root fields would cost five and a refused request would still return partial
- * data. The buckets live in this process: with several instances each one limits on its own.
+ * data.
  */
-export function useRateLimit({ max, windowMs }: RateLimitOptions): Plugin {
+export function useRateLimit({ max, windowMs, redisUrl, log }: RateLimitOptions): Plugin {
   if (max === 0) return {};
-  const buckets = new Map<string, Bucket>();
-  const refillPerMs = max / windowMs;
+  const window = { points: max, duration: windowMs / 1000 };
+  const local = new RateLimiterMemory(window);
+  // Commands fail at once while Redis is down, so the insurance limiter answers without delay.
+  const redis = redisUrl ? redisCommandClient(redisUrl) : null;
+  let redisDown = false;
+  redis?.on("error", (err) => {
+    if (!redisDown) log.warn({ err }, "rate limit: Redis unreachable; each instance limits on its own until it is back");
+    redisDown = true;
+  });
+  redis?.on("ready", () => (redisDown = false));
+  const limiter = redis
+    ? new RateLimiterRedis({
+        ...window,
+        storeClient: redis,
+        keyPrefix: "inbox-gateway:rate-limit",
+        insuranceLimiter: local,
+        // A caller over the limit is refused from memory for the rest of the window, without asking Redis.
+        inMemoryBlockOnConsumed: max + 1,
+      })
+    : local;
 
-  /** Takes a token; returns 0, or how many ms until one is available. */
-  function take(caller: string, now: number): number {
-    const bucket = buckets.get(caller) ?? { tokens: max, at: now };
-    bucket.tokens = Math.min(max, bucket.tokens + (now - bucket.at) * refillPerMs);
-    bucket.at = now;
-    if (buckets.size >= PRUNE_ABOVE && !buckets.has(caller)) prune(now);
-    buckets.set(caller, bucket);
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      return 0;
+  const limit = async ({ args, setResultAndStopExecution }: { args: { contextValue: unknown }; setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void }) => {
+    try {
+      await limiter.consume(callerOf(args.contextValue as Parameters<typeof callerOf>[0]));
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      setResultAndStopExecution({
+        errors: [
+          new GraphQLError(`Too many requests: at most ${max} operations per ${windowMs / 1000} s; retry in ${retryAfter} s.`, {
+            extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "Retry-After": String(retryAfter) } } },
+          }),
+        ],
+      });
     }
-    return Math.ceil((1 - bucket.tokens) / refillPerMs);
-  }
-
-  function prune(now: number) {
-    for (const [caller, bucket] of buckets) {
-      if (bucket.tokens + (now - bucket.at) * refillPerMs >= max) buckets.delete(caller);
-    }
-  }
-
-  const limit = ({ args, setResultAndStopExecution }: { args: { contextValue: unknown }; setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void }) => {
-    const waitMs = take(callerOf(args.contextValue as Parameters<typeof callerOf>[0]), Date.now());
-    if (waitMs === 0) return;
-    const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
-    setResultAndStopExecution({
-      errors: [
-        new GraphQLError(`Too many requests: at most ${max} operations per ${windowMs / 1000} s; retry in ${retryAfter} s.`, {
-          extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "Retry-After": String(retryAfter) } } },
-        }),
-      ],
-    });
   };
-  return { onExecute: limit, onSubscribe: limit };
+  return { onExecute: limit, onSubscribe: limit, onDispose: () => redis?.disconnect() };
 }

@@ -56,6 +56,35 @@ export function createInProcessEventBus(log: Logger): EventBus {
   };
 }
 
+const reconnectDelay = (attempt: number) => Math.min(attempt * 200, 2_000);
+
+/**
+ * A Redis connection for commands that fails them at once while Redis is down (no offline queue,
+ * one retry), so callers fall back instead of waiting; it keeps reconnecting in the background.
+ */
+export function redisCommandClient(url: string): Redis {
+  return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: reconnectDelay });
+}
+
+/**
+ * The client as the event target sees it, with its SUBSCRIBE and UNSUBSCRIBE promises handled:
+ * the target leaves them unhandled, and one still queued when the gateway closes while Redis is
+ * down rejects ("Connection is closed"), which would end the process as an unhandled rejection.
+ * Outages are logged by the connection's own error handler.
+ */
+function settledSubscriptions(client: Redis): Redis {
+  return new Proxy(client, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== "function") return value;
+      if (property === "subscribe" || property === "unsubscribe") {
+        return (...channels: string[]) => (value as (...c: string[]) => Promise<unknown>).apply(target, channels).catch(() => undefined);
+      }
+      return value.bind(target);
+    },
+  });
+}
+
 /**
  * Events through Redis pub/sub, received with @graphql-yoga/redis-event-target. Redis being down
  * never fails or delays a write: the publishing connection has no offline queue, a publish that
@@ -63,12 +92,10 @@ export function createInProcessEventBus(log: Logger): EventBus {
  * and catch up on resume), and every failure is logged as a warning, never thrown.
  */
 export function createRedisEventBus(url: string, log: Logger): EventBus {
-  const retryStrategy = (times: number) => Math.min(times * 200, 2_000);
-  const publishClient = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy });
-  // The subscribing connection queues its SUBSCRIBE until Redis answers and never gives up on it
-  // (a rejected SUBSCRIBE would be an unhandled rejection inside the event target).
-  const subscribeClient = new Redis(url, { maxRetriesPerRequest: null, retryStrategy });
-  const target = createRedisEventTarget<CustomEvent<ConversationChanged>>({ publishClient, subscribeClient });
+  const publishClient = redisCommandClient(url);
+  // The subscribing connection queues its SUBSCRIBE until Redis answers and never gives up on it.
+  const subscribeClient = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
+  const target = createRedisEventTarget<CustomEvent<ConversationChanged>>({ publishClient, subscribeClient: settledSubscriptions(subscribeClient) });
   const local = localListeners(log);
   const resumeCallbacks: (() => void)[] = [];
 
