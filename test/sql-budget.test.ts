@@ -52,12 +52,34 @@ describe("SQL statements per operation", () => {
         messages(first: 3) { edges { node { id sender { name } } } }
         activity(first: 2) { edges { node { type actor { name } } } }
         contact { conversations(first: 2) { edges { node { id assignedTo { name } } } } } } } } }`;
-    // conversations, contacts, messages, activity, the contacts' conversations, and one agent
-    // lookup per batch of agents (senders, actors and assignees resolve together).
+    // The page with its contacts; then the messages with their senders, the activity with their
+    // actors and the contacts' conversations with their assignees, each list joining its agents.
     const statements = await statementsFor(query);
-    expect(statements.length).toBeLessThanOrEqual(7);
-    expect(statements.filter((s) => /"Message"/.test(s))).toHaveLength(1);
-    expect(statements.filter((s) => /"ConversationActivity"/.test(s))).toHaveLength(1);
+    expect(statements).toHaveLength(4);
+    expect(statements.filter((s) => /FROM "Message" t LEFT JOIN "Agent" j0/.test(s))).toHaveLength(1);
+    expect(statements.filter((s) => /FROM "ConversationActivity" t LEFT JOIN "Agent" j0/.test(s))).toHaveLength(1);
+  });
+
+  it("the joined senders and actors are each message's and each activity's own agent", async () => {
+    type Node<K extends string> = { id: string } & Record<K, { id: string; name: string } | null>;
+    const { conversations } = dataOf(
+      await t.gql<{ conversations: { edges: { node: { messages: { edges: { node: Node<"sender"> }[] }; activity: { edges: { node: Node<"actor"> }[] } } }[] } }>(
+        `{ conversations(first: 30) { edges { node {
+          messages(first: 5) { edges { node { id sender { id name } } } }
+          activity(first: 5) { edges { node { id actor { id name } } } } } } } }`,
+      ),
+    );
+    const messages = conversations.edges.flatMap((e) => e.node.messages.edges.map((m) => m.node));
+    const activity = conversations.edges.flatMap((e) => e.node.activity.edges.map((a) => a.node));
+    const stored = await t.db.prisma.message.findMany({ where: { id: { in: messages.map((m) => m.id) } }, include: { sender: true } });
+    const storedActivity = await t.db.prisma.conversationActivity.findMany({ where: { id: { in: activity.map((a) => a.id) } }, include: { actor: true } });
+    const agentOf = (agent: { id: string; name: string } | null) => (agent ? { id: agent.id, name: agent.name } : null);
+    const senders = new Map(stored.map((m) => [m.id, agentOf(m.sender)]));
+    const actors = new Map(storedActivity.map((a) => [a.id, agentOf(a.actor)]));
+    expect(messages.some((m) => m.sender) && messages.some((m) => !m.sender)).toBe(true);
+    expect(activity.some((a) => a.actor)).toBe(true);
+    for (const m of messages) expect(m.sender).toEqual(senders.get(m.id));
+    for (const a of activity) expect(a.actor).toEqual(actors.get(a.id));
   });
 
   it("a conversation detail with contact and last 30 messages costs 2: the conversation joins its contact", async () => {

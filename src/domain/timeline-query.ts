@@ -1,4 +1,5 @@
 import { Prisma, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
+import { type Join, splitJoins } from "./joins.js";
 import { type KeyedRow, type PageArgs, type SortKey, pageQuery, pageWindow, toConnection } from "./paging.js";
 
 // A conversation's timeline reads newest first; the (conversationId, createdAt DESC, id DESC)
@@ -7,7 +8,7 @@ const NEWEST_FIRST: SortKey = { name: "CREATED_AT", direction: "DESC", type: "ti
 
 type Timeline = { Message: Message; ConversationActivity: ConversationActivity };
 
-/** One page of messages or activity for each of many conversations, in one statement. */
+/** One page of messages or activity for each of many conversations, in one statement, and the joined records. */
 export async function listTimelineOf<Table extends keyof Timeline>(
   db: PrismaClient,
   table: Table,
@@ -16,6 +17,7 @@ export async function listTimelineOf<Table extends keyof Timeline>(
   args: PageArgs,
   /** The columns to read; all of them when absent. */
   columns?: readonly string[],
+  joins: readonly Join[] = [],
 ) {
   const window = pageWindow(args, NEWEST_FIRST);
   const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
@@ -23,10 +25,11 @@ export async function listTimelineOf<Table extends keyof Timeline>(
     window.limit === 0
       ? []
       : await db.$queryRaw<KeyedRow<Timeline[Table] & { parentId: string }>[]>(
-          pageQuery({ table, where, sort: NEWEST_FIRST, window, columns, partition: { column: "conversationId", ids: conversationIds } }),
+          pageQuery({ table, where, sort: NEWEST_FIRST, window, columns, joins, partition: { column: "conversationId", ids: conversationIds } }),
         );
-  return conversationIds.map((conversationId) => {
-    const own = rows.filter((r) => r.parentId === conversationId).map(({ parentId: _parent, ...row }) => row);
+  const page = splitJoins(rows, joins);
+  const pages = conversationIds.map((conversationId) => {
+    const own = page.rows.filter((r) => r.parentId === conversationId).map(({ parentId: _parent, ...row }) => row);
     return {
       ...toConnection<Timeline[Table]>(own as unknown as KeyedRow<Timeline[Table]>[], window, NEWEST_FIRST),
       totalCount: async () => {
@@ -37,4 +40,5 @@ export async function listTimelineOf<Table extends keyof Timeline>(
       },
     };
   });
+  return { pages, joined: page.joined };
 }

@@ -26,6 +26,8 @@ const NEEDS: Record<Model, Record<string, readonly string[]>> = {
 // the model it shows and the column holding its id. Their loaders are then primed with the rows.
 const JOINABLE: Partial<Record<Model, Record<string, { model: Model; foreignKey: string }>>> = {
   Conversation: { contact: { model: "Contact", foreignKey: "contactId" }, assignedTo: { model: "Agent", foreignKey: "assignedToId" } },
+  Message: { sender: { model: "Agent", foreignKey: "senderId" } },
+  ConversationActivity: { actor: { model: "Agent", foreignKey: "actorId" } },
 };
 
 export const allColumns = (model: Model): readonly string[] => COLUMNS[model];

@@ -21,6 +21,7 @@ import {
 } from "../../domain/conversations.js";
 import { badInput } from "../../domain/errors.js";
 import { requireId } from "../../domain/ids.js";
+import type { PageArgs } from "../../domain/paging.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
 import { builder } from "../builder.js";
 import { type GraphQLContext, writeDeps } from "../context.js";
@@ -80,15 +81,7 @@ export const ConversationRef = builder.prismaNode("Conversation", {
       {
         type: MessageRef,
         description: "The conversation's messages, newest first.",
-        resolve: (conversation, args, ctx, info) => {
-          // Part of the batch's key: aliases of the list may select different columns.
-          const columns = columnsFor("Message", info, EDGE_NODE);
-          return ctx.loaders
-            .pageOf("Conversation.messages", { args, columns }, (ids: readonly string[]) =>
-              listTimelineOf(ctx.db.prisma, "Message", ctx.viewer.workspaceId, ids, args, columns),
-            )
-            .load(conversation.id);
-        },
+        resolve: (conversation, args, ctx, info) => timelinePage("Message", conversation, args, ctx, info),
       },
       MessageConnection,
     ),
@@ -96,17 +89,32 @@ export const ConversationRef = builder.prismaNode("Conversation", {
       {
         type: ConversationActivityRef,
         description: "Who changed what and when, newest first.",
-        resolve: (conversation, args, ctx) =>
-          ctx.loaders
-            .pageOf("Conversation.activity", args, (ids: readonly string[]) =>
-              listTimelineOf(ctx.db.prisma, "ConversationActivity", ctx.viewer.workspaceId, ids, args),
-            )
-            .load(conversation.id),
+        resolve: (conversation, args, ctx, info) => timelinePage("ConversationActivity", conversation, args, ctx, info),
       },
       ActivityConnection,
     ),
   }),
 });
+
+/** A page of a conversation's messages or activity, batched with every other conversation's in the request. */
+function timelinePage<Table extends "Message" | "ConversationActivity">(
+  table: Table,
+  conversation: Conversation,
+  args: PageArgs,
+  ctx: GraphQLContext,
+  info: GraphQLResolveInfo,
+) {
+  // Part of the batch's key: aliases of the list may select different columns and relations.
+  const columns = columnsFor(table, info, EDGE_NODE);
+  const joins = joinsFor(table, info, EDGE_NODE);
+  return ctx.loaders
+    .pageOf(`Conversation.${table}`, { args, columns, joins }, async (ids: readonly string[]) => {
+      const { pages, joined } = await listTimelineOf(ctx.db.prisma, table, ctx.viewer.workspaceId, ids, args, columns, joins);
+      ctx.loaders.prime(joined);
+      return pages;
+    })
+    .load(conversation.id);
+}
 
 /** A live payload's conversation as it is now, loaded like any query; null if it is gone. */
 export const conversationNow = {
