@@ -1,6 +1,6 @@
 import { Prisma, type Contact, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
-import { type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, toConnection } from "./paging.js";
+import { type PageArgs, type SortKey, oneOf, pageWindow, readPage, toConnection } from "./paging.js";
 
 export interface ContactFilter {
   search?: string | null;
@@ -34,7 +34,7 @@ export function contactWhere(workspaceId: string, filter: ContactFilter | null |
 export async function listContacts(db: PrismaClient, workspaceId: string, args: PageArgs & { filter?: ContactFilter | null }) {
   const window = pageWindow(args, NEWEST_FIRST);
   const where = contactWhere(workspaceId, args.filter);
-  const rows = window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Contact>[]>(pageQuery({ table: "Contact", where, sort: NEWEST_FIRST, window }));
+  const { rows } = await readPage<Contact>(db, { table: "Contact", where, sort: NEWEST_FIRST, window });
   return {
     ...toConnection(rows, window, NEWEST_FIRST),
     totalCount: async () => {

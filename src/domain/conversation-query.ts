@@ -2,8 +2,8 @@ import { Prisma, type Conversation, type PrismaClient } from "../generated/prism
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import { contactMatches, containsPattern } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
-import { type Join, splitJoins } from "./joins.js";
-import { type KeyedRow, type PageArgs, type SortKey, oneOf, pageQuery, pageWindow, textArray, toConnection } from "./paging.js";
+import type { Join } from "./joins.js";
+import { type PageArgs, type SortKey, oneOf, pageWindow, readPage, rowsByParent, textArray, toConnection } from "./paging.js";
 
 /**
  * Which conversations a list, a count or a live feed covers. This module is the one place that
@@ -124,9 +124,7 @@ export async function listConversations(
   const sort = sortKey(args.orderBy);
   const window = pageWindow(args, sort);
   const where = conversationWhere(workspaceId, args.filter);
-  const rows =
-    window.limit === 0 ? [] : await db.$queryRaw<KeyedRow<Conversation>[]>(pageQuery({ table: "Conversation", where, sort, window, columns, joins }));
-  const page = splitJoins(rows, joins);
+  const page = await readPage<Conversation>(db, { table: "Conversation", where, sort, window, columns, joins });
   return {
     ...toConnection(page.rows, window, sort),
     joined: page.joined,
@@ -149,20 +147,12 @@ export async function listConversationsOfContacts(
   const sort = sortKey(args.orderBy);
   const window = pageWindow(args, sort);
   const where = conversationWhere(workspaceId, args.filter);
-  const rows =
-    window.limit === 0
-      ? []
-      : await db.$queryRaw<KeyedRow<Conversation & { parentId: string }>[]>(
-          pageQuery({ table: "Conversation", where, sort, window, columns, joins, partition: { column: "contactId", ids: contactIds } }),
-        );
-  const page = splitJoins(rows, joins);
-  const pages = contactIds.map((contactId) => {
-    const own = page.rows.filter((r) => r.parentId === contactId).map(({ parentId: _parent, ...row }) => row);
-    return {
-      ...toConnection(own, window, sort),
-      totalCount: () => countMatching(db, Prisma.sql`${where} AND t."contactId" = ${contactId}`),
-    };
-  });
+  const partition = { column: "contactId", ids: contactIds };
+  const page = await readPage<Conversation & { parentId: string }>(db, { table: "Conversation", where, sort, window, columns, joins, partition });
+  const pages = rowsByParent<Conversation>(page.rows, contactIds).map((own, i) => ({
+    ...toConnection(own, window, sort),
+    totalCount: () => countMatching(db, Prisma.sql`${where} AND t."contactId" = ${contactIds[i]}`),
+  }));
   return { pages, joined: page.joined };
 }
 

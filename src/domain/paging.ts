@@ -1,6 +1,6 @@
-import { Prisma } from "../generated/prisma/client.js";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
-import { type Join, joinSql } from "./joins.js";
+import { type Join, type Joined, joinSql, splitJoins } from "./joins.js";
 
 /** Relay connection arguments as a client sends them. */
 export interface PageArgs {
@@ -127,12 +127,8 @@ export function toConnection<T extends { id: string }>(rows: KeyedRow<T>[], wind
   return { edges, pageInfo };
 }
 
-/**
- * The SQL of one page of `table` (aliased `t`, which `where` and the sort key refer to). With a
- * partition, it pages each parent's rows separately in one statement (a LATERAL join per parent
- * id), so a nested list under N parents costs one query, not N.
- */
-export function pageQuery(q: {
+/** One page of `table` (aliased `t`, which `where` and the sort key refer to). */
+interface PageQuery {
   table: string;
   where: Prisma.Sql;
   sort: SortKey;
@@ -141,7 +137,13 @@ export function pageQuery(q: {
   /** The columns to read (all when absent). */
   columns?: readonly string[];
   joins?: readonly Join[];
-}): Prisma.Sql {
+}
+
+/**
+ * The SQL of one page. With a partition, it pages each parent's rows separately in one statement
+ * (a LATERAL join per parent id), so a nested list under N parents costs one query, not N.
+ */
+function pageQuery(q: PageQuery): Prisma.Sql {
   const table = Prisma.raw(`"${q.table}"`);
   const c = pageClauses(q.sort, q.window, Prisma.sql`t."id"`);
   const columns = q.columns ? columnList(q.columns) : Prisma.sql`t.*`;
@@ -155,6 +157,22 @@ export function pageQuery(q: {
     CROSS JOIN LATERAL (
       ${select} WHERE ${column} = p."parentId" AND ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}
     ) page`;
+}
+
+/**
+ * Runs a page query (no statement for an empty page) and takes the joined records off its rows.
+ * `Row` is what a row holds besides its sort key (with a partition, also its parentId).
+ */
+export async function readPage<Row extends object>(db: PrismaClient, q: PageQuery): Promise<{ rows: KeyedRow<Row>[]; joined: Joined[] }> {
+  if (q.window.limit === 0) return { rows: [], joined: [] };
+  return splitJoins(await db.$queryRaw<KeyedRow<Row>[]>(pageQuery(q)), q.joins ?? []);
+}
+
+/** The rows of a partitioned page, per parent id in the order given, without their parentId. */
+export function rowsByParent<T>(rows: KeyedRow<T & { parentId: string }>[], parentIds: readonly string[]): KeyedRow<T>[][] {
+  const groups = new Map<string, KeyedRow<T>[]>(parentIds.map((id) => [id, []]));
+  for (const { parentId, ...row } of rows) groups.get(parentId)?.push(row as unknown as KeyedRow<T>);
+  return parentIds.map((id) => groups.get(id) ?? []);
 }
 
 /** Columns of a table aliased `alias`, for raw SQL; the names must come from the schema, not from input. */

@@ -1,6 +1,6 @@
 import { Prisma, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
-import { type Join, splitJoins } from "./joins.js";
-import { type KeyedRow, type PageArgs, type SortKey, pageQuery, pageWindow, toConnection } from "./paging.js";
+import type { Join } from "./joins.js";
+import { type PageArgs, type SortKey, pageWindow, readPage, rowsByParent, toConnection } from "./paging.js";
 
 // A conversation's timeline reads newest first; the (conversationId, createdAt DESC, id DESC)
 // indexes serve both lists.
@@ -21,17 +21,12 @@ export async function listTimelineOf<Table extends keyof Timeline>(
 ) {
   const window = pageWindow(args, NEWEST_FIRST);
   const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
-  const rows =
-    window.limit === 0
-      ? []
-      : await db.$queryRaw<KeyedRow<Timeline[Table] & { parentId: string }>[]>(
-          pageQuery({ table, where, sort: NEWEST_FIRST, window, columns, joins, partition: { column: "conversationId", ids: conversationIds } }),
-        );
-  const page = splitJoins(rows, joins);
-  const pages = conversationIds.map((conversationId) => {
-    const own = page.rows.filter((r) => r.parentId === conversationId).map(({ parentId: _parent, ...row }) => row);
+  const partition = { column: "conversationId", ids: conversationIds };
+  const page = await readPage<Timeline[Table] & { parentId: string }>(db, { table, where, sort: NEWEST_FIRST, window, columns, joins, partition });
+  const pages = rowsByParent<Timeline[Table]>(page.rows, conversationIds).map((own, i) => {
+    const conversationId = conversationIds[i];
     return {
-      ...toConnection<Timeline[Table]>(own as unknown as KeyedRow<Timeline[Table]>[], window, NEWEST_FIRST),
+      ...toConnection<Timeline[Table]>(own, window, NEWEST_FIRST),
       totalCount: async () => {
         const [{ count }] = await db.$queryRaw<{ count: number }[]>`
           SELECT count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t

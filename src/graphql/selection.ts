@@ -13,21 +13,24 @@ const COLUMNS: Record<Model, readonly string[]> = {
   ConversationActivity: Object.values(Prisma.ConversationActivityScalarFieldEnum),
 };
 
-// GraphQL fields that are not a column of the same name, and the columns they read.
-const NEEDS: Record<Model, Record<string, readonly string[]>> = {
-  Contact: { fullName: ["fullName", "firstName", "lastName"] },
-  Agent: {},
-  Conversation: { contact: ["contactId"], assignedTo: ["assignedToId"] },
-  Message: { sender: ["senderId"], conversation: ["conversationId"] },
-  ConversationActivity: { actor: ["actorId"] },
-};
-
 // To-one relations a read of the model takes in its own statement (domain/joins.ts): the field,
 // the model it shows and the column holding its id. Their loaders are then primed with the rows.
 const JOINABLE: Partial<Record<Model, Record<string, { model: Model; foreignKey: string }>>> = {
   Conversation: { contact: { model: "Contact", foreignKey: "contactId" }, assignedTo: { model: "Agent", foreignKey: "assignedToId" } },
   Message: { sender: { model: "Agent", foreignKey: "senderId" } },
   ConversationActivity: { actor: { model: "Agent", foreignKey: "actorId" } },
+};
+
+// Other GraphQL fields that are not a column of the same name, and the columns they read (a
+// joinable relation reads its foreign key).
+const NEEDS: Partial<Record<Model, Record<string, readonly string[]>>> = {
+  Contact: { fullName: ["fullName", "firstName", "lastName"] },
+  Message: { conversation: ["conversationId"] },
+};
+
+const columnsOfField = (model: Model, name: string): readonly string[] => {
+  const joinable = JOINABLE[model]?.[name];
+  return NEEDS[model]?.[name] ?? (joinable ? [joinable.foreignKey] : [name]);
 };
 
 export const allColumns = (model: Model): readonly string[] => COLUMNS[model];
@@ -76,7 +79,7 @@ function selectedColumns(model: Model, info: GraphQLResolveInfo, path: readonly 
   const columns = new Set(["id", "workspaceId"]);
   const exists = new Set(COLUMNS[model]);
   for (const name of selectedNames(info, path)) {
-    for (const column of NEEDS[model][name] ?? [name]) if (exists.has(column)) columns.add(column);
+    for (const column of columnsOfField(model, name)) if (exists.has(column)) columns.add(column);
   }
   return [...columns].sort();
 }
