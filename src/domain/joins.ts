@@ -39,14 +39,18 @@ export function splitJoins<R extends object>(rows: R[], joins: readonly Join[]):
   if (!joins.length) return { rows, joined: [] };
   const joined: Joined[] = joins.map((join) => ({ join, records: new Map() }));
   const owner = new Map<string, { i: number; column: string }>(joins.flatMap((j, i) => j.columns.map((column) => [`${j.field}.${column}`, { i, column }])));
+  // Every row of a statement has the same columns: sort them out once, from the first row.
+  const keys = rows.length ? Object.keys(rows[0]) : [];
+  const targets = keys.map((key) => owner.get(key));
   const own = rows.map((row) => {
+    const values = row as Record<string, unknown>;
     const fields: Record<string, unknown> = {};
     const records: Record<string, unknown>[] = joins.map(() => ({}));
-    for (const [key, value] of Object.entries(row)) {
-      const target = owner.get(key);
-      if (target) records[target.i][target.column] = value;
-      else fields[key] = value;
-    }
+    keys.forEach((key, k) => {
+      const target = targets[k];
+      if (target) records[target.i][target.column] = values[key];
+      else fields[key] = values[key];
+    });
     records.forEach((record, i) => {
       // A LEFT JOIN that found nothing (no assignee) gives a null id.
       if (typeof record.id === "string") joined[i].records.set(record.id, record as { id: string });

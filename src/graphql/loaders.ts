@@ -60,10 +60,17 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
       for (const [id, record] of records) loader.prime(id, record);
     }
   };
-  const byId =
-    <T extends { id: string }>(model: Model) =>
-    (info?: GraphQLResolveInfo): ById<T> =>
-      info ? loaderOf<T>(model, columnsFor(model, info), joinsFor(model, info)) : loaderOf<T>(model, allColumns(model));
+  // Every row of a list asks for its field's loader: look it up by the field's nodes, so the
+  // column set and the loader's key are worked out once per field, not once per row.
+  const byId = <T extends { id: string }>(model: Model) => {
+    const byField = new WeakMap<GraphQLResolveInfo["fieldNodes"], ById<T>>();
+    return (info?: GraphQLResolveInfo): ById<T> => {
+      if (!info) return loaderOf<T>(model, allColumns(model));
+      let loader = byField.get(info.fieldNodes);
+      if (!loader) byField.set(info.fieldNodes, (loader = loaderOf<T>(model, columnsFor(model, info), joinsFor(model, info))));
+      return loader;
+    };
+  };
   return {
     contact: byId<Contact>("Contact"),
     agent: byId<Agent>("Agent"),
