@@ -1,4 +1,4 @@
-// `npm run bench:cpu -- [inbox|detail|sidebar] [--requests N]`: the gateway's own CPU time per request,
+// `npm run bench:cpu -- [inbox|detail|sidebar] [--requests N] [--rounds R]`: the gateway's own CPU time per request,
 // in-process (yoga.fetch, no socket, no load generator competing for the cores), one at a time and
 // 10 at a time (including reading each response, as a client would). Steadier than wall-clock
 // latency on a shared machine: the tuning log's "in-process" figures (bench/README.md) come from here.
@@ -9,7 +9,10 @@ import { loadConfig } from "../src/config.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import { BENCH_WORKSPACE_ID, benchAgentId } from "./workspace.js";
 
-const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { requests: { type: "string", default: "1000" } } });
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { requests: { type: "string", default: "1000" }, rounds: { type: "string", default: "1" } },
+});
 const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), "utf8");
 type Body = { query: string; variables: Record<string, unknown> };
 const BODIES: Record<string, (gateway: Gateway) => Promise<Body>> = {
@@ -27,6 +30,8 @@ const name = positionals[0] ?? "inbox";
 const chosen = BODIES[name];
 if (!chosen) throw new Error(`unknown operation ${name}: one of ${Object.keys(BODIES).join(", ")}`);
 const requests = Number(flags.requests);
+// This machine's CPU time per request drifts by 20% between identical runs: compare the medians of several rounds.
+const rounds = Number(flags.rounds);
 
 const secret = "bench-cpu-secret-bench-cpu-secret-0123";
 const config = loadConfig({ ...process.env, NODE_ENV: "production", JWT_SECRET: secret, SEED_DEMO_DATA: "never", LOG_LEVEL: "warn", RATE_LIMIT_MAX: "0" });
@@ -47,12 +52,21 @@ try {
   // Warm-up: compiled code, caches and connections, not measured.
   for (let i = 0; i < 300; i++) await once();
   for (const concurrency of [1, 10]) {
-    const cpu = process.cpuUsage();
-    const started = performance.now();
-    for (let i = 0; i < requests; i += concurrency) await Promise.all(Array.from({ length: concurrency }, once));
-    const used = process.cpuUsage(cpu);
-    const perRequest = (micros: number) => (micros / 1000 / requests).toFixed(2);
-    console.log(`${name}  ${concurrency} at a time  CPU ${perRequest(used.user + used.system)} ms/request  wall ${((performance.now() - started) / requests).toFixed(2)} ms/request`);
+    const cpuPerRequest: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const cpu = process.cpuUsage();
+      const started = performance.now();
+      for (let i = 0; i < requests; i += concurrency) await Promise.all(Array.from({ length: concurrency }, once));
+      const used = process.cpuUsage(cpu);
+      cpuPerRequest.push((used.user + used.system) / 1000 / requests);
+      const wall = ((performance.now() - started) / requests).toFixed(2);
+      console.log(`${name}  ${concurrency} at a time  CPU ${cpuPerRequest.at(-1)!.toFixed(2)} ms/request  wall ${wall} ms/request${rounds > 1 ? `  (round ${round})` : ""}`);
+    }
+    if (rounds > 1) {
+      const sorted = [...cpuPerRequest].sort((a, b) => a - b);
+      const median = sorted[Math.floor(sorted.length / 2)];
+      console.log(`${name}  ${concurrency} at a time  CPU median ${median.toFixed(2)} ms/request, range ${sorted[0].toFixed(2)} to ${sorted.at(-1)!.toFixed(2)} over ${rounds} rounds`);
+    }
   }
 } finally {
   await gateway.close();
