@@ -111,8 +111,8 @@ export function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.
 
 /**
  * An edge whose cursor is encoded when it is read: lists mostly ask for pageInfo.endCursor
- * alone, and a page's 50 cursors cost more than its resolvers. The node keeps its sortKey, which
- * no GraphQL field shows.
+ * alone, and encoding every edge's cursor anyway took about 35 µs of a 50-row page. The node
+ * keeps its sortKey, which no GraphQL field shows.
  */
 class PageEdge<T extends { id: string }> implements Edge<T> {
   constructor(
