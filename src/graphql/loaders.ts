@@ -25,11 +25,14 @@ export interface Loaders {
   activity(info?: GraphQLResolveInfo): ById<ConversationActivity>;
   /** Fills the by-id loaders with records a list read along with its rows (`joinsFor`). */
   prime(joined: readonly Joined[]): void;
-  /** Batches nested lists (a page of messages under each conversation, …) that share arguments. */
+  /**
+   * Batches nested lists (a page of messages under each conversation, …) that share arguments;
+   * the records `load` read along with the pages prime the by-id loaders.
+   */
   pageOf<Parent extends string, T>(
     list: string,
     args: unknown,
-    load: (parentIds: readonly Parent[]) => Promise<T[]>,
+    load: (parentIds: readonly Parent[]) => Promise<{ pages: T[]; joined: readonly Joined[] }>,
   ): DataLoader<Parent, T>;
 }
 
@@ -77,8 +80,12 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     conversation: byId<Conversation>("Conversation"),
     activity: byId<ConversationActivity>("ConversationActivity"),
     prime,
-    pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<T[]>) {
-      return shared<T>(`${list}:${JSON.stringify(args)}`, (ids) => load(ids as readonly Parent[])) as unknown as DataLoader<Parent, T>;
+    pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<{ pages: T[]; joined: readonly Joined[] }>) {
+      return shared<T>(`${list}:${JSON.stringify(args)}`, async (ids) => {
+        const { pages, joined } = await load(ids as readonly Parent[]);
+        prime(joined);
+        return pages;
+      }) as unknown as DataLoader<Parent, T>;
     },
   };
 }

@@ -108,11 +108,9 @@ function timelinePage<Table extends "Message" | "ConversationActivity">(
   const columns = columnsFor(table, info, EDGE_NODE);
   const joins = joinsFor(table, info, EDGE_NODE);
   return ctx.loaders
-    .pageOf(`Conversation.${table}`, { args, columns, joins }, async (ids: readonly string[]) => {
-      const { pages, joined } = await listTimelineOf(ctx.db.prisma, table, ctx.viewer.workspaceId, ids, args, columns, joins);
-      ctx.loaders.prime(joined);
-      return pages;
-    })
+    .pageOf(`Conversation.${table}`, { args, columns, joins }, (ids: readonly string[]) =>
+      listTimelineOf(ctx.db.prisma, table, ctx.viewer.workspaceId, ids, args, columns, joins),
+    )
     .load(conversation.id);
 }
 
@@ -183,11 +181,9 @@ builder.prismaObjectField(ContactRef, "conversations", (t) =>
           const columns = columnsFor("Conversation", info, EDGE_NODE);
           const joins = joinsFor("Conversation", info, EDGE_NODE);
           return ctx.loaders
-            .pageOf("Contact.conversations", { args, columns, joins }, async (contactIds: readonly string[]) => {
-              const { pages, joined } = await listConversationsOfContacts(ctx.db.prisma, ctx.viewer.workspaceId, contactIds, args, columns, joins);
-              ctx.loaders.prime(joined);
-              return pages;
-            })
+            .pageOf("Contact.conversations", { args, columns, joins }, (contactIds: readonly string[]) =>
+              listConversationsOfContacts(ctx.db.prisma, ctx.viewer.workspaceId, contactIds, args, columns, joins),
+            )
             .load(contact.id);
         },
       },
