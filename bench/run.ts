@@ -24,6 +24,8 @@ const HELP = `usage: npm run bench -- [options]
   --concurrency 1,10,50 concurrent clients (default 1,10,50)
   --duration 10         seconds per measurement (default 10)
   --warmup 2            seconds of warm-up per scenario, not measured (default 2)
+  --rounds 1            measure each cell this many times, the yardstick and the gateway back to
+                        back each time, and report medians (default 1)
   --no-raw              skip the raw-SQL yardstick
   --url URL             benchmark a running gateway (needs --token; no RSS, no process started)
   --token JWT           bearer token for --url
@@ -44,6 +46,7 @@ const { values: flags } = parseArgs({
     "log-level": { type: "string", default: "warn" },
     out: { type: "string" },
     quick: { type: "boolean", default: false },
+    rounds: { type: "string", default: "1" },
     help: { type: "boolean", default: false },
   },
 });
@@ -60,6 +63,9 @@ const numbers = (raw: string) => raw.split(",").map((s) => {
 const concurrencies = numbers(flags.concurrency ?? (flags.quick ? "10" : "1,10,50"));
 const durationS = numbers(flags.duration ?? (flags.quick ? "3" : "10"))[0];
 const warmupS = Number(flags.warmup ?? (flags.quick ? "1" : "2"));
+// This machine's speed drifts by 20 to 30% within minutes: a cell's yardstick and gateway run back
+// to back, and repeated rounds give medians (bench/README.md).
+const rounds = numbers(flags.rounds)[0];
 const config = loadConfig({ ...process.env, SEED_DEMO_DATA: "never", LOG_LEVEL: "silent" });
 const poolSize = config.DATABASE_POOL_SIZE;
 
@@ -281,6 +287,35 @@ async function httpLoad(url: string, token: string, scenario: Scenario, fixture:
   return summarize(latencies, result.duration, errors + result.errors + result.timeouts);
 }
 
+/** One measurement of the gateway process: its load, and (when the benchmark started it) its CPU and peak RSS. */
+async function gatewayLoad(target: string, bearer: string, scenario: Scenario, f: Fixture, connections: number, pid: number | undefined): Promise<GatewayLoad> {
+  await resetPeakRss(pid);
+  const cpuBefore = await cpuTime(pid);
+  const load = await httpLoad(target, bearer, scenario, f, connections, durationS);
+  const cpuAfter = await cpuTime(pid);
+  const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
+  return { ...load, peakRssMB: await peakRss(pid), cpuMsPerRequest };
+}
+
+function median(values: number[]): number | null {
+  if (!values.length) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length / 2;
+  return Number.isInteger(middle) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[Math.floor(middle)];
+}
+
+function maxOf(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v != null);
+  return known.length ? Math.max(...known) : null;
+}
+
+/** Each figure's median over the rounds; the counts of requests and errors are totals. */
+function medianLoad(loads: Load[]): Load {
+  const of = (key: "rps" | "p50" | "p95" | "p99" | "mean") => median(loads.map((l) => l[key]))!;
+  const sum = (key: "requests" | "errors") => loads.reduce((n, l) => n + l[key], 0);
+  return { rps: of("rps"), p50: of("p50"), p95: of("p95"), p99: of("p99"), mean: of("mean"), requests: sum("requests"), errors: sum("errors") };
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Fixture and statement counts, through an in-process gateway on the same database.
 
@@ -369,29 +404,21 @@ async function prepare(database: Database) {
 // ---------------------------------------------------------------------------------------------
 // 2. The yardstick: the captured SQL through a pg pool of the gateway's size.
 
+/** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
+type GatewayLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
+
+/** One cell: medians over its rounds (the peak RSS is the highest), and every round as measured. */
 interface Row {
   scenario: string;
   title: string;
   concurrency: number;
   statementsPerRequest: number;
-  /** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
-  gateway: Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
+  gateway: GatewayLoad;
   raw: Load | null;
   ratio: number | null;
+  rounds: { gateway: GatewayLoad; raw: Load | null }[];
 }
-const rawResults = new Map<string, Load>();
-if (!flags["no-raw"] && config.DATABASE_URL) {
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize });
-  for (const scenario of scenarios.filter((s) => s.raw)) {
-    await rawLoad(pool, replays[scenario.name], concurrencies[0], warmupS);
-    for (const c of concurrencies) {
-      const load = await rawLoad(pool, replays[scenario.name], c, durationS);
-      rawResults.set(`${scenario.name}@${c}`, load);
-      console.error(`raw SQL  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${load.rps} req/s  p99 ${load.p99} ms`);
-    }
-  }
-  await pool.end();
-}
+const rawPool = !flags["no-raw"] && config.DATABASE_URL ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
 
 // ---------------------------------------------------------------------------------------------
 // 3. The gateway over HTTP.
@@ -425,29 +452,40 @@ const rows: Row[] = [];
 try {
   // Every operation warms up before any is measured: a fresh process is still compiling hot code.
   for (const scenario of scenarios) await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
+  const yardstick = rawPool ? scenarios.filter((s) => s.raw) : [];
+  for (const scenario of yardstick) await rawLoad(rawPool!, replays[scenario.name], concurrencies[0], warmupS);
   for (const scenario of scenarios) {
     for (const c of concurrencies) {
-      await resetPeakRss(child?.pid);
-      const cpuBefore = await cpuTime(child?.pid);
-      const load = await httpLoad(url, token, scenario, fixture, c, durationS);
-      const cpuAfter = await cpuTime(child?.pid);
-      const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
-      const raw = rawResults.get(`${scenario.name}@${c}`) ?? null;
-      const row: Row = {
+      const measured: { gateway: GatewayLoad; raw: Load | null }[] = [];
+      for (let round = 1; round <= rounds; round++) {
+        const raw = yardstick.includes(scenario) ? await rawLoad(rawPool!, replays[scenario.name], c, durationS) : null;
+        const gateway = await gatewayLoad(url, token, scenario, fixture, c, child?.pid);
+        measured.push({ gateway, raw });
+        const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
+        if (raw) console.error(`raw SQL  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${raw.rps} req/s  p99 ${raw.p99} ms${of}`);
+        console.error(`gateway  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${gateway.rps} req/s  p99 ${gateway.p99} ms${of}${gateway.errors ? `  ${gateway.errors} ERRORS` : ""}`);
+      }
+      const raws = measured.flatMap((m) => (m.raw ? [m.raw] : []));
+      rows.push({
         scenario: scenario.name,
         title: scenario.title,
         concurrency: c,
         statementsPerRequest: statements[scenario.name],
-        gateway: { ...load, peakRssMB: await peakRss(child?.pid), cpuMsPerRequest },
-        raw,
-        ratio: raw ? Math.round((load.rps / raw.rps) * 100) / 100 : null,
-      };
-      rows.push(row);
-      console.error(`gateway  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${load.rps} req/s  p99 ${load.p99} ms${load.errors ? `  ${load.errors} ERRORS` : ""}`);
+        gateway: {
+          ...medianLoad(measured.map((m) => m.gateway)),
+          peakRssMB: maxOf(measured.map((m) => m.gateway.peakRssMB)),
+          cpuMsPerRequest: median(measured.flatMap((m) => (m.gateway.cpuMsPerRequest == null ? [] : [m.gateway.cpuMsPerRequest]))),
+        },
+        raw: raws.length ? medianLoad(raws) : null,
+        // The median of each round's own ratio, so a drift between rounds does not skew it.
+        ratio: raws.length ? median(measured.map((m) => Math.round((m.gateway.rps / m.raw!.rps) * 100) / 100)) : null,
+        rounds: measured,
+      });
     }
   }
 } finally {
   child?.kill("SIGTERM");
+  await rawPool?.end();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -457,7 +495,7 @@ const report = {
   date: new Date().toISOString(),
   commit: git(["rev-parse", "--short", "HEAD"]),
   machine,
-  options: { concurrencies, durationS, warmupS, poolSize, logLevel: flags["log-level"], url: flags.url ?? "started by the benchmark" },
+  options: { concurrencies, durationS, warmupS, rounds, poolSize, logLevel: flags["log-level"], url: flags.url ?? "started by the benchmark" },
   fixture: { agentId: fixture.agentId, detailConversations: fixture.detailIds.length },
   results: rows,
   plans,
@@ -484,7 +522,8 @@ const table = rows.map((r) => [
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
 const line = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join("  ");
-console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.database}; ${JSON.stringify(machine.dataset)}; ${durationS} s per cell, pool ${poolSize}`);
+const perCell = rounds > 1 ? `medians of ${rounds} rounds of ${durationS} s per cell (every round in the JSON)` : `${durationS} s per cell`;
+console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.database}; ${JSON.stringify(machine.dataset)}; ${perCell}, pool ${poolSize}`);
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of table) console.log(line(row));
