@@ -17,8 +17,10 @@ export function useCompiledExecution(log: Logger): Plugin {
         {
           // Queries only. Mutations keep graphql-js: graphql-jit drops variables written inside a
           // JSON literal (metadata: { plan: $plan } loses plan; test/mutations.test.ts), and a
-          // mutation returns one record. Subscriptions too: with graphql-jit the live feeds stall
-          // (test/subscriptions.test.ts never finishes), and a live event is a few fields.
+          // mutation returns one record. Subscriptions too: graphql-jit 0.8 hands a subscription
+          // field's `subscribe` the operation's variables as its arguments (graphql-jit#183,
+          // envelop#2008), so the feeds would lose their filters; test/subscriptions.test.ts stalls
+          // with it.
           enableIf: ({ document, operationName }) => getOperationAST(document, operationName)?.operation === "query",
           onError: (failure) => log.warn({ errors: failure.errors?.map((e) => e.message) }, "graphql-jit could not compile a document"),
         },
