@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
+import { median } from "./stats.js";
 import { BENCH_WORKSPACE_ID, benchAgentId } from "./workspace.js";
 
 const { values: flags, positionals } = parseArgs({
@@ -63,9 +64,8 @@ try {
       console.log(`${name}  ${concurrency} at a time  CPU ${cpuPerRequest.at(-1)!.toFixed(2)} ms/request  wall ${wall} ms/request${rounds > 1 ? `  (round ${round})` : ""}`);
     }
     if (rounds > 1) {
-      const sorted = [...cpuPerRequest].sort((a, b) => a - b);
-      const median = sorted[Math.floor(sorted.length / 2)];
-      console.log(`${name}  ${concurrency} at a time  CPU median ${median.toFixed(2)} ms/request, range ${sorted[0].toFixed(2)} to ${sorted.at(-1)!.toFixed(2)} over ${rounds} rounds`);
+      const range = `${Math.min(...cpuPerRequest).toFixed(2)} to ${Math.max(...cpuPerRequest).toFixed(2)}`;
+      console.log(`${name}  ${concurrency} at a time  CPU median ${median(cpuPerRequest)!.toFixed(2)} ms/request, range ${range} over ${rounds} rounds`);
     }
   }
 } finally {

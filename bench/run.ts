@@ -11,6 +11,7 @@ import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { createGateway } from "../src/gateway.js";
+import { median } from "./stats.js";
 import { BENCH_WORKSPACE_ID, LABELS, benchAgentId } from "./workspace.js";
 import { freePort } from "../test/free-port.js";
 
@@ -295,13 +296,6 @@ async function gatewayLoad(target: string, bearer: string, scenario: Scenario, f
   const cpuAfter = await cpuTime(pid);
   const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
   return { ...load, peakRssMB: await peakRss(pid), cpuMsPerRequest };
-}
-
-function median(values: number[]): number | null {
-  if (!values.length) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length / 2;
-  return Number.isInteger(middle) ? (sorted[middle - 1] + sorted[middle]) / 2 : sorted[Math.floor(middle)];
 }
 
 function maxOf(values: (number | null)[]): number | null {
