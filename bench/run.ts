@@ -286,8 +286,9 @@ async function httpLoad(url: string, token: string, scenario: Scenario, fixture:
     const instance = autocannon(options, (err, done) => (err ? reject(err) : resolve(done)));
     // Latencies are of kept-alive connections, as a dashboard's are: each connection's first
     // response is left out. When a cell opens all its connections at once on a busy server, their
-    // first requests are read one per event-loop turn (a plain node:http server with an async
-    // handler does the same), which put a ramp of up to a second into every cell's p99 at 50.
+    // first requests are answered one after another, one per round of the other connections' (a
+    // plain node:http server with an async handler does the same): a ramp of up to a second that
+    // made every cell's p99 at 50.
     const connected = new WeakSet<object>();
     instance.on("response", (client, _status, _bytes, responseTime) => {
       responses++;
