@@ -187,6 +187,9 @@ interface Load {
   errors: number;
 }
 
+/** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
+type GatewayLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
+
 /** `answered`: every response, when `latencies` leaves some out. */
 function summarize(latencies: number[], seconds: number, errors: number, answered = latencies.length): Load {
   const sorted = Float64Array.from(latencies).sort();
@@ -410,20 +413,6 @@ async function prepare(database: Database) {
 // ---------------------------------------------------------------------------------------------
 // 2. The yardstick: the captured SQL through a pg pool of the gateway's size.
 
-/** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
-type GatewayLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
-
-/** One cell: medians over its rounds (the peak RSS is the highest), and every round as measured. */
-interface Row {
-  scenario: string;
-  title: string;
-  concurrency: number;
-  statementsPerRequest: number;
-  gateway: GatewayLoad;
-  raw: Load | null;
-  ratio: number | null;
-  rounds: { gateway: GatewayLoad; raw: Load | null }[];
-}
 const rawPool = !flags["no-raw"] && config.DATABASE_URL ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
 
 // ---------------------------------------------------------------------------------------------
@@ -452,6 +441,18 @@ if (!url) {
   });
   url = `http://127.0.0.1:${port}/graphql`;
   await waitForReady(new URL("/ready", url), child);
+}
+
+/** One cell: medians over its rounds (the peak RSS is the highest), and every round as measured. */
+interface Row {
+  scenario: string;
+  title: string;
+  concurrency: number;
+  statementsPerRequest: number;
+  gateway: GatewayLoad;
+  raw: Load | null;
+  ratio: number | null;
+  rounds: { gateway: GatewayLoad; raw: Load | null }[];
 }
 
 const rows: Row[] = [];
