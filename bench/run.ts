@@ -1,8 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import os from "node:os";
+import path from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import pg from "pg";
@@ -17,7 +18,8 @@ import { freePort } from "../test/free-port.js";
 
 /**
  * `npm run bench`: the dashboard's operations against a gateway process over HTTP (autocannon),
- * and for the read scenarios the same SQL straight through the same driver (the yardstick).
+ * and for the read scenarios the same SQL straight through the same driver (the yardstick), and
+ * served by a plain HTTP endpoint (the second yardstick).
  * Needs the workspace of `npm run bench:data` in DATABASE_URL. See bench/README.md.
  */
 const HELP = `usage: npm run bench -- [options]
@@ -27,7 +29,7 @@ const HELP = `usage: npm run bench -- [options]
   --warmup 2            seconds of warm-up per scenario, not measured (default 2)
   --rounds 1            measure each cell this many times, the yardstick and the gateway back to
                         back each time, and report medians (default 1)
-  --no-raw              skip the raw-SQL yardstick
+  --no-raw              skip the yardsticks (the raw SQL, and the SQL behind a plain HTTP endpoint)
   --url URL             benchmark a running gateway (needs --token; no RSS, no process started)
   --token JWT           bearer token for --url
   --log-level warn      LOG_LEVEL of the started gateway (default warn)
@@ -96,7 +98,7 @@ interface Fixture {
 interface Scenario {
   name: string;
   title: string;
-  /** Whether the raw-SQL yardstick runs for it (scenarios 1, 2 and 4). */
+  /** Whether the yardsticks run for it (scenarios 1, 2 and 4). */
   raw: boolean;
   /** The i-th request's body; requests cycle through `samples` distinct ones for the yardstick. */
   body(i: number, f: Fixture): Body;
@@ -187,8 +189,11 @@ interface Load {
   errors: number;
 }
 
-/** cpuMsPerRequest: the gateway process's CPU time per request, which other load on the machine disturbs less than latency. */
-type GatewayLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
+/**
+ * The load on a process the benchmark serves over HTTP (the gateway, the SQL endpoint).
+ * cpuMsPerRequest: its CPU time per request, which other load on the machine disturbs less than latency.
+ */
+type ProcessLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
 
 /** `answered`: every response, when `latencies` leaves some out. */
 function summarize(latencies: number[], seconds: number, errors: number, answered = latencies.length): Load {
@@ -261,7 +266,16 @@ async function resetPeakRss(pid: number | undefined) {
   if (pid) await writeFile(`/proc/${pid}/clear_refs`, "5").catch(() => undefined);
 }
 
-async function httpLoad(url: string, token: string, scenario: Scenario, fixture: Fixture, connections: number, seconds: number): Promise<Load> {
+/** Where autocannon sends a scenario's requests: the gateway, or the SQL endpoint. */
+interface HttpTarget {
+  url: string;
+  headers: Record<string, string>;
+  /** The i-th request's body. */
+  body(scenario: Scenario, i: number): string;
+  pid: number | undefined;
+}
+
+async function httpLoad(target: HttpTarget, scenario: Scenario, connections: number, seconds: number): Promise<Load> {
   const latencies: number[] = [];
   let responses = 0;
   let errors = 0;
@@ -269,14 +283,14 @@ async function httpLoad(url: string, token: string, scenario: Scenario, fixture:
   const errorSamples = new Set<string>();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const options: autocannon.Options = {
-      url,
+      url: target.url,
       connections,
       duration: seconds,
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      headers: target.headers,
       requests: [
         {
-          setupRequest: (request) => ({ ...request, body: JSON.stringify(scenario.body(i++, fixture)) }),
+          setupRequest: (request) => ({ ...request, body: target.body(scenario, i++) }),
           // A 200 with GraphQL errors is a failure too.
           onResponse: (status, body) => {
             if (status === 200 && !body.includes('"errors"')) return;
@@ -303,14 +317,14 @@ async function httpLoad(url: string, token: string, scenario: Scenario, fixture:
   return summarize(latencies, result.duration, errors + result.errors + result.timeouts, responses);
 }
 
-/** One measurement of the gateway process: its load, and (when the benchmark started it) its CPU and peak RSS. */
-async function gatewayLoad(target: string, bearer: string, scenario: Scenario, f: Fixture, connections: number, pid: number | undefined): Promise<GatewayLoad> {
-  await resetPeakRss(pid);
-  const cpuBefore = await cpuTime(pid);
-  const load = await httpLoad(target, bearer, scenario, f, connections, durationS);
-  const cpuAfter = await cpuTime(pid);
+/** One measurement of a process over HTTP: its load, and (when the benchmark started it) its CPU and peak RSS. */
+async function processLoad(target: HttpTarget, scenario: Scenario, connections: number): Promise<ProcessLoad> {
+  await resetPeakRss(target.pid);
+  const cpuBefore = await cpuTime(target.pid);
+  const load = await httpLoad(target, scenario, connections, durationS);
+  const cpuAfter = await cpuTime(target.pid);
   const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
-  return { ...load, peakRssMB: await peakRss(pid), cpuMsPerRequest };
+  return { ...load, peakRssMB: await peakRss(target.pid), cpuMsPerRequest };
 }
 
 function maxOf(values: (number | null)[]): number | null {
@@ -323,6 +337,15 @@ function medianLoad(loads: Load[]): Load {
   const of = (key: "rps" | "p50" | "p95" | "p99" | "mean") => median(loads.map((l) => l[key]))!;
   const sum = (key: "requests" | "errors") => loads.reduce((n, l) => n + l[key], 0);
   return { rps: of("rps"), p50: of("p50"), p95: of("p95"), p99: of("p99"), mean: of("mean"), requests: sum("requests"), errors: sum("errors") };
+}
+
+/** medianLoad, with the highest peak RSS and the median CPU per request. */
+function medianProcessLoad(loads: ProcessLoad[]): ProcessLoad {
+  return {
+    ...medianLoad(loads),
+    peakRssMB: maxOf(loads.map((l) => l.peakRssMB)),
+    cpuMsPerRequest: median(loads.flatMap((l) => (l.cpuMsPerRequest == null ? [] : [l.cpuMsPerRequest]))),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,36 +434,77 @@ async function prepare(database: Database) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2. The yardstick: the captured SQL through a pg pool of the gateway's size.
+// 2. The yardsticks: the captured SQL through a pg pool of the gateway's size, in this process
+// and behind a plain HTTP endpoint of its own (bench/sql-endpoint.ts).
 
-const rawPool = !flags["no-raw"] && config.DATABASE_URL ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
+const yardsticks = !flags["no-raw"] && config.DATABASE_URL ? scenarios.filter((s) => s.raw) : [];
+const rawPool = yardsticks.length ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
+const processes: ChildProcess[] = [];
+const root = new URL("..", import.meta.url);
+
+/** Starts a TypeScript entry point of this repository as its own process, with `env` added. */
+function start(args: string[], env: Record<string, string>, ipc = false): ChildProcess {
+  const started = spawn(process.execPath, ["--import", "tsx", ...args], {
+    cwd: root,
+    env: { ...process.env, DATABASE_POOL_SIZE: String(poolSize), ...env },
+    stdio: ["ignore", "ignore", "inherit", ...(ipc ? ["ipc" as const] : [])],
+  });
+  processes.push(started);
+  return started;
+}
+
+let endpoint: HttpTarget | null = null;
+const replaysDir = yardsticks.length ? mkdtempSync(path.join(os.tmpdir(), "inbox-bench-")) : null;
+if (replaysDir) {
+  const replaysFile = path.join(replaysDir, "replays.json");
+  writeFileSync(replaysFile, JSON.stringify(replays));
+  const port = await freePort();
+  const server = start(["bench/sql-endpoint.ts", replaysFile], { PORT: String(port) }, true);
+  await new Promise<void>((resolve, reject) => {
+    server.once("message", () => resolve());
+    server.once("exit", (code) => reject(new Error(`The SQL endpoint exited with code ${code}`)));
+  });
+  endpoint = {
+    url: `http://127.0.0.1:${port}/`,
+    headers: { "content-type": "application/json" },
+    body: (scenario, i) => JSON.stringify({ scenario: scenario.name, sample: i % scenario.samples }),
+    pid: server.pid,
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // 3. The gateway over HTTP.
 
-let child: ChildProcess | undefined;
+let gatewayProcess: ChildProcess | undefined;
 let url = flags.url;
 if (!url) {
   const port = await freePort();
-  child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: new URL("..", import.meta.url),
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      JWT_SECRET: jwtSecret,
-      SEED_DEMO_DATA: "never",
-      LOG_LEVEL: flags["log-level"],
-      DATABASE_POOL_SIZE: String(poolSize),
-      // One token drives thousands of requests a second here: production's per-caller limit
-      // would measure the limiter, not the gateway.
-      RATE_LIMIT_MAX: "0",
-    },
-    stdio: ["ignore", "ignore", "inherit"],
+  gatewayProcess = start(["src/main.ts"], {
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    JWT_SECRET: jwtSecret,
+    SEED_DEMO_DATA: "never",
+    LOG_LEVEL: flags["log-level"]!,
+    // One token drives thousands of requests a second here: production's per-caller limit
+    // would measure the limiter, not the gateway.
+    RATE_LIMIT_MAX: "0",
   });
   url = `http://127.0.0.1:${port}/graphql`;
-  await waitForReady(new URL("/ready", url), child);
+  await waitForReady(new URL("/ready", url), gatewayProcess);
+}
+const gateway: HttpTarget = {
+  url,
+  headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+  body: (scenario, i) => JSON.stringify(scenario.body(i, fixture)),
+  pid: gatewayProcess?.pid,
+};
+
+/** One round of a cell: the gateway, and the yardsticks where the scenario has them. */
+interface Round {
+  gateway: ProcessLoad;
+  raw: Load | null;
+  endpoint: ProcessLoad | null;
 }
 
 /** One cell: medians over its rounds (the peak RSS is the highest), and every round as measured. */
@@ -449,50 +513,59 @@ interface Row {
   title: string;
   concurrency: number;
   statementsPerRequest: number;
-  gateway: GatewayLoad;
+  gateway: ProcessLoad;
   raw: Load | null;
+  /** The gateway's req/s over the raw SQL's: the median of the rounds' own ratios, so a drift between rounds does not skew it. */
   ratio: number | null;
-  rounds: { gateway: GatewayLoad; raw: Load | null }[];
+  endpoint: ProcessLoad | null;
+  /** The gateway's req/s over the SQL endpoint's, likewise. */
+  endpointRatio: number | null;
+  rounds: Round[];
 }
 
 const rows: Row[] = [];
 try {
   // Every operation warms up before any is measured: a fresh process is still compiling hot code.
-  for (const scenario of scenarios) await httpLoad(url, token, scenario, fixture, concurrencies[0], warmupS);
-  const yardstick = rawPool ? scenarios.filter((s) => s.raw) : [];
-  for (const scenario of yardstick) await rawLoad(rawPool!, replays[scenario.name], concurrencies[0], warmupS);
+  for (const scenario of scenarios) await httpLoad(gateway, scenario, concurrencies[0], warmupS);
+  for (const scenario of yardsticks) {
+    await rawLoad(rawPool!, replays[scenario.name], concurrencies[0], warmupS);
+    await httpLoad(endpoint!, scenario, concurrencies[0], warmupS);
+  }
   for (const scenario of scenarios) {
+    const measuresYardsticks = yardsticks.includes(scenario);
     for (const c of concurrencies) {
-      const measured: { gateway: GatewayLoad; raw: Load | null }[] = [];
+      const measured: Round[] = [];
       for (let round = 1; round <= rounds; round++) {
-        const raw = yardstick.includes(scenario) ? await rawLoad(rawPool!, replays[scenario.name], c, durationS) : null;
-        const gateway = await gatewayLoad(url, token, scenario, fixture, c, child?.pid);
-        measured.push({ gateway, raw });
+        const raw = measuresYardsticks ? await rawLoad(rawPool!, replays[scenario.name], c, durationS) : null;
+        const served = measuresYardsticks ? await processLoad(endpoint!, scenario, c) : null;
+        const answered = await processLoad(gateway, scenario, c);
+        measured.push({ gateway: answered, raw, endpoint: served });
         const of = rounds > 1 ? ` (round ${round} of ${rounds})` : "";
-        if (raw) console.error(`raw SQL  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${raw.rps} req/s  p99 ${raw.p99} ms${of}`);
-        console.error(`gateway  ${scenario.name.padEnd(16)} c=${String(c).padEnd(3)} ${gateway.rps} req/s  p99 ${gateway.p99} ms${of}${gateway.errors ? `  ${gateway.errors} ERRORS` : ""}`);
+        const cell = `${scenario.name.padEnd(16)} c=${String(c).padEnd(3)}`;
+        if (raw) console.error(`raw SQL   ${cell} ${raw.rps} req/s  p99 ${raw.p99} ms${of}`);
+        if (served) console.error(`endpoint  ${cell} ${served.rps} req/s  p99 ${served.p99} ms${of}${served.errors ? `  ${served.errors} ERRORS` : ""}`);
+        console.error(`gateway   ${cell} ${answered.rps} req/s  p99 ${answered.p99} ms${of}${answered.errors ? `  ${answered.errors} ERRORS` : ""}`);
       }
-      const raws = measured.flatMap((m) => (m.raw ? [m.raw] : []));
+      const ratioTo = (yardstick: (r: Round) => Load | null) =>
+        measuresYardsticks ? median(measured.map((m) => Math.round((m.gateway.rps / yardstick(m)!.rps) * 100) / 100)) : null;
       rows.push({
         scenario: scenario.name,
         title: scenario.title,
         concurrency: c,
         statementsPerRequest: statements[scenario.name],
-        gateway: {
-          ...medianLoad(measured.map((m) => m.gateway)),
-          peakRssMB: maxOf(measured.map((m) => m.gateway.peakRssMB)),
-          cpuMsPerRequest: median(measured.flatMap((m) => (m.gateway.cpuMsPerRequest == null ? [] : [m.gateway.cpuMsPerRequest]))),
-        },
-        raw: raws.length ? medianLoad(raws) : null,
-        // The median of each round's own ratio, so a drift between rounds does not skew it.
-        ratio: raws.length ? median(measured.map((m) => Math.round((m.gateway.rps / m.raw!.rps) * 100) / 100)) : null,
+        gateway: medianProcessLoad(measured.map((m) => m.gateway)),
+        raw: measuresYardsticks ? medianLoad(measured.map((m) => m.raw!)) : null,
+        ratio: ratioTo((m) => m.raw),
+        endpoint: measuresYardsticks ? medianProcessLoad(measured.map((m) => m.endpoint!)) : null,
+        endpointRatio: ratioTo((m) => m.endpoint),
         rounds: measured,
       });
     }
   }
 } finally {
-  child?.kill("SIGTERM");
+  for (const started of processes) started.kill("SIGTERM");
   await rawPool?.end();
+  if (replaysDir) rmSync(replaysDir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -511,7 +584,8 @@ const out = flags.out ?? `bench/results/${report.date.slice(0, 10)}.json`;
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "CPU ms/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "errors"];
+const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "CPU ms/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "endpoint req/s", "gw/endpoint", "errors"];
+const percent = (ratio: number | null) => (ratio == null ? "-" : `${Math.round(ratio * 100)}%`);
 const table = rows.map((r) => [
   r.title,
   String(r.concurrency),
@@ -524,7 +598,9 @@ const table = rows.map((r) => [
   r.gateway.peakRssMB == null ? "-" : String(r.gateway.peakRssMB),
   r.raw ? r.raw.rps.toFixed(0) : "-",
   r.raw ? r.raw.p99.toFixed(1) : "-",
-  r.ratio == null ? "-" : `${Math.round(r.ratio * 100)}%`,
+  percent(r.ratio),
+  r.endpoint ? r.endpoint.rps.toFixed(0) : "-",
+  percent(r.endpointRatio),
   String(r.gateway.errors),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
@@ -537,7 +613,7 @@ for (const row of table) console.log(line(row));
 const scans = Object.entries(plans).map(([name, plan]) => `${name}: ${plan.find((l) => /Scan/.test(l))?.trim().replace(/\s+\(cost=.*$/, "") ?? plan[0]}`);
 console.log(`\nPlans (first scan of each read's main statement):\n  ${scans.join("\n  ")}`);
 console.log(`\nJSON: ${out}`);
-process.exit(rows.some((r) => r.gateway.errors > 0) ? 1 : 0);
+process.exit(rows.some((r) => r.gateway.errors > 0 || (r.endpoint?.errors ?? 0) > 0) ? 1 : 0);
 
 // ---------------------------------------------------------------------------------------------
 

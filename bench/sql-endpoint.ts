@@ -1,0 +1,40 @@
+// The second yardstick (bench/README.md): the SQL the gateway ran for a request, served by a plain
+// node:http endpoint through `pg`, as a hand-written service without GraphQL would serve it. `npm
+// run bench` starts it as its own process, like the gateway, and loads it with the same autocannon
+// at the same concurrency, so the two differ only in what stands between HTTP and the SQL.
+//
+// Usage: tsx bench/sql-endpoint.ts <replays.json> (env DATABASE_URL, DATABASE_POOL_SIZE, PORT).
+// POST {"scenario": "inbox", "sample": 3} → the sample's rows, one array per statement.
+import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import pg from "pg";
+import type { StatementRecord } from "../src/db/sql-observer.js";
+
+const replays = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Record<string, StatementRecord[][]>;
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) });
+const run = (s: StatementRecord) => pool.query(s.sql, s.args as unknown[]);
+
+const server = createServer((request, response) => {
+  const chunks: Buffer[] = [];
+  request.on("data", (chunk: Buffer) => chunks.push(chunk));
+  request.on("end", () => {
+    void (async () => {
+      try {
+        const { scenario, sample } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { scenario: string; sample: number };
+        // As the gateway issues them: the first statement alone, then the rest together.
+        const [first, ...rest] = replays[scenario]![sample % replays[scenario]!.length]!;
+        const results = [await run(first!), ...(await Promise.all(rest.map(run)))];
+        const body = JSON.stringify(results.map((r) => r.rows));
+        response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+      } catch (error) {
+        response.writeHead(500, { "content-type": "text/plain" }).end(String(error));
+      }
+    })();
+  });
+});
+server.listen(Number(process.env.PORT), "127.0.0.1", () => process.send?.("listening"));
+process.on("SIGTERM", () => {
+  server.close();
+  server.closeIdleConnections();
+  void pool.end();
+});
