@@ -401,12 +401,13 @@ async function prepare(database: Database) {
     return json.data;
   };
 
-  // The deep page's cursor, by walking the inbox 200 pages of 50.
+  // The deep page's cursor, by walking the inbox 200 pages of 50 (only for the deep page: a small
+  // dataset has fewer pages, and the other scenarios run on it).
   let deepCursor = "";
-  for (let page = 0; page < 200; page++) {
+  for (let page = 0; wanted.includes("deep") && page < 200; page++) {
     const data = await send({ query: INBOX, variables: { first: 50, after: deepCursor || null, filter: OPEN_INBOX } });
     deepCursor = data.conversations.pageInfo.endCursor;
-    if (!data.conversations.pageInfo.hasNextPage) throw new Error(`The open inbox has only ${page + 1} pages of 50.`);
+    if (!data.conversations.pageInfo.hasNextPage) throw new Error(`The open inbox has only ${page + 1} pages of 50: the deep page needs 201.`);
   }
   const f: Fixture = { agentId: agent.id, detailIds, writeIds, deepCursor };
 

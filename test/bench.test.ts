@@ -1,0 +1,166 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signAgentToken } from "../src/auth/tokens.js";
+import { openDatabase, type Database } from "../src/db/client.js";
+import { createGateway } from "../src/gateway.js";
+import { BENCH_WORKSPACE_ID, benchAgentId } from "../bench/workspace.js";
+import { freshDatabase, onPostgres, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+
+// The benchmark's own tools (bench/README.md), run as the README runs them, on a small workspace:
+// `bench:data` must write what it says, with counters that agree with its messages, and `bench`
+// must measure every scenario it is given without an error. Their figures are not asserted here.
+
+const root = path.resolve(import.meta.dirname, "..");
+const run = promisify(execFile);
+const SCALE = { agents: 5, contacts: 300, conversations: 3000, messages: 30000 };
+
+/** The database the scripts write to: a fresh one on the PostgreSQL server, or a PGlite folder. */
+let env: NodeJS.ProcessEnv;
+/** Opens it for the checks; PGlite's folder belongs to one process at a time, so close it after. */
+let open: () => Promise<{ db: Database; close(): Promise<void> }>;
+let drop: () => Promise<void>;
+let generated: Record<string, unknown>;
+
+const script = (file: string, args: string[]) =>
+  run(process.execPath, ["--import", "tsx", file, ...args], { cwd: root, env, timeout: 240_000, maxBuffer: 16 * 2 ** 20 });
+
+beforeAll(async () => {
+  const { DATABASE_URL: _unused, ...inherited } = process.env;
+  if (onPostgres) {
+    const fresh = await freshDatabase();
+    env = { ...inherited, DATABASE_URL: fresh.url };
+    open = async () => ({ db: fresh.db, close: async () => undefined });
+    drop = fresh.drop;
+  } else {
+    const dataDir = mkdtempSync(path.join(tmpdir(), "inbox-bench-test-"));
+    env = { ...inherited, DATA_DIR: dataDir };
+    open = async () => {
+      const db = await openDatabase({ dataDir });
+      return { db, close: () => db.close() };
+    };
+    drop = () => rm(dataDir, { recursive: true, force: true });
+  }
+  const args = Object.entries(SCALE).flatMap(([flag, n]) => [`--${flag}`, String(n)]);
+  const { stdout } = await script("bench/data.ts", args);
+  generated = JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, unknown>;
+}, 300_000);
+
+afterAll(async () => {
+  await drop?.();
+});
+
+async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+  const { db, close } = await open();
+  try {
+    return await fn(db);
+  } finally {
+    await close();
+  }
+}
+
+describe("npm run bench:data", () => {
+  it("writes exactly the workspace it is asked for and says how long it took", () => {
+    expect(generated).toMatchObject({ workspaceId: BENCH_WORKSPACE_ID, ...SCALE });
+    expect(generated.seconds).toEqual(expect.any(Number));
+  });
+
+  it("keeps every conversation's counters in agreement with its messages", async () => {
+    await withDatabase(async (db) => {
+      const query = <T>(sql: string) => db.withSession((s) => s.query<T>(sql, [BENCH_WORKSPACE_ID]));
+      // Worked out here per conversation, independently of the generator's set-based UPDATE.
+      const [mismatches] = await query<{ count: number; unread: number }>(`
+        SELECT count(*) FILTER (WHERE c."messageCount" <> x.total OR c."lastMessageAt" IS DISTINCT FROM x.last_at)::int AS count,
+               count(*) FILTER (WHERE c."unreadCount" <> CASE WHEN c."status" = 'OPEN' THEN x.unread_after_reply ELSE 0 END)::int AS unread
+        FROM "Conversation" c
+        CROSS JOIN LATERAL (
+          SELECT count(m.*)::int AS total, max(m."createdAt") AS last_at,
+            count(*) FILTER (WHERE m."direction" = 'INBOUND' AND m."createdAt" > coalesce(
+              (SELECT max(o."createdAt") FROM "Message" o WHERE o."conversationId" = c."id" AND o."direction" = 'OUTBOUND'), '-infinity'))::int AS unread_after_reply
+          FROM "Message" m WHERE m."conversationId" = c."id") x
+        WHERE c."workspaceId" = $1`);
+      expect(mismatches).toEqual({ count: 0, unread: 0 });
+      // Realistic enough for the scenarios: long conversations for the detail page, unread ones for the badges.
+      const [shape] = await query<{ long: number; unread: number; open: number }>(`
+        SELECT count(*) FILTER (WHERE "messageCount" >= 30)::int AS long, count(*) FILTER (WHERE "unreadCount" > 0)::int AS unread,
+               count(*) FILTER (WHERE "status" = 'OPEN')::int AS open
+        FROM "Conversation" WHERE "workspaceId" = $1`);
+      expect(shape.long).toBeGreaterThan(0);
+      expect(shape.unread).toBeGreaterThan(0);
+      expect(shape.open).toBeGreaterThan(SCALE.conversations / 3);
+    });
+  });
+
+  it("leaves the sidebar's tallies agreeing with the conversations, as the gateway reads them", async () => {
+    await withDatabase(async (db) => {
+      const gateway = await createGateway(testConfig(), { db });
+      try {
+        const token = signAgentToken(TEST_JWT_SECRET, { agentId: benchAgentId(1), workspaceId: BENCH_WORKSPACE_ID, role: "ADMIN" });
+        const response = await gateway.fetch("/graphql", {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: "{ conversationCounts { total open closed archived } }" }),
+        });
+        const { data } = (await response.json()) as { data: { conversationCounts: Record<string, number> } };
+        const [counted] = await db.withSession((s) =>
+          s.query<Record<string, number>>(
+            `SELECT count(*)::int AS total, count(*) FILTER (WHERE "status" = 'OPEN')::int AS open,
+                    count(*) FILTER (WHERE "status" = 'CLOSED')::int AS closed, count(*) FILTER (WHERE "status" = 'ARCHIVED')::int AS archived
+             FROM "Conversation" WHERE "workspaceId" = $1`,
+            [BENCH_WORKSPACE_ID],
+          ),
+        );
+        expect(data.conversationCounts).toEqual(counted);
+        expect(counted.total).toBe(SCALE.conversations);
+      } finally {
+        await gateway.close();
+      }
+    });
+  });
+});
+
+describe("npm run bench", () => {
+  it("measures each scenario it is given over HTTP, with its statements, and the yardsticks on PostgreSQL", async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), "inbox-bench-results-")), "results.json");
+    const scenarios = ["inbox", "filtered", "detail", "counts", "writes"];
+    const { stdout } = await script("bench/run.ts", ["--scenarios", scenarios.join(","), "--concurrency", "2", "--duration", "1", "--warmup", "1", "--out", out]);
+    const report = JSON.parse(readFileSync(out, "utf8")) as {
+      results: { scenario: string; statementsPerRequest: number; gateway: { requests: number; errors: number; cpuMsPerRequest: number | null }; raw: { requests: number } | null; endpoint: { requests: number; errors: number } | null; ratio: number | null; endpointRatio: number | null }[];
+      plans: Record<string, string[]>;
+    };
+    await rm(path.dirname(out), { recursive: true, force: true });
+
+    expect(report.results.map((r) => r.scenario)).toEqual(scenarios);
+    for (const row of report.results) {
+      expect(row.gateway.requests, row.scenario).toBeGreaterThan(0);
+      expect(row.gateway.errors, row.scenario).toBe(0);
+      expect(row.gateway.cpuMsPerRequest, row.scenario).toBeGreaterThan(0);
+    }
+    const of = (name: string) => report.results.find((r) => r.scenario === name)!;
+    expect([of("inbox"), of("filtered"), of("detail"), of("counts")].map((r) => r.statementsPerRequest)).toEqual([1, 1, 2, 1]);
+    expect(report.plans.inbox!.join("\n")).toContain("Index Scan using \"Conversation_inbox_status_idx\"");
+    // The yardsticks replay through `pg` against a server: they run on PostgreSQL only.
+    for (const name of ["inbox", "filtered", "detail"]) {
+      const row = of(name);
+      if (onPostgres) {
+        expect(row.raw!.requests, name).toBeGreaterThan(0);
+        expect(row.endpoint!.requests, name).toBeGreaterThan(0);
+        expect(row.endpoint!.errors, name).toBe(0);
+        expect(row.ratio! * row.endpointRatio!, name).toBeGreaterThan(0);
+      } else {
+        expect([row.raw, row.endpoint], name).toEqual([null, null]);
+      }
+    }
+    expect(stdout).toContain("1. inbox page (50 open, contact, assignee)");
+  }, 240_000);
+
+  it("bench:cpu prints the gateway's CPU per request in-process", async () => {
+    const { stdout } = await script("bench/cpu.ts", ["detail", "--requests", "20"]);
+    expect(stdout).toMatch(/^detail {2}1 at a time {2}CPU \d+\.\d\d ms\/request/m);
+    expect(stdout).toMatch(/^detail {2}10 at a time {2}CPU \d+\.\d\d ms\/request/m);
+  }, 240_000);
+});
