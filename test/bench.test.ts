@@ -158,9 +158,13 @@ describe("npm run bench", () => {
     expect(stdout).toContain("1. inbox page (50 open, contact, assignee)");
   }, 240_000);
 
-  it("bench:cpu prints the gateway's CPU per request in-process", async () => {
-    const { stdout } = await script("bench/cpu.ts", ["detail", "--requests", "20"]);
-    expect(stdout).toMatch(/^detail {2}1 at a time {2}CPU \d+\.\d\d ms\/request/m);
-    expect(stdout).toMatch(/^detail {2}10 at a time {2}CPU \d+\.\d\d ms\/request/m);
+  it("bench:cpu prints the gateway's CPU per request in-process, round by round and their median", async () => {
+    const { stdout } = await script("bench/cpu.ts", ["detail", "--requests", "20", "--rounds", "2"]);
+    for (const concurrency of [1, 10]) {
+      const lines = stdout.split("\n").filter((line) => line.startsWith(`detail  ${concurrency} at a time  CPU `));
+      expect(lines, stdout).toHaveLength(3);
+      expect(lines[0]).toMatch(/CPU \d+\.\d\d ms\/request {2}wall \d+\.\d\d ms\/request {2}\(round 1\)$/);
+      expect(lines[2]).toMatch(/CPU median \d+\.\d\d ms\/request, range \d+\.\d\d to \d+\.\d\d over 2 rounds$/);
+    }
   }, 240_000);
 });
