@@ -12,8 +12,9 @@ import { BENCH_WORKSPACE_ID, benchAgentId } from "../bench/workspace.js";
 import { freshDatabase, onPostgres, TEST_JWT_SECRET, testConfig } from "./helpers.js";
 
 // The benchmark's own tools (bench/README.md), run as the README runs them, on a small workspace:
-// `bench:data` must write what it says, with counters that agree with its messages, and `bench`
-// must measure every scenario it is given without an error. Their figures are not asserted here.
+// `bench:data` must write what it says, with counters that agree with its messages; `bench`,
+// `bench:cpu` and `bench:subscriptions` must measure what they are given without an error. Their
+// figures are not asserted here.
 
 const root = path.resolve(import.meta.dirname, "..");
 const run = promisify(execFile);
@@ -166,5 +167,14 @@ describe("npm run bench", () => {
       expect(lines[0]).toMatch(/CPU \d+\.\d\d ms\/request {2}wall \d+\.\d\d ms\/request {2}\(round 1\)$/);
       expect(lines[2]).toMatch(/CPU median \d+\.\d\d ms\/request, range \d+\.\d\d to \d+\.\d\d over 2 rounds$/);
     }
+  }, 240_000);
+});
+
+describe("npm run bench:subscriptions", () => {
+  it("delivers every event to every subscriber and prints the latency and memory figures", async () => {
+    const { stdout } = await script("bench/subscriptions.ts", ["--subscribers", "50", "--per-socket", "10", "--events", "5", "--rate", "20"]);
+    expect(stdout).toContain("50 subscribers on 5 sockets, 5 events, 250 deliveries");
+    expect(stdout).toMatch(/latency commit → client: p50 \d+ ms, p99 \d+ ms/);
+    expect(stdout).toMatch(/gateway memory per idle subscriber: heap -?[\d.]+ KB/);
   }, 240_000);
 });
