@@ -12,6 +12,7 @@ import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { createGateway } from "../src/gateway.js";
+import { replayRequest, type Replay } from "./replay.js";
 import { median } from "./stats.js";
 import { BENCH_WORKSPACE_ID, LABELS, benchAgentId } from "./workspace.js";
 import { freePort } from "../test/free-port.js";
@@ -99,7 +100,7 @@ interface Scenario {
   name: string;
   title: string;
   /** Whether the yardsticks run for it (scenarios 1, 2 and 4). */
-  raw: boolean;
+  hasYardsticks: boolean;
   /** The i-th request's body; requests cycle through `samples` distinct ones for the yardstick. */
   body(i: number, f: Fixture): Body;
   samples: number;
@@ -114,49 +115,49 @@ const SCENARIOS: Scenario[] = [
   {
     name: "inbox",
     title: "1. inbox page (50 open, contact, assignee)",
-    raw: true,
+    hasYardsticks: true,
     samples: 1,
     body: () => ({ query: INBOX, variables: { first: 50, filter: OPEN_INBOX } }),
   },
   {
     name: "filtered",
     title: "2. filtered inbox (billing, agent, HIGH)",
-    raw: true,
+    hasYardsticks: true,
     samples: 1,
     body: (_i, f) => ({ query: INBOX, variables: { first: 50, filter: { labels: ["billing"], assignedToId: f.agentId, priority: ["HIGH"] } } }),
   },
   {
     name: "deep",
     title: "3. deep page (200 pages in, by cursor)",
-    raw: false,
+    hasYardsticks: false,
     samples: 1,
     body: (_i, f) => ({ query: INBOX, variables: { first: 50, after: f.deepCursor, filter: OPEN_INBOX } }),
   },
   {
     name: "detail",
     title: "4. detail (contact, last 30 messages)",
-    raw: true,
+    hasYardsticks: true,
     samples: 20,
     body: (i, f) => ({ query: DETAIL, variables: { id: f.detailIds[i % f.detailIds.length] } }),
   },
   {
     name: "counts",
     title: "5a. conversationCounts",
-    raw: false,
+    hasYardsticks: false,
     samples: 1,
     body: () => ({ query: SIDEBAR, variables: {} }),
   },
   {
     name: "counts-filtered",
     title: "5b. conversationCounts (one agent's)",
-    raw: false,
+    hasYardsticks: false,
     samples: 1,
     body: (_i, f) => ({ query: SIDEBAR, variables: { filter: { assignedToId: f.agentId } } }),
   },
   {
     name: "writes",
     title: "6. writes 70/20/10",
-    raw: false,
+    hasYardsticks: false,
     samples: 10,
     body: (i, f) => {
       const id = f.writeIds[Math.floor(Math.random() * f.writeIds.length)];
@@ -212,13 +213,9 @@ function summarize(latencies: number[], seconds: number, errors: number, answere
   };
 }
 
-/** A replayable request: the statements one gateway request issued, with their parameters. */
-type Replay = StatementRecord[];
-
 /**
- * The yardstick: `concurrency` clients each replaying captured requests through a pg pool of
- * the gateway's size, for `seconds`. A request's first statement runs alone and the rest
- * together, as the gateway's DataLoaders issue them (the page, then its contacts and agents).
+ * The raw-SQL yardstick: `concurrency` clients each replaying captured requests through a pg pool
+ * of the gateway's size, for `seconds`.
  */
 async function rawLoad(pool: pg.Pool, replays: Replay[], concurrency: number, seconds: number): Promise<Load> {
   const latencies: number[] = [];
@@ -228,11 +225,10 @@ async function rawLoad(pool: pg.Pool, replays: Replay[], concurrency: number, se
   const deadline = performance.now() + seconds * 1000;
   const client = async () => {
     while (performance.now() < deadline) {
-      const [first, ...rest] = replays[next++ % replays.length];
+      const replay = replays[next++ % replays.length];
       const t0 = performance.now();
       try {
-        await run(first);
-        await Promise.all(rest.map(run));
+        await replayRequest(replay, run);
         latencies.push(performance.now() - t0);
       } catch {
         errors++;
@@ -438,7 +434,7 @@ async function prepare(database: Database) {
 // 2. The yardsticks: the captured SQL through a pg pool of the gateway's size, in this process
 // and behind a plain HTTP endpoint of its own (bench/sql-endpoint.ts).
 
-const yardsticks = !flags["no-raw"] && config.DATABASE_URL ? scenarios.filter((s) => s.raw) : [];
+const yardsticks = !flags["no-raw"] && config.DATABASE_URL ? scenarios.filter((s) => s.hasYardsticks) : [];
 const rawPool = yardsticks.length ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
 const processes: ChildProcess[] = [];
 const root = new URL("..", import.meta.url);

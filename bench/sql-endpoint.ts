@@ -9,8 +9,9 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import pg from "pg";
 import type { StatementRecord } from "../src/db/sql-observer.js";
+import { replayRequest, type Replay } from "./replay.js";
 
-const replays = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Record<string, StatementRecord[][]>;
+const replays = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Record<string, Replay[]>;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) });
 const run = (s: StatementRecord) => pool.query(s.sql, s.args as unknown[]);
 
@@ -21,9 +22,8 @@ const server = createServer((request, response) => {
     void (async () => {
       try {
         const { scenario, sample } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { scenario: string; sample: number };
-        // As the gateway issues them: the first statement alone, then the rest together.
-        const [first, ...rest] = replays[scenario]![sample % replays[scenario]!.length]!;
-        const results = [await run(first!), ...(await Promise.all(rest.map(run)))];
+        const samples = replays[scenario]!;
+        const results = await replayRequest(samples[sample % samples.length]!, run);
         const body = JSON.stringify(results.map((r) => r.rows));
         response.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
       } catch (error) {
