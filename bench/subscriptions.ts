@@ -1,7 +1,5 @@
 import { type ChildProcess, fork } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
@@ -40,7 +38,6 @@ type FromGateway = { ready: { url: string; token: string; conversations: string[
 
 /** The gateway side: an in-memory PGlite gateway that reports memory and commit times over IPC. */
 async function serve() {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), "bench-subs-"));
   const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "warn", JWT_SECRET: SECRET, SEED_DEMO_DATA: "never", DATA_DIR: "memory://" });
   const gateway = await createGateway(config);
   const seed = await seedDemoData(gateway.db.prisma, { contacts: 50, conversations: 200 });
@@ -62,10 +59,7 @@ async function serve() {
     } else if (message === "commits") {
       send({ commits: commits.splice(0) });
     } else if (message === "stop") {
-      void gateway.close().then(() => {
-        rmSync(dataDir, { recursive: true, force: true });
-        process.exit(0);
-      });
+      void gateway.close().then(() => process.exit(0));
     }
   });
   send({ ready: { url: url.toString(), token, conversations } });
