@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { parse, validate, type GraphQLSchema } from "graphql";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
-import { createGraphQLError, type GraphQLParams, type Plugin } from "graphql-yoga";
+import { createGraphQLError, type Plugin } from "graphql-yoga";
 import { ConfigError } from "../config.js";
 import { operationNames as namesIn, sha256 } from "../graphql/operations.js";
 
