@@ -607,6 +607,9 @@ console.log(`\n${machine.cpu} × ${machine.cores}, ${machine.database}; ${JSON.s
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const row of table) console.log(line(row));
+if (rows.some((r) => r.raw)) {
+  console.log("\nraw: the same SQL through pg in the benchmark's process (no HTTP); endpoint: the same SQL served over HTTP by bench/sql-endpoint.ts");
+}
 const scans = Object.entries(plans).map(([name, plan]) => `${name}: ${plan.find((l) => /Scan/.test(l))?.trim().replace(/\s+\(cost=.*$/, "") ?? plan[0]}`);
 console.log(`\nPlans (first scan of each read's main statement):\n  ${scans.join("\n  ")}`);
 console.log(`\nJSON: ${out}`);
