@@ -33,8 +33,12 @@ const server = createServer((request, response) => {
   });
 });
 server.listen(Number(process.env.PORT), "127.0.0.1", () => process.send?.("listening"));
-process.on("SIGTERM", () => {
+const stop = () => {
   server.close();
   server.closeIdleConnections();
   void pool.end();
-});
+};
+process.on("SIGTERM", stop);
+// The benchmark that started it may end without a SIGTERM (a gateway that never became ready):
+// its IPC channel closing then stops this process instead of leaving it listening.
+process.on("disconnect", stop);
