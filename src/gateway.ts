@@ -27,7 +27,7 @@ import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { useStrictInput } from "./plugins/strict-input.js";
 import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
-import { createInProcessEventBus, createRedisEventBus, type EventBus } from "./realtime/pubsub.js";
+import { createInProcessEventBus, createRedisEventBus, redisCommandClient, type EventBus } from "./realtime/pubsub.js";
 import { serveGraphQLOverWebSocket } from "./realtime/websocket.js";
 
 const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graphql", import.meta.url), "utf8");
@@ -85,7 +85,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const auth = createAuthenticator(db.prisma, verifyToken);
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
-  const bus = config.REDIS_URL ? createRedisEventBus(config.REDIS_URL, log) : createInProcessEventBus(log);
+  // One connection for Redis commands (publishing events, rate limits, APQ); subscribing needs its own.
+  const redis = config.REDIS_URL ? redisCommandClient(config.REDIS_URL) : null;
+  const bus = redis ? createRedisEventBus(redis, log) : createInProcessEventBus(log);
   const feeds = createLiveFeeds({ db, bus, log });
   const tallies = foldTalliesPeriodically(db.prisma, log, config.TALLY_COMPACTION_INTERVAL_MS);
   await bus.ready();
@@ -115,7 +117,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const documents = manifest
     ? trustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })
     : config.APQ === "on"
-      ? automaticPersistedQueries()
+      ? automaticPersistedQueries({ redis, log })
       : persistedQueriesNotSupported();
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
@@ -152,7 +154,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // must carry a header a page cannot set without CORS (application/json POSTs pass).
       // After authentication, so a caller without credentials hears that first.
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
-      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redisUrl: config.REDIS_URL, log }),
+      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis, log }),
       useCompiledExecution(log),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>
@@ -196,6 +198,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       await tallies.stop();
       await Promise.all([httpServer, metricsServer].map((s) => s && closeServer(s)));
       await yoga.dispose();
+      redis?.disconnect();
       metrics?.close();
       if (ownsDb) await db.close();
     },

@@ -2,11 +2,16 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import { sha256, shippedOperations } from "../src/graphql/operations.js";
+import { APQ_SHARED_TTL_SECONDS, apqSharedKey } from "../src/plugins/persisted-operations.js";
+import { freePort } from "./free-port.js";
 import { startTestGateway, testConfig, type GraphQLResponse, type TestGateway } from "./helpers.js";
+import { wsClient } from "./live.js";
 
 const MANIFEST = fileURLToPath(new URL("../src/graphql/operations/persisted-documents.json", import.meta.url));
 const manifest = JSON.parse(readFileSync(MANIFEST, "utf8")) as Record<string, string>;
@@ -31,11 +36,11 @@ async function gateway(config: Record<string, string> = {}): Promise<Gateway> {
   return created;
 }
 
-function post(g: Gateway, body: Record<string, unknown>): Promise<GraphQLResponse<any>> {
+function post(g: Gateway, body: Record<string, unknown>, as: string | null = token): Promise<GraphQLResponse<any>> {
   return g
     .fetch("/graphql", {
       method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      headers: { "content-type": "application/json", ...(as ? { authorization: `Bearer ${as}` } : {}) },
       body: JSON.stringify(body),
     })
     .then(async (r) => ({ status: r.status, ...(await r.json()) }));
@@ -175,5 +180,83 @@ describe("automatic persisted queries (APQ)", () => {
     const hash = sha256(QUERY);
     expect((await post(g, { query: QUERY, ...byHash(hash) })).errors).toBeUndefined();
     expect(codeOf(await post(g, byHash(hash)))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
+  });
+});
+
+// APQ across instances: needs TEST_REDIS_URL; the outage case needs no Redis at all.
+const redisUrl = process.env.TEST_REDIS_URL;
+if (!redisUrl) console.warn("persisted-operations.test.ts: TEST_REDIS_URL is not set; APQ sharing through Redis is skipped");
+
+describe("automatic persisted queries across instances (REDIS_URL)", () => {
+  // Redis outlives test runs: every test's document is new, so nothing is found from an earlier run.
+  const freshQuery = () => `query AgentNames_${randomUUID().replaceAll("-", "")} { agents { name } }`;
+
+  it.skipIf(!redisUrl)("a document one instance took from an authenticated operation runs by hash alone on another, and expires a week after last use", async () => {
+    const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
+    const query = freshQuery();
+    const hash = sha256(query);
+    const redis = new Redis(redisUrl!);
+    const expiresInAWeek = async () => {
+      const ttl = await redis.ttl(apqSharedKey(hash));
+      expect(ttl).toBeGreaterThan(APQ_SHARED_TTL_SECONDS - 60);
+      expect(ttl).toBeLessThanOrEqual(APQ_SHARED_TTL_SECONDS);
+    };
+    try {
+      const registered = await post(a, { query, ...byHash(hash) });
+      expect(registered.errors).toBeUndefined();
+      expect(await redis.get(apqSharedKey(hash))).toBe(query);
+      await expiresInAWeek();
+
+      // Nearly expired: the other instance's fetch gives it another week.
+      await redis.expire(apqSharedKey(hash), 100);
+      const elsewhere = await post(b, byHash(hash));
+      expect(elsewhere.errors).toBeUndefined();
+      expect(elsewhere.data).toEqual(registered.data);
+      await expiresInAWeek();
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it.skipIf(!redisUrl)("a document sent by a caller who failed authentication, or that does not fit the schema, is not shared", async () => {
+    const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
+    const query = freshQuery();
+    const hash = sha256(query);
+    expect(codeOf(await post(a, { query, ...byHash(hash) }, null))).toEqual(["UNAUTHENTICATED"]);
+    expect(codeOf(await post(a, { query, ...byHash(hash) }, "not-a-token"))).toEqual(["UNAUTHENTICATED"]);
+    // Refused before its body was read: not even the instance it reached keeps it.
+    expect(codeOf(await post(a, byHash(hash)))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
+    expect(codeOf(await post(b, byHash(hash)))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
+
+    const invalid = `query Invalid_${randomUUID().replaceAll("-", "")} { agents { noSuchField } }`;
+    expect(codeOf(await post(a, { query: invalid, ...byHash(sha256(invalid)) }))).toEqual(["BAD_USER_INPUT"]);
+    expect(codeOf(await post(b, byHash(sha256(invalid))))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
+  });
+
+  it.skipIf(!redisUrl)("a document registered over graphql-ws runs by hash alone over HTTP on another instance", async () => {
+    const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
+    const ws = wsClient(await a.listen(0, "127.0.0.1"), token);
+    try {
+      const query = freshQuery();
+      const hash = sha256(query);
+      const frames = [];
+      for await (const frame of ws.iterate({ query, ...byHash(hash) })) frames.push(frame);
+      expect(frames).toHaveLength(1);
+      expect(frames[0]!.errors).toBeUndefined();
+      const elsewhere = await post(b, byHash(hash));
+      expect(elsewhere.errors).toBeUndefined();
+      expect(elsewhere.data).toEqual(frames[0]!.data);
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  it("with Redis unreachable, each instance still takes documents and runs them by hash", async () => {
+    const g = await gateway({ REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    const query = freshQuery();
+    const hash = sha256(query);
+    expect(codeOf(await post(g, byHash(hash)))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
+    expect((await post(g, { query, ...byHash(hash) })).errors).toBeUndefined();
+    expect((await post(g, byHash(hash))).errors).toBeUndefined();
   });
 });

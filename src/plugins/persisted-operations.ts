@@ -2,8 +2,10 @@ import { readFile } from "node:fs/promises";
 import { parse, validate, type GraphQLSchema } from "graphql";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
+import type { Redis } from "ioredis";
 import { ConfigError } from "../config.js";
 import { operationNames as namesIn, sha256 } from "../graphql/operations.js";
+import type { Logger } from "../logger.js";
 
 /** The trusted documents: hash → document text, and the operation names they define. */
 export interface Manifest {
@@ -59,8 +61,10 @@ export interface PersistedParams {
  */
 export interface PersistedDocuments {
   plugins: Plugin[];
-  /** The document to run, null for "the request's own query, as it is"; throws what a client should see. */
-  documentFor(params: PersistedParams): string | null;
+  /** The document to run, null for "the request's own query, as it is"; rejects with what a client should see. */
+  documentFor(params: PersistedParams): Promise<string | null>;
+  /** Told when the operation of these params passed authentication (graphql-ws calls it itself). */
+  accepted(params: PersistedParams): void;
 }
 
 /**
@@ -92,13 +96,21 @@ const adhocRefused = {
 const hashMismatch = { message: "The provided sha256Hash does not match the query.", extensions: { code: "BAD_USER_INPUT" } };
 const errorOf = (error: { message: string; extensions: { code: string } }) => createGraphQLError(error.message, error);
 
-/** Over HTTP: run `documentFor` on the request's params and put the document it names in place. */
-function useDocumentFor(documentFor: PersistedDocuments["documentFor"]): Plugin {
+/**
+ * Over HTTP: run `documentFor` on the request's params and put the document it names in place;
+ * once execution starts (after authentication) tell `accepted`.
+ */
+function useDocumentFor({ documentFor, accepted }: Pick<PersistedDocuments, "documentFor" | "accepted">): Plugin<{ params?: PersistedParams }> {
+  const executing = ({ args }: { args: { contextValue: { params?: PersistedParams } } }) => {
+    if (args.contextValue.params) accepted(args.contextValue.params);
+  };
   return {
-    onParams({ params, setParams }) {
-      const document = documentFor(params);
+    async onParams({ params, setParams }) {
+      const document = await documentFor(params);
       if (document !== null && document !== params.query) setParams({ ...params, query: document });
     },
+    onExecute: executing,
+    onSubscribe: executing,
   };
 }
 
@@ -118,7 +130,7 @@ export function trustedDocuments(manifest: Manifest, options: { allowAdhoc: bool
         customErrors: { notFound, keyNotFound: missingQuery, persistedQueryOnly: adhocRefused },
       }),
     ],
-    documentFor(params) {
+    async documentFor(params) {
       const text = textOf(params);
       if (text !== null) {
         if (!options.allowAdhoc) throw errorOf(adhocRefused);
@@ -130,22 +142,30 @@ export function trustedDocuments(manifest: Manifest, options: { allowAdhoc: bool
       if (document === null) throw errorOf(notFound);
       return document;
     },
+    accepted: () => undefined,
   };
 }
 
 /** How much document text the APQ cache keeps per instance, least recently used out first. */
 const APQ_CACHE_CHARACTERS = 5_000_000;
+/** How long a document shared through Redis outlives its last fetch by an instance that lacked it. */
+export const APQ_SHARED_TTL_SECONDS = 7 * 24 * 60 * 60;
+export const apqSharedKey = (hash: string) => `inbox-gateway:apq:${hash}`;
 
 /**
  * Automatic persisted queries (Apollo's protocol): a client sends only the hash; on
  * PERSISTED_QUERY_NOT_FOUND it sends hash and document once, and from then on the hash alone works.
- * The cache is per instance: another instance answers NOT_FOUND once, and the client falls back.
+ * Each instance keeps documents in memory. With Redis they are shared: an instance that lacks a
+ * hash asks Redis before answering NOT_FOUND, and a document registered by an authenticated
+ * operation is stored there (an anonymous caller cannot fill Redis). Redis being down only
+ * costs clients a fallback: the instance answers from its own memory.
  */
-export function automaticPersistedQueries(): PersistedDocuments {
+export function automaticPersistedQueries({ redis, log }: { redis: Redis | null; log: Logger }): PersistedDocuments {
   const cache = new Map<string, string>();
   let characters = 0;
+  /** Keeps a document; false when it was already kept (or is too large to keep). */
   const remember = (hash: string, document: string) => {
-    if (cache.has(hash) || document.length > APQ_CACHE_CHARACTERS) return;
+    if (cache.has(hash) || document.length > APQ_CACHE_CHARACTERS) return false;
     cache.set(hash, document);
     characters += document.length;
     for (const [oldest, text] of cache) {
@@ -153,6 +173,7 @@ export function automaticPersistedQueries(): PersistedDocuments {
       cache.delete(oldest);
       characters -= text.length;
     }
+    return true;
   };
   const recall = (hash: string) => {
     const document = cache.get(hash);
@@ -162,21 +183,42 @@ export function automaticPersistedQueries(): PersistedDocuments {
     cache.set(hash, document);
     return document;
   };
-  const documentFor = (params: PersistedParams) => {
+  const shared = async (hash: string) => {
+    if (redis?.status !== "ready") return null;
+    try {
+      return await redis.getex(apqSharedKey(hash), "EX", APQ_SHARED_TTL_SECONDS);
+    } catch (err) {
+      log.warn({ err }, "APQ: Redis did not answer; this instance answers from its own memory");
+      return null;
+    }
+  };
+  // Documents this instance took in, until their operation is authenticated and they go to Redis.
+  const registered = new WeakMap<PersistedParams, { hash: string; document: string }>();
+
+  const documentFor = async (params: PersistedParams) => {
     const hash = persistedOperationId(params);
     if (hash === null) return null;
     const text = textOf(params);
     if (text !== null) {
       // Only a document that matches its hash is kept: nobody can plant a document under another's hash.
       if (sha256(text) !== hash) throw errorOf(hashMismatch);
-      remember(hash, text);
+      if (remember(hash, text) && redis) registered.set(params, { hash, document: text });
       return text;
     }
-    const document = recall(hash);
+    const document = recall(hash) ?? (await shared(hash));
     if (document === null) throw errorOf(notFound);
+    remember(hash, document);
     return document;
   };
-  return { plugins: [useDocumentFor(documentFor)], documentFor };
+  const accepted = (params: PersistedParams) => {
+    const registration = registered.get(params);
+    if (!registration || redis?.status !== "ready") return;
+    registered.delete(params);
+    redis.set(apqSharedKey(registration.hash), registration.document, "EX", APQ_SHARED_TTL_SECONDS).catch((err: unknown) => {
+      log.warn({ err }, "APQ: Redis did not take a document; other instances ask its client for it once");
+    });
+  };
+  return { plugins: [useDocumentFor({ documentFor, accepted })], documentFor, accepted };
 }
 
 /**
@@ -184,9 +226,10 @@ export function automaticPersistedQueries(): PersistedDocuments {
  * sending hashes and sends documents, rather than failing on a missing query.
  */
 export function persistedQueriesNotSupported(): PersistedDocuments {
-  const documentFor = (params: PersistedParams) => {
+  const documentFor = async (params: PersistedParams) => {
     if (textOf(params) === null && persistedOperationId(params) !== null) throw errorOf(notSupported);
     return null;
   };
-  return { plugins: [useDocumentFor(documentFor)], documentFor };
+  const accepted = () => undefined;
+  return { plugins: [useDocumentFor({ documentFor, accepted })], documentFor, accepted };
 }

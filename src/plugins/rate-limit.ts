@@ -1,18 +1,18 @@
 import type { IncomingMessage } from "node:http";
 import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import type { Viewer } from "../graphql/context.js";
 import type { Logger } from "../logger.js";
-import { redisCommandClient } from "../realtime/pubsub.js";
 
 export interface RateLimitOptions {
   /** Operations a caller may run per window; 0 turns the limit off. */
   max: number;
   /** Whole seconds: Redis keeps a window's count with a TTL in seconds. */
   windowMs: number;
-  /** With Redis, every instance counts against the same limit per caller. */
-  redisUrl?: string;
+  /** With Redis (the gateway's command connection), every instance counts against the same limit per caller. */
+  redis: Redis | null;
   log: Logger;
 }
 
@@ -34,12 +34,11 @@ function callerOf(context: { viewer?: Viewer; req?: IncomingMessage }): string {
  * request with five root fields would cost five and a refused request would still return partial
  * data.
  */
-export function useRateLimit({ max, windowMs, redisUrl, log }: RateLimitOptions): Plugin {
+export function useRateLimit({ max, windowMs, redis, log }: RateLimitOptions): Plugin {
   if (max === 0) return {};
   const window = { points: max, duration: windowMs / 1000 };
   const local = new RateLimiterMemory(window);
   // Commands fail at once while Redis is down, so the insurance limiter answers without delay.
-  const redis = redisUrl ? redisCommandClient(redisUrl) : null;
   let redisDown = false;
   redis?.on("error", (err) => {
     if (!redisDown) log.warn({ err }, "rate limit: Redis unreachable; each instance limits on its own until it is back");
@@ -72,5 +71,5 @@ export function useRateLimit({ max, windowMs, redisUrl, log }: RateLimitOptions)
       });
     }
   };
-  return { onExecute: limit, onSubscribe: limit, onDispose: () => redis?.disconnect() };
+  return { onExecute: limit, onSubscribe: limit };
 }

@@ -90,11 +90,11 @@ function settledSubscriptions(client: Redis): Redis {
  * never fails or delays a write: the publishing connection has no offline queue, a publish that
  * cannot go out is delivered to this instance's own subscribers instead (other instances miss it
  * and catch up on resume), and every failure is logged as a warning, never thrown.
+ * `publishClient` is the gateway's command connection (a redisCommandClient), which its owner closes.
  */
-export function createRedisEventBus(url: string, log: Logger): EventBus {
-  const publishClient = redisCommandClient(url);
+export function createRedisEventBus(publishClient: Redis, log: Logger): EventBus {
   // The subscribing connection queues its SUBSCRIBE until Redis answers and never gives up on it.
-  const subscribeClient = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: reconnectDelay });
+  const subscribeClient = publishClient.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   const target = createRedisEventTarget<CustomEvent<ConversationChanged>>({ publishClient, subscribeClient: settledSubscriptions(subscribeClient) });
   const local = localListeners(log);
   const resumeCallbacks: (() => void)[] = [];
@@ -167,7 +167,6 @@ export function createRedisEventBus(url: string, log: Logger): EventBus {
       closing = true;
       local.listeners.clear();
       subscribeClient.disconnect();
-      publishClient.disconnect();
     },
   };
 }

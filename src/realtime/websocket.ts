@@ -30,7 +30,7 @@ export function serveGraphQLOverWebSocket(
   httpServer: Server,
   yoga: Yoga,
   log: Logger,
-  documents: Pick<PersistedDocuments, "documentFor">,
+  documents: Pick<PersistedDocuments, "documentFor" | "accepted">,
   // Told of every error a client gets over the socket: the metrics count them.
   errorsSent: Metrics["countErrors"] = () => undefined,
 ) {
@@ -74,7 +74,7 @@ export function serveGraphQLOverWebSocket(
         let document;
         try {
           // The allow-list (or APQ) applies here as over HTTP: graphql-ws does not pass Yoga's onParams.
-          document = parse(documents.documentFor(params) ?? params.query);
+          document = parse((await documents.documentFor(params)) ?? params.query);
         } catch (err) {
           return refuse([withContractCode(err instanceof GraphQLError ? err : new GraphQLError("The query does not parse."))]);
         }
@@ -89,6 +89,7 @@ export function serveGraphQLOverWebSocket(
             document,
           );
         }
+        documents.accepted(params);
         return {
           schema,
           operationName: params.operationName,
