@@ -22,7 +22,7 @@ import { useCompiledExecution } from "./plugins/compiled-execution.js";
 import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
 import { useOperationLimits } from "./plugins/operation-limits.js";
-import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments } from "./plugins/persisted-operations.js";
+import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments, useAcceptedDocuments } from "./plugins/persisted-operations.js";
 import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { useStrictInput } from "./plugins/strict-input.js";
@@ -155,6 +155,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // After authentication, so a caller without credentials hears that first.
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
       useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis, log }),
+      // Last before execution: only an operation that is about to run may share its APQ document.
+      useAcceptedDocuments(documents),
       useCompiledExecution(log),
     ],
     context: async (initial: { request?: Request; connectionParams?: unknown }) =>

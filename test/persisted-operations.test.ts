@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config.js";
+import { newId } from "../src/domain/ids.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import { sha256, shippedOperations } from "../src/graphql/operations.js";
 import { APQ_SHARED_TTL_SECONDS, apqSharedKey } from "../src/plugins/persisted-operations.js";
@@ -190,6 +191,12 @@ if (!redisUrl) console.warn("persisted-operations.test.ts: TEST_REDIS_URL is not
 describe("automatic persisted queries across instances (REDIS_URL)", () => {
   // Redis outlives test runs: every test's document is new, so nothing is found from an earlier run.
   const freshQuery = () => `query AgentNames_${randomUUID().replaceAll("-", "")} { agents { name } }`;
+  // Redis keeps rate-limit counts across test runs too: a limited caller is an agent made now.
+  const freshAgentToken = async () => {
+    const id = newId("agent");
+    const agent = await t.db.prisma.agent.create({ data: { id, workspaceId: t.seed!.workspaceId, name: "APQ Caller", email: `${id}@example.test`, role: "AGENT" } });
+    return t.tokenFor({ agentId: agent.id, workspaceId: agent.workspaceId, role: agent.role });
+  };
 
   it.skipIf(!redisUrl)("a document one instance took from an authenticated operation runs by hash alone on another, and expires a week after last use", async () => {
     const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
@@ -231,6 +238,18 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
     const invalid = `query Invalid_${randomUUID().replaceAll("-", "")} { agents { noSuchField } }`;
     expect(codeOf(await post(a, { query: invalid, ...byHash(sha256(invalid)) }))).toEqual(["BAD_USER_INPUT"]);
     expect(codeOf(await post(b, byHash(sha256(invalid))))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
+  });
+
+  it.skipIf(!redisUrl)("a document sent with an operation the rate limit refused is not shared", async () => {
+    const limited = { REDIS_URL: redisUrl!, RATE_LIMIT_MAX: "1", RATE_LIMIT_WINDOW_MS: "3600000" };
+    const [a, b] = [await gateway(limited), await gateway(limited)];
+    const caller = await freshAgentToken();
+    expect((await post(a, { query: "{ viewer { id } }" }, caller)).errors).toBeUndefined();
+    const query = freshQuery();
+    const hash = sha256(query);
+    expect(codeOf(await post(a, { query, ...byHash(hash) }, caller))).toEqual(["RATE_LIMITED"]);
+    const other = await freshAgentToken();
+    expect(codeOf(await post(b, byHash(hash), other))).toEqual(["PERSISTED_QUERY_NOT_FOUND"]);
   });
 
   it.skipIf(!redisUrl)("a document registered over graphql-ws runs by hash alone over HTTP on another instance", async () => {

@@ -3,6 +3,7 @@ import { parse, validate, type GraphQLSchema } from "graphql";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { createGraphQLError, type Plugin } from "graphql-yoga";
 import type { Redis } from "ioredis";
+import { LRUCache } from "lru-cache";
 import { ConfigError } from "../config.js";
 import { operationNames as namesIn, sha256 } from "../graphql/operations.js";
 import type { Logger } from "../logger.js";
@@ -63,7 +64,7 @@ export interface PersistedDocuments {
   plugins: Plugin[];
   /** The document to run, null for "the request's own query, as it is"; rejects with what a client should see. */
   documentFor(params: PersistedParams): Promise<string | null>;
-  /** Told when the operation of these params passed authentication (graphql-ws calls it itself). */
+  /** Told when the operation of these params passed authentication and the rate limit (useAcceptedDocuments). */
   accepted(params: PersistedParams): void;
 }
 
@@ -96,22 +97,25 @@ const adhocRefused = {
 const hashMismatch = { message: "The provided sha256Hash does not match the query.", extensions: { code: "BAD_USER_INPUT" } };
 const errorOf = (error: { message: string; extensions: { code: string } }) => createGraphQLError(error.message, error);
 
-/**
- * Over HTTP: run `documentFor` on the request's params and put the document it names in place;
- * once execution starts (after authentication) tell `accepted`.
- */
-function useDocumentFor({ documentFor, accepted }: Pick<PersistedDocuments, "documentFor" | "accepted">): Plugin<{ params?: PersistedParams }> {
-  const executing = ({ args }: { args: { contextValue: { params?: PersistedParams } } }) => {
-    if (args.contextValue.params) accepted(args.contextValue.params);
-  };
+/** Over HTTP: run `documentFor` on the request's params and put the document it names in place. */
+function useDocumentFor(documentFor: PersistedDocuments["documentFor"]): Plugin {
   return {
     async onParams({ params, setParams }) {
       const document = await documentFor(params);
       if (document !== null && document !== params.query) setParams({ ...params, query: document });
     },
-    onExecute: executing,
-    onSubscribe: executing,
   };
+}
+
+/**
+ * Tells `accepted` of each operation about to run, over HTTP and graphql-ws alike. Placed after
+ * authentication and the rate limit: an operation they refuse never gets here.
+ */
+export function useAcceptedDocuments({ accepted }: Pick<PersistedDocuments, "accepted">): Plugin<{ params?: PersistedParams }> {
+  const running = ({ args }: { args: { contextValue: { params?: PersistedParams } } }) => {
+    if (args.contextValue.params) accepted(args.contextValue.params);
+  };
+  return { onExecute: running, onSubscribe: running };
 }
 
 /**
@@ -146,7 +150,7 @@ export function trustedDocuments(manifest: Manifest, options: { allowAdhoc: bool
   };
 }
 
-/** How much document text the APQ cache keeps per instance, least recently used out first. */
+/** How much document text the APQ cache keeps per instance. */
 const APQ_CACHE_CHARACTERS = 5_000_000;
 /** How long a document shared through Redis outlives its last fetch by an instance that lacked it. */
 export const APQ_SHARED_TTL_SECONDS = 7 * 24 * 60 * 60;
@@ -156,33 +160,17 @@ export const apqSharedKey = (hash: string) => `inbox-gateway:apq:${hash}`;
  * Automatic persisted queries (Apollo's protocol): a client sends only the hash; on
  * PERSISTED_QUERY_NOT_FOUND it sends hash and document once, and from then on the hash alone works.
  * Each instance keeps documents in memory. With Redis they are shared: an instance that lacks a
- * hash asks Redis before answering NOT_FOUND, and a document registered by an authenticated
- * operation is stored there (an anonymous caller cannot fill Redis). Redis being down only
- * costs clients a fallback: the instance answers from its own memory.
+ * hash asks Redis before answering NOT_FOUND, and a document registered by an operation that is
+ * about to run (authenticated, valid, within the rate limit: useAcceptedDocuments) is stored
+ * there, so an anonymous caller cannot fill Redis. Redis being down only costs clients a
+ * fallback: the instance answers from its own memory.
  */
 export function automaticPersistedQueries({ redis, log }: { redis: Redis | null; log: Logger }): PersistedDocuments {
-  const cache = new Map<string, string>();
-  let characters = 0;
+  // Least recently used out first, by the characters kept.
+  const cache = new LRUCache<string, string>({ maxSize: APQ_CACHE_CHARACTERS, sizeCalculation: (document) => document.length });
   /** Keeps a document; false when it was already kept (or is too large to keep). */
-  const remember = (hash: string, document: string) => {
-    if (cache.has(hash) || document.length > APQ_CACHE_CHARACTERS) return false;
-    cache.set(hash, document);
-    characters += document.length;
-    for (const [oldest, text] of cache) {
-      if (characters <= APQ_CACHE_CHARACTERS) break;
-      cache.delete(oldest);
-      characters -= text.length;
-    }
-    return true;
-  };
-  const recall = (hash: string) => {
-    const document = cache.get(hash);
-    if (document === undefined) return null;
-    // Refresh its place in the eviction order.
-    cache.delete(hash);
-    cache.set(hash, document);
-    return document;
-  };
+  const remember = (hash: string, document: string) => !cache.has(hash) && cache.set(hash, document).has(hash);
+  const recall = (hash: string) => cache.get(hash) ?? null;
   const shared = async (hash: string) => {
     if (redis?.status !== "ready") return null;
     try {
@@ -218,7 +206,7 @@ export function automaticPersistedQueries({ redis, log }: { redis: Redis | null;
       log.warn({ err }, "APQ: Redis did not take a document; other instances ask its client for it once");
     });
   };
-  return { plugins: [useDocumentFor({ documentFor, accepted })], documentFor, accepted };
+  return { plugins: [useDocumentFor(documentFor)], documentFor, accepted };
 }
 
 /**
@@ -230,6 +218,5 @@ export function persistedQueriesNotSupported(): PersistedDocuments {
     if (textOf(params) === null && persistedOperationId(params) !== null) throw errorOf(notSupported);
     return null;
   };
-  const accepted = () => undefined;
-  return { plugins: [useDocumentFor({ documentFor, accepted })], documentFor, accepted };
+  return { plugins: [useDocumentFor(documentFor)], documentFor, accepted: () => undefined };
 }

@@ -30,7 +30,7 @@ export function serveGraphQLOverWebSocket(
   httpServer: Server,
   yoga: Yoga,
   log: Logger,
-  documents: Pick<PersistedDocuments, "documentFor" | "accepted">,
+  documents: Pick<PersistedDocuments, "documentFor">,
   // Told of every error a client gets over the socket: the metrics count them.
   errorsSent: Metrics["countErrors"] = () => undefined,
 ) {
@@ -89,7 +89,6 @@ export function serveGraphQLOverWebSocket(
             document,
           );
         }
-        documents.accepted(params);
         return {
           schema,
           operationName: params.operationName,
