@@ -33,7 +33,11 @@ const server = createServer((request, response) => {
   });
 });
 server.listen(Number(process.env.PORT), "127.0.0.1", () => process.send?.("listening"));
+let stopping = false;
 const stop = () => {
+  // Usually both come: the benchmark's SIGTERM, then its IPC channel closing as it exits.
+  if (stopping) return;
+  stopping = true;
   server.close();
   server.closeIdleConnections();
   void pool.end();

@@ -128,7 +128,9 @@ describe("npm run bench", () => {
   it("measures each scenario it is given over HTTP, with its statements, and the yardsticks on PostgreSQL", async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "inbox-bench-results-")), "results.json");
     const scenarios = ["inbox", "filtered", "detail", "counts", "writes"];
-    const { stdout } = await script("bench/run.ts", ["--scenarios", scenarios.join(","), "--concurrency", "2", "--duration", "1", "--warmup", "1", "--out", out]);
+    const { stdout, stderr } = await script("bench/run.ts", ["--scenarios", scenarios.join(","), "--concurrency", "2", "--duration", "1", "--warmup", "1", "--out", out]);
+    // Its processes (the gateway, the SQL endpoint) share its stderr: none may end with an error.
+    expect(stderr).not.toMatch(/Error/);
     const report = JSON.parse(readFileSync(out, "utf8")) as {
       results: { scenario: string; statementsPerRequest: number; gateway: { requests: number; errors: number; cpuMsPerRequest: number | null }; raw: { requests: number } | null; endpoint: { requests: number; errors: number } | null; ratio: number | null; endpointRatio: number | null }[];
       plans: Record<string, string[]>;
