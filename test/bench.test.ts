@@ -27,8 +27,12 @@ let open: () => Promise<{ db: Database; close(): Promise<void> }>;
 let drop: () => Promise<void>;
 let generated: Record<string, unknown>;
 
-const script = (file: string, args: string[]) =>
-  run(process.execPath, ["--import", "tsx", file, ...args], { cwd: root, env, timeout: 240_000, maxBuffer: 16 * 2 ** 20 });
+/** Runs a benchmark script; the processes it starts share its stderr, and none may print an error there. */
+const script = async (file: string, args: string[]) => {
+  const output = await run(process.execPath, ["--import", "tsx", file, ...args], { cwd: root, env, timeout: 240_000, maxBuffer: 16 * 2 ** 20 });
+  expect(output.stderr, file).not.toMatch(/Error/);
+  return output;
+};
 
 beforeAll(async () => {
   const { DATABASE_URL: _unused, ...inherited } = process.env;
@@ -128,9 +132,7 @@ describe("npm run bench", () => {
   it("measures each scenario it is given over HTTP, with its statements, and the yardsticks on PostgreSQL", async () => {
     const out = path.join(mkdtempSync(path.join(tmpdir(), "inbox-bench-results-")), "results.json");
     const scenarios = ["inbox", "filtered", "detail", "counts", "writes"];
-    const { stdout, stderr } = await script("bench/run.ts", ["--scenarios", scenarios.join(","), "--concurrency", "2", "--duration", "1", "--warmup", "1", "--out", out]);
-    // Its processes (the gateway, the SQL endpoint) share its stderr: none may end with an error.
-    expect(stderr).not.toMatch(/Error/);
+    const { stdout } = await script("bench/run.ts", ["--scenarios", scenarios.join(","), "--concurrency", "2", "--duration", "1", "--warmup", "1", "--out", out]);
     const report = JSON.parse(readFileSync(out, "utf8")) as {
       results: { scenario: string; statementsPerRequest: number; gateway: { requests: number; errors: number; cpuMsPerRequest: number | null }; raw: { requests: number } | null; endpoint: { requests: number; errors: number } | null; ratio: number | null; endpointRatio: number | null }[];
       plans: Record<string, string[]>;
