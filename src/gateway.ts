@@ -13,7 +13,7 @@ import { migrate, pendingMigrations } from "./db/migrate.js";
 import { seedDemoData } from "./db/seed.js";
 import { foldTalliesPeriodically } from "./domain/conversation-tallies.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
-import { createMaskError, useContractErrorCodes } from "./graphql/errors.js";
+import { createMaskError, useContractErrorCodes, useUnexpectedErrorLog } from "./graphql/errors.js";
 import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -139,6 +139,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     plugins: [
       ...(graphiql ? [graphiql.plugin] : []),
       useRequestLogging(log),
+      useUnexpectedErrorLog(),
       useContractErrorCodes(),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),

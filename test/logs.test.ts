@@ -65,4 +65,47 @@ describe("logs", () => {
       expect(written).not.toContain(secret);
     }
   });
+
+  it("carry the request id a caller sent, echoed back, on the request line and on an unexpected error's one line", async () => {
+    const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
+    const auth = { authorization: `Bearer ${signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role })}` };
+    const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, status: "OPEN" } });
+    // A fault below the resolvers: the activity insert of this one conversation fails.
+    await database.db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity_log() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'activity insert refused for %', NEW."conversationId"; END $$`);
+    await database.db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity_log BEFORE INSERT ON "ConversationActivity"
+      FOR EACH ROW WHEN (NEW."conversationId" = '${conversation.id}') EXECUTE FUNCTION fail_activity_log()`);
+    const send = (requestId: string) =>
+      gateway.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": requestId, ...auth },
+        body: JSON.stringify({
+          query: "mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }",
+          variables: { id: conversation.id },
+        }),
+      });
+    try {
+      lines = [];
+      const response = await send("support-ticket-4711");
+      expect(response.headers.get("x-request-id")).toBe("support-ticket-4711");
+      expect(((await response.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const entries = lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string; err?: unknown });
+      const unexpected = entries.filter((e) => e.msg === "unexpected error (masked)");
+      expect(unexpected).toHaveLength(1);
+      expect(unexpected[0]).toMatchObject({ requestId: "support-ticket-4711" });
+      // The database's own message, which the client never sees, is in the log.
+      expect(JSON.stringify(unexpected[0]!.err)).toContain("activity insert refused");
+      expect(entries.filter((e) => e.msg === "request").map((e) => e.requestId)).toEqual(["support-ticket-4711"]);
+
+      // An id that is not a plain token (spaces, or too long) is replaced by one of the gateway's own.
+      for (const unusable of ["two words", "x".repeat(129)]) {
+        const replaced = (await send(unusable)).headers.get("x-request-id");
+        expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
+      }
+    } finally {
+      await database.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity_log ON "ConversationActivity"`);
+      await database.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity_log()`);
+    }
+  });
 });

@@ -48,22 +48,56 @@ function variableField(message: string): string | undefined {
   return match ? (match[2] ?? match[1]) : undefined;
 }
 
+/** An error raised on purpose (by our code, graphql-js or a plugin): it keeps its message. */
+const isExpected = (error: unknown): error is GraphQLError =>
+  error instanceof GraphQLError && (!error.originalError || error.originalError instanceof GraphQLError);
+
+// Causes already logged, so an error seen both by useUnexpectedErrorLog and the mask is logged once.
+const logged = new WeakSet<object>();
+
+/** Logs an unexpected error once; expected errors are not logged. */
+function logUnexpected(log: Logger, error: unknown): void {
+  if (isExpected(error)) return;
+  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (typeof cause === "object" && cause !== null) {
+    if (logged.has(cause)) return;
+    logged.add(cause);
+  }
+  log.error({ err: cause, path: error instanceof GraphQLError ? error.path : undefined }, "unexpected error (masked)");
+}
+
 /**
- * Yoga's error mask. Expected errors (GraphQLErrors raised on purpose by our code, graphql-js or
- * a plugin) keep their message and get a contract code; anything else is logged and replaced by a
+ * Yoga's error mask. Expected errors keep their message and get a contract code; anything else is
+ * logged (unless useUnexpectedErrorLog already logged it with its request's id) and replaced by a
  * bare INTERNAL_SERVER_ERROR, so no stack, SQL or file path reaches a client.
  */
 export function createMaskError(log: Logger) {
   return (error: unknown, message: string): Error => {
-    if (error instanceof GraphQLError && (!error.originalError || error.originalError instanceof GraphQLError)) {
-      return withContractCode(error);
-    }
-    const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    log.error({ err: cause, path: error instanceof GraphQLError ? error.path : undefined }, "unexpected error (masked)");
+    if (isExpected(error)) return withContractCode(error);
+    logUnexpected(log, error);
     return new GraphQLError(message, {
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     });
+  };
+}
+
+/**
+ * Logs the unexpected errors of an operation's result with the operation's own logger, the one
+ * that carries its request id (Yoga's mask is not told which request an error belongs to). Runs
+ * before the mask, for results and for every event of a subscription.
+ */
+export function useUnexpectedErrorLog(): Plugin<{ log: Logger }> {
+  const logErrors = (log: Logger, result: ExecutionResult) => result.errors?.forEach((error) => logUnexpected(log, error));
+  return {
+    onExecute: () => ({
+      onExecuteDone: ({ args, result }) => {
+        if (!isAsyncIterable(result)) logErrors(args.contextValue.log, result);
+      },
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult: ({ args }) => ({ onNext: ({ result }) => logErrors(args.contextValue.log, result) }),
+    }),
   };
 }
 
