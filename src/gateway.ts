@@ -185,7 +185,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
       const url = await listenOn(httpServer, port, host, "/graphql");
-      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents, metrics?.countErrors);
+      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents, config.MAX_REQUEST_BODY_BYTES, metrics?.countErrors);
       if (metrics && config.METRICS_PORT !== undefined) {
         metricsServer = createServer(metricsHandler(metrics.registry));
         gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import { dataOf, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { wsClient } from "./live.js";
 
 // Every request here goes through a real HTTP server on a free port, as a client's would.
 let t: TestGateway;
@@ -11,7 +12,18 @@ beforeAll(async () => {
   url = await t.gateway.listen(0, "127.0.0.1");
   token = await t.token();
 });
-afterAll(() => t?.close());
+const extra: Gateway[] = [];
+afterAll(async () => {
+  for (const gateway of extra) await gateway.close();
+  await t?.close();
+});
+
+/** A second gateway on the same database with other settings, on its own port. */
+async function gatewayWith(overrides: Record<string, string>): Promise<URL> {
+  const gateway = await createGateway(testConfig(overrides), { db: t.db });
+  extra.push(gateway);
+  return gateway.listen(0, "127.0.0.1");
+}
 
 interface Answer {
   status: number;
@@ -183,7 +195,9 @@ describe("bodies beyond the limits", () => {
       code: "BAD_USER_INPUT",
       message: /Unsupported content type "application\/xml"/,
     });
-    await expectRefused(() => send({ body, headers: { "content-type": "text/plain" } }), { status: 415, code: "BAD_USER_INPUT", message: /Unsupported content type "text\/plain"/ });
+    for (const csrf of [{}, { "graphql-yoga-csrf": "1" }] as Record<string, string>[]) {
+      await expectRefused(() => send({ body, headers: { "content-type": "text/plain", ...csrf } }), { status: 415, code: "BAD_USER_INPUT", message: /Unsupported content type "text\/plain"/ });
+    }
     // A form post is what a cross-site HTML form can send without a preflight: the CSRF check refuses it.
     const form = new URLSearchParams({ query: "{ viewer { id } }" }).toString();
     await expectRefused(() => send({ body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }), { status: 403, code: "FORBIDDEN", message: /CSRF/ });
@@ -278,17 +292,6 @@ describe("strings that look like code are data", () => {
 });
 
 describe("browser and configuration switches", () => {
-  const extra: Gateway[] = [];
-  afterAll(async () => {
-    for (const gateway of extra) await gateway.close();
-  });
-  /** A second gateway on the same database with other settings, on its own port. */
-  async function gatewayWith(overrides: Record<string, string>): Promise<URL> {
-    const gateway = await createGateway(testConfig(overrides), { db: t.db });
-    extra.push(gateway);
-    return gateway.listen(0, "127.0.0.1");
-  }
-
   it("CSRF: a GET needs a non-simple header; JSON POSTs and GraphiQL's page pass", async () => {
     const query = `${url.pathname}?query=${encodeURIComponent("{ viewer { id } }")}`;
     await expectRefused(() => send({ method: "GET", path: query }), { status: 403, code: "FORBIDDEN", message: /Required CSRF header/ });
@@ -329,7 +332,7 @@ describe("browser and configuration switches", () => {
     const refused = await post({ query: CREATE_CONTACT, variables: { input: { firstName: "Late" } } }, limited);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(refused.json.errors[0].extensions.code).toBe("RATE_LIMITED");
+    expect(refused.json.errors[0].extensions).toEqual({ code: "RATE_LIMITED", retryAfter: Number(refused.headers.get("retry-after")) });
     expect(refused.json.errors[0].message).toMatch(/at most 3 operations per 3600 s/);
     expect(await snapshot()).toBe(before);
     // Per caller: another agent's token still gets through, and the default gateway is unlimited.
@@ -337,5 +340,60 @@ describe("browser and configuration switches", () => {
     const answer = await send({ body: JSON.stringify(viewer), headers: { authorization: `Bearer ${other}` } }, limited);
     expect(answer.json.data.viewer.id).toMatch(/^agt_/);
     await expectStillServing();
+  });
+});
+
+describe("the same input rules over graphql-ws", () => {
+  it("refuses NUL characters and unpaired surrogates in variables with the field at fault, writing nothing", async () => {
+    const ws = wsClient(url, token);
+    try {
+      for (const firstName of ["Ann\u0000e", "Ann\uD800e"]) {
+        const before = await snapshot();
+        const refused = await (async () => {
+          for await (const frame of ws.iterate({ query: CREATE_CONTACT, variables: { input: { firstName, email: "ws-nul@example.com" } } })) return frame;
+        })().catch((errors: unknown) => ({ errors }));
+        const errors = (refused as { errors?: { message: string; extensions?: { code?: string; field?: string } }[] })?.errors;
+        expect(errors?.map((e) => e.extensions)).toEqual([{ code: "BAD_USER_INPUT", field: "input.firstName" }]);
+        expect(errors?.[0]?.message).toMatch(/NUL character or an unpaired UTF-16 surrogate/);
+        expect(await snapshot()).toBe(before);
+      }
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  it("closes a socket whose message is larger than MAX_REQUEST_BODY_BYTES (1009, message too big)", async () => {
+    let closedWith: number | undefined;
+    const ws = wsClient(url, token, { onClosed: (event) => (closedWith = (event as { code: number }).code) });
+    try {
+      const before = await snapshot();
+      const body = "x".repeat(200 * 1024);
+      const outcome = await (async () => {
+        for await (const frame of ws.iterate({ query: CREATE_CONTACT, variables: { input: { firstName: body, email: "ws-big@example.com" } } })) return frame;
+      })().catch((error: unknown) => error);
+      expect(outcome).toBeDefined();
+      expect(closedWith).toBe(1009);
+      expect(await snapshot()).toBe(before);
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  it("counts subscriptions toward the rate limit, and a refusal on the socket says when to retry, without HTTP's internals", async () => {
+    const limited = await gatewayWith({ RATE_LIMIT_MAX: "2", RATE_LIMIT_WINDOW_MS: "3600000" });
+    const ws = wsClient(limited, token);
+    const first = async (payload: { query: string }) => {
+      for await (const frame of ws.iterate(payload)) return frame;
+    };
+    try {
+      expect((await first({ query: "{ viewer { id } }" }))?.data).toMatchObject({ viewer: { id: expect.stringMatching(/^agt_/) } });
+      expect((await first({ query: "subscription { unreadTotals { unreadMessages } }" }))?.data).toMatchObject({ unreadTotals: {} });
+      const refused = await first({ query: "{ viewer { id } }" });
+      expect(refused?.data ?? null).toBeNull();
+      expect(refused?.errors?.map((e) => e.extensions)).toEqual([{ code: "RATE_LIMITED", retryAfter: expect.any(Number) }]);
+      expect((refused!.errors![0]!.extensions as { retryAfter: number }).retryAfter).toBeGreaterThan(3500);
+    } finally {
+      await ws.dispose();
+    }
   });
 });

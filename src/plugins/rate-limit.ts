@@ -65,7 +65,8 @@ export function useRateLimit({ max, windowMs, redis, log }: RateLimitOptions): P
       setResultAndStopExecution({
         errors: [
           new GraphQLError(`Too many requests: at most ${max} operations per ${windowMs / 1000} s; retry in ${retryAfter} s.`, {
-            extensions: { code: "RATE_LIMITED", http: { status: 429, headers: { "Retry-After": String(retryAfter) } } },
+            // retryAfter too, for clients of SSE and graphql-ws streams, which never see the header.
+            extensions: { code: "RATE_LIMITED", retryAfter, http: { status: 429, headers: { "Retry-After": String(retryAfter) } } },
           }),
         ],
       });

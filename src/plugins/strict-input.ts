@@ -33,6 +33,16 @@ function unstorablePath(variables: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The refusal for variables holding a string PostgreSQL cannot store, or null. Over HTTP the
+ * plugin below applies it; graphql-ws, which skips Yoga's onParams, applies it itself.
+ */
+export function unstorableVariables(variables: unknown): GraphQLError | null {
+  const at = unstorablePath(variables);
+  if (at === undefined) return null;
+  return badRequest(`Variable "$${at.split(".")[0]}" ${UNSTORABLE_HINT} at "${at}".`, at);
+}
+
 /** The same check for string literals written into the document itself ("\u0000" is legal GraphQL). */
 function StorableStringLiterals(context: ValidationContext): ASTVisitor {
   return {
@@ -83,11 +93,8 @@ export function useStrictInput(): Plugin {
       });
     },
     onParams({ params, setResult }) {
-      const at = unstorablePath(params.variables);
-      if (at !== undefined) {
-        const variable = at.split(".")[0];
-        setResult({ errors: [badRequest(`Variable "$${variable}" ${UNSTORABLE_HINT} at "${at}".`, at)] });
-      }
+      const refused = unstorableVariables(params.variables);
+      if (refused) setResult({ errors: [refused] });
     },
     onParse() {
       // Yoga's own answer, "Could not determine what operation to execute.", does not say why.

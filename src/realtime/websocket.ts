@@ -9,6 +9,7 @@ import { withContractCode } from "../graphql/errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../plugins/metrics.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
+import { unstorableVariables } from "../plugins/strict-input.js";
 
 type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
 type Extra = WsExtra & Record<PropertyKey, unknown>;
@@ -31,10 +32,12 @@ export function serveGraphQLOverWebSocket(
   yoga: Yoga,
   log: Logger,
   documents: Pick<PersistedDocuments, "documentFor">,
+  /** The largest message a client may send, as MAX_REQUEST_BODY_BYTES over HTTP; larger closes the socket (1009). */
+  maxMessageBytes: number,
   // Told of every error a client gets over the socket: the metrics count them.
   errorsSent: Metrics["countErrors"] = () => undefined,
 ) {
-  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: maxMessageBytes });
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
     ...ctx,
     req: ctx.extra.request,
@@ -63,17 +66,21 @@ export function serveGraphQLOverWebSocket(
       // Yoga's result hooks do not run for graphql-ws: the contract codes are given, and the
       // errors counted, here.
       onNext: (_ctx, _id, payload, args, result) => {
-        if (result.errors?.length) errorsSent(result.errors, args.document, payload.operationName);
+        if (!result.errors?.length) return;
+        errorsSent(result.errors, args.document, payload.operationName);
+        return { ...result, errors: result.errors.map(withoutHttp) };
       },
       onSubscribe: async (ctx, _id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
         const refuse = (errors: readonly GraphQLError[], document?: DocumentNode) => {
           errorsSent(errors, document, params.operationName);
-          return errors;
+          return errors.map(withoutHttp);
         };
+        // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
+        const unstorable = unstorableVariables(params.variables);
+        if (unstorable) return refuse([unstorable]);
         let document;
         try {
-          // The allow-list (or APQ) applies here as over HTTP: graphql-ws does not pass Yoga's onParams.
           document = parse((await documents.documentFor(params)) ?? params.query);
         } catch (err) {
           return refuse([withContractCode(err instanceof GraphQLError ? err : new GraphQLError("The query does not parse."))]);
@@ -106,6 +113,16 @@ export function serveGraphQLOverWebSocket(
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * An error as a client may see it: `extensions.http` (a status and headers, such as Retry-After)
+ * is for Yoga's HTTP responses, which strip it; graphql-ws would send it as it is.
+ */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 /** A WebSocket close reason may hold at most 123 bytes of UTF-8. */
