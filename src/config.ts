@@ -87,6 +87,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["JWT_SECRET"],
       message: "set only one of JWT_SECRET, JWT_JWKS_URL and JWT_JWKS_FILE",
     })
+    // Keys fetched over plain HTTP could be swapped on the way; a loopback sidecar is not on the way.
+    .refine((c) => c.NODE_ENV !== "production" || !c.JWT_JWKS_URL || /^https:|^http:\/\/(localhost|127\.0\.0\.1|\[::1\])[:/]/.test(c.JWT_JWKS_URL), {
+      path: ["JWT_JWKS_URL"],
+      message: "must be an https:// URL when NODE_ENV=production (http:// only to localhost)",
+    })
     .refine((c) => c.NODE_ENV !== "production" || c.PERSISTED_OPERATIONS_ADHOC !== "on", {
       path: ["PERSISTED_OPERATIONS_ADHOC"],
       message: "cannot be on when NODE_ENV=production (it would defeat the allow-list)",

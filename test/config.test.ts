@@ -47,6 +47,13 @@ describe("config", () => {
     expect(() => loadConfig({ JWT_SECRET: "x".repeat(32), JWT_JWKS_FILE: "/etc/inbox/jwks.json" })).toThrowError(/only one of JWT_SECRET/);
     expect(() => loadConfig({ JWT_JWKS_URL: "https://a.test/jwks", JWT_JWKS_FILE: "/etc/inbox/jwks.json" })).toThrowError(/only one of/);
     expect(() => loadConfig({ JWT_JWKS_URL: "ftp://a.test/jwks" })).toThrowError(/JWT_JWKS_URL/);
+    // Plain HTTP only outside production, or to a sidecar on the same host.
+    expect(loadConfig({ JWT_JWKS_URL: "http://id.example.test/jwks" }).JWT_JWKS_URL).toBe("http://id.example.test/jwks");
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_JWKS_URL: "http://id.example.test/jwks" })).toThrowError(/JWT_JWKS_URL: must be an https:\/\/ URL when NODE_ENV=production/);
+    expect(() => loadConfig({ NODE_ENV: "production", JWT_JWKS_URL: "http://localhost.evil.test/jwks" })).toThrowError(/JWT_JWKS_URL/);
+    for (const local of ["http://localhost:8080/jwks", "http://127.0.0.1/jwks", "http://[::1]:9000/jwks"]) {
+      expect(loadConfig({ NODE_ENV: "production", JWT_JWKS_URL: local }).JWT_JWKS_URL).toBe(local);
+    }
   });
 
   it("the server refuses to start in production without a token key, and says why", async () => {

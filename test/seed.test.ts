@@ -3,7 +3,8 @@ import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { type SeedResult, seedDemoData } from "../src/db/seed.js";
 import { messagePreview } from "../src/domain/messages.js";
-import { freshDatabase } from "./helpers.js";
+import { createGateway } from "../src/gateway.js";
+import { freshDatabase, testConfig } from "./helpers.js";
 
 // The demo seed writes through the domain functions: its figures must agree with its rows.
 let db: Database;
@@ -66,4 +67,23 @@ describe("demo seed", () => {
     const demo = await db.prisma.conversation.findUniqueOrThrow({ where: { id: seed.demoConversationId } });
     expect(demo).toMatchObject({ status: "OPEN", unreadCount: 3, messageCount: 3 });
   });
+});
+
+describe("SEED_DEMO_DATA", () => {
+  it("auto seeds an empty database outside production only; never and always override it", async () => {
+    const empty = await freshDatabase();
+    try {
+      const workspacesAfterStart = async (config: Record<string, string>) => {
+        await (await createGateway(testConfig(config), { db: empty.db })).close();
+        return empty.db.prisma.workspace.count();
+      };
+      expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "auto" })).toBe(0);
+      expect(await workspacesAfterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "never" })).toBe(0);
+      expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toBe(1);
+      // auto leaves a database that has data alone, even outside production.
+      expect(await workspacesAfterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "auto" })).toBe(1);
+    } finally {
+      await empty.drop();
+    }
+  }, 120_000);
 });
