@@ -3,7 +3,7 @@ import { createGateway } from "../src/gateway.js";
 import { shippedOperations } from "../src/graphql/operations.js";
 import { OperationNames } from "../src/plugins/metrics.js";
 import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
-import { wsClient } from "./live.js";
+import { overSse, until, wsClient } from "./live.js";
 
 let t: TestGateway;
 beforeAll(async () => {
@@ -18,6 +18,9 @@ async function scrape(fetcher: (path: string) => Promise<Response>): Promise<str
   return response.text();
 }
 const scrapeMain = () => scrape((path) => t.gateway.fetch(path));
+// The gateway listens once, for the tests that need a real socket.
+let url: Promise<URL> | undefined;
+const listening = () => (url ??= t.gateway.listen(0, "127.0.0.1"));
 
 /** The value of one series in a Prometheus text exposition; 0 when it is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -64,7 +67,7 @@ describe("GET /metrics", () => {
   });
 
   it("counts errors sent over graphql-ws too: refused documents and failed operations", async () => {
-    const client = wsClient(await t.gateway.listen(0, "127.0.0.1"), await t.token());
+    const client = wsClient(await listening(), await t.token());
     const frames = async (query: string) => {
       const seen: { errors?: readonly unknown[] }[] = [];
       try {
@@ -84,6 +87,29 @@ describe("GET /metrics", () => {
       expect(diff({ code: "NOT_FOUND", operationName: "WsMarkGone", operationType: "mutation" })).toBe(1);
     } finally {
       await client.dispose();
+    }
+  });
+
+  it("counts errors inside the events of an SSE stream, as each is sent", async () => {
+    const conversation = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId } });
+    // A contact whose metadata is not an object: JSONObject refuses to send it, so the event carries an error.
+    await t.db.prisma.$executeRaw`UPDATE "Contact" SET "metadata" = '[1, 2]'::jsonb WHERE "id" = ${conversation.contactId}`;
+    const feed = overSse(await listening(), await t.token(), `subscription SseBroken($id: ID!) { unreadCountChanged(conversationId: $id) { unreadCount conversation { contact { metadata } } } }`, { id: conversation.id });
+    try {
+      await until(() => t.gateway.feeds.stats().subscribers > 0, "the SSE subscription to start");
+      const before = await scrapeMain();
+      const received = await t.gql(`mutation($input: ReceiveMessageInput!) { receiveMessage(input: $input) { id } }`, {
+        input: { conversationId: conversation.id, body: "metadata check", externalId: `sse-metrics-${Date.now()}` },
+      });
+      expect(received.errors).toBeUndefined();
+      const event = await feed.iterator.next();
+      expect((event.value?.errors as { extensions?: { code?: string } }[] | undefined)?.map((e) => e.extensions?.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
+      const after = await scrapeMain();
+      const labels = { code: "INTERNAL_SERVER_ERROR", operationName: "SseBroken", operationType: "subscription" };
+      expect(sample(after, "graphql_errors_total", labels) - sample(before, "graphql_errors_total", labels)).toBe(1);
+    } finally {
+      feed.dispose();
+      await t.db.prisma.$executeRaw`UPDATE "Contact" SET "metadata" = '{}'::jsonb WHERE "id" = ${conversation.contactId}`;
     }
   });
 

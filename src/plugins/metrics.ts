@@ -1,6 +1,6 @@
 import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionResult } from "graphql";
 import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams } from "@graphql-yoga/plugin-prometheus";
-import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import { isAsyncIterable, mapAsyncIterator, type Plugin } from "graphql-yoga";
 import { collectDefaultMetrics, Gauge, Histogram, Registry, Counter } from "prom-client";
 import type { SqlObserver } from "../db/sql-observer.js";
 
@@ -172,9 +172,13 @@ export function createMetrics(options: { sql: SqlObserver; names: OperationNames
       },
       // The final result, after masking and the contract codes: exactly what the client sees,
       // including errors raised before any document was parsed (authentication, allow-list).
-      onResultProcess({ request, result }) {
-        if (isAsyncIterable(result)) return;
+      onResultProcess({ request, result, setResult }) {
         const labels = labelsByRequest.get(request) ?? noOperation;
+        // An SSE stream: each event's errors, as it is sent.
+        if (isAsyncIterable(result)) {
+          setResult(mapAsyncIterator(result, (event) => (countErrors(event as ExecutionResult, labels), event)));
+          return;
+        }
         for (const single of Array.isArray(result) ? result : [result]) countErrors(single as ExecutionResult, labels);
       },
     },
