@@ -299,6 +299,94 @@ describe("authentication", () => {
   });
 });
 
+/** An SSE stream through yoga.fetch that nobody reads until `frames` is called: a slow consumer. */
+async function unreadSse(query: string, variables: Record<string, unknown>) {
+  const response = await t.gateway.fetch("/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${admin}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  // A stream starts its subscription when first read: one read now, then nothing until `frames`.
+  let first: ReturnType<typeof reader.read> | null = reader.read();
+  return {
+    /** Reads frames until `last` holds for one, and returns every frame's data up to it. */
+    async frames<T>(last: (data: T) => boolean): Promise<T[]> {
+      const seen: T[] = [];
+      for (;;) {
+        const blocks = text.split("\n\n");
+        text = blocks.pop()!;
+        for (const block of blocks) {
+          const data = block.split("\n").find((line) => line.startsWith("data: "));
+          if (!data || !block.includes("event: next")) continue;
+          seen.push((JSON.parse(data.slice(6)) as { data: T }).data);
+          if (last(seen.at(-1)!)) return seen;
+        }
+        const chunk = await (first ?? reader.read());
+        first = null;
+        if (chunk.done) throw new Error(`the stream ended after ${seen.length} frames`);
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+    },
+    close: () => reader.cancel(),
+  };
+}
+
+describe("slow consumers", () => {
+  // Each event carries the newest message, 4,000 characters long: the transport's own read-ahead
+  // (the response stream buffers some kilobytes) then holds only a few, and the rest wait in the
+  // subscription's queue.
+  const UNREAD_WITH_MESSAGE = `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount conversation { messages(first: 1) { edges { node { body } } } } } }`;
+  const receiveInProcess = (conversationId: string, n: number) =>
+    t.gql(`mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, {
+      i: { conversationId, body: `slow ${n} `.padEnd(4_000, "."), externalId: `slow-${conversationId}-${n}` },
+    });
+  type Count = { unreadCountChanged: { unreadCount: number } };
+
+  it("a subscriber that stops reading keeps the newest 100 unreadCountChanged events, the oldest dropped", async () => {
+    const conv = await conversation();
+    const slow = await unreadSse(UNREAD_WITH_MESSAGE, { c: conv.id });
+    // A client that reads everything as it comes, to know when the last event has gone out.
+    const fast = overWs<Count>(ws, `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount } }`, { c: conv.id });
+    const fastFirst = fast.iterator.next();
+    await until(() => subscribersOf(t.gateway) === 2, "both subscriptions to start");
+    try {
+      const sent = 150;
+      for (let i = 0; i < sent; i++) expect((await receiveInProcess(conv.id, i)).errors).toBeUndefined();
+      const final = conv.unreadCount + sent;
+      await fastFirst;
+      while ((await fast.next()).unreadCountChanged.unreadCount < final);
+
+      const counts = (await slow.frames<Count>((d) => d.unreadCountChanged.unreadCount === final)).map((d) => d.unreadCountChanged.unreadCount);
+      // The queue's 100 plus the few the transport had read ahead before the client stopped.
+      expect(counts.length).toBeLessThan(120);
+      expect(counts.slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => final - 99 + i));
+    } finally {
+      await Promise.all([slow.close(), fast.close()]);
+    }
+  }, 60_000);
+
+  it("an unreadTotals subscriber that reads late, after a burst of changes, ends on the current figures", async () => {
+    const conv = await conversation();
+    const slow = await unreadSse(TOTALS, {});
+    await until(() => subscribersOf(t.gateway) === 1, "the subscription to start");
+    try {
+      const sent = 50;
+      for (let i = 0; i < sent; i++) expect((await receiveInProcess(conv.id, i)).errors).toBeUndefined();
+      const expected = await countsOf(null);
+      const frames = await slow.frames<Totals>((d) => d.unreadTotals.unreadMessages === expected.unreadMessages);
+      expect(frames.length).toBeLessThanOrEqual(sent + 1);
+      expect(frames.at(-1)!.unreadTotals).toEqual(expected);
+      // Nothing older follows the current figures.
+      await expect(Promise.race([slow.frames<Totals>(() => true), new Promise((resolve) => setTimeout(() => resolve("quiet"), 300))])).resolves.toBe("quiet");
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
+});
+
 describe("shutdown", () => {
   it("close() releases every subscription: WebSocket clients get 1001 (going away, so they reconnect), SSE streams end", async () => {
     const second = await createGateway(testConfig(), { db: t.db });
