@@ -292,6 +292,40 @@ describe("strings that look like code are data", () => {
 });
 
 describe("browser and configuration switches", () => {
+  it("GRAPHQL_BATCH_LIMIT allows arrays up to that size, each entry answered on its own; a longer array is refused", async () => {
+    const batching = await gatewayWith({ GRAPHQL_BATCH_LIMIT: "2" });
+    const answer = await post([{ query: "{ viewer { id } }" }, { query: "{ conversationz { id } }" }], batching);
+    expect(answer.status).toBe(200);
+    expect(answer.json).toHaveLength(2);
+    expect(answer.json[0].data.viewer.id).toMatch(/^agt_/);
+    expect(answer.json[1].errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(["BAD_USER_INPUT"]);
+    await expectRefused(() => post([1, 2, 3].map(() => ({ query: "{ viewer { id } }" })), batching), { status: 413, code: "BAD_USER_INPUT", message: /Batching is limited to 2 operations per request/ });
+  });
+
+  it("the limits are configurable: a lower depth limit and body size apply as set", async () => {
+    const strict = await gatewayWith({ GRAPHQL_MAX_DEPTH: "3", MAX_REQUEST_BODY_BYTES: "2048" });
+    const deep = "{ conversations(first: 1) { edges { node { contact { id } } } } }";
+    expect((await post({ query: deep })).json.data.conversations.edges).toHaveLength(1);
+    await expectRefused(() => post({ query: deep }, strict), { status: 400, code: "BAD_USER_INPUT", message: /depth limit of 3 exceeded/i });
+    const padded = { query: "{ viewer { id } }", variables: { pad: "x".repeat(3_000) } };
+    expect((await post(padded)).json.data.viewer.id).toMatch(/^agt_/);
+    await expectRefused(() => post(padded, strict), { status: 413, code: "BAD_USER_INPUT", message: /Request body too large/ });
+  });
+
+  it("/ready answers 503 while a migration is pending, and 200 again once it is applied", async () => {
+    const [latest] = await t.db.withSession((s) => s.query<{ migration_name: string; checksum: string }>(`SELECT migration_name, checksum FROM "_prisma_migrations" ORDER BY migration_name DESC LIMIT 1`));
+    expect((await t.gateway.fetch("/ready")).status).toBe(200);
+    // As if a newer release's migration had not run: its recorded checksum no longer matches the file.
+    await t.db.withSession((s) => s.query(`UPDATE "_prisma_migrations" SET checksum = 'pending' WHERE migration_name = $1`, [latest!.migration_name]));
+    try {
+      expect((await t.gateway.fetch("/ready")).status).toBe(503);
+      expect((await t.gateway.fetch("/health")).status).toBe(200);
+    } finally {
+      await t.db.withSession((s) => s.query(`UPDATE "_prisma_migrations" SET checksum = $1 WHERE migration_name = $2`, [latest!.checksum, latest!.migration_name]));
+    }
+    expect((await t.gateway.fetch("/ready")).status).toBe(200);
+  });
+
   it("CSRF: a GET needs a non-simple header; JSON POSTs and GraphiQL's page pass", async () => {
     const query = `${url.pathname}?query=${encodeURIComponent("{ viewer { id } }")}`;
     await expectRefused(() => send({ method: "GET", path: query }), { status: 403, code: "FORBIDDEN", message: /Required CSRF header/ });
