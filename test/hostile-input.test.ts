@@ -358,6 +358,20 @@ describe("browser and configuration switches", () => {
     expect(error.message).not.toMatch(/viewer/);
   });
 
+  it("rate limiting counts each API key on its own, apart from the agent who made it", async () => {
+    const limited = await gatewayWith({ RATE_LIMIT_MAX: "2", RATE_LIMIT_WINDOW_MS: "3600000" });
+    const newKey = async (name: string) =>
+      dataOf<{ createApiKey: { secret: string } }>(await t.gql(`mutation($n: String!) { createApiKey(name: $n) { secret } }`, { n: name })).createApiKey.secret;
+    const [first, second] = [await newKey("limited one"), await newKey("limited two")];
+    const asKey = (key: string) => send({ body: JSON.stringify({ query: "{ labels { name } }" }), headers: { authorization: `Bearer ${key}` } }, limited);
+    for (let i = 0; i < 2; i++) expect((await asKey(first)).status).toBe(200);
+    const refused = await asKey(first);
+    expect(refused.status).toBe(429);
+    expect(refused.json.errors[0].extensions.code).toBe("RATE_LIMITED");
+    expect((await asKey(second)).status).toBe(200);
+    expect((await post({ query: "{ viewer { id } }" }, limited)).status).toBe(200);
+  });
+
   it("rate limiting (off by default outside production) refuses a caller beyond the limit with RATE_LIMITED and 429", async () => {
     const limited = await gatewayWith({ RATE_LIMIT_MAX: "3", RATE_LIMIT_WINDOW_MS: "3600000" });
     const viewer = { query: "{ viewer { id } }" };

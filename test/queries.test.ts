@@ -44,6 +44,13 @@ describe("conversations", () => {
     expect(rows.some((r) => r.lastMessageAt === null)).toBe(true);
   });
 
+  it("gives 20 rows when first is not set, and says whether more follow", async () => {
+    const page = dataOf<any>(await t.gql(`{ conversations { edges { node { id } } pageInfo { hasNextPage } } contacts { edges { node { id } } } }`));
+    expect(page.conversations.edges).toHaveLength(20);
+    expect(page.conversations.pageInfo.hasNextPage).toBe(true);
+    expect(page.contacts.edges).toHaveLength(20);
+  });
+
   it("pages every order field in both directions without gaps or repeats", async () => {
     for (const field of ["LAST_MESSAGE_AT", "CREATED_AT", "UPDATED_AT", "PRIORITY", "UNREAD_COUNT"]) {
       for (const direction of ["ASC", "DESC"]) {
