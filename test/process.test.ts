@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { openDatabase } from "../src/db/client.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
 
 // Starts the real server the way the README does (`npm start`, i.e. tsx src/main.ts) on a
@@ -80,4 +81,44 @@ describe("the real server process", () => {
     expect(stderr).toMatch(new RegExp(name));
     expect(stderr).not.toMatch(/at .*\.ts:\d+/);
   }, 60_000);
+});
+
+describe("npm run db:migrate and db:seed", () => {
+  const cli = (args: string[], dir: string) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--import", "tsx", "src/db/cli.ts", ...args], {
+        cwd: root,
+        env: { ...process.env, DATABASE_URL: "", DATA_DIR: dir },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("exit", (code) => resolve({ code, stdout, stderr }));
+    });
+
+  it("migrate applies every migration once, seed adds the demo workspace, anything else prints the usage", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "inbox-db-cli-"));
+    const migrations = readdirSync(path.join(root, "prisma", "migrations"), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+    const first = await cli(["migrate"], dir);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout.trim()).toBe(`Applied ${migrations.join(", ")}`);
+    const again = await cli(["migrate"], dir);
+    expect(again.stdout.trim()).toBe("Migrations are up to date.");
+    const seeded = await cli(["seed"], dir);
+    expect(seeded.code, seeded.stderr).toBe(0);
+    expect(seeded.stdout).toMatch(/^Migrations are up to date\.\nSeeded/);
+
+    const db = await openDatabase({ dataDir: dir });
+    try {
+      expect(await db.prisma.workspace.count()).toBe(1);
+      expect(await db.prisma.conversation.count()).toBeGreaterThan(0);
+    } finally {
+      await db.close();
+    }
+    const wrong = await cli(["drop"], dir);
+    expect(wrong.code).toBe(64);
+    expect(wrong.stderr).toContain("usage: tsx src/db/cli.ts migrate|seed");
+  }, 120_000);
 });
