@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -63,6 +64,52 @@ describe("the real server process", () => {
     expect(after.data).toEqual(before.data);
     expect(await second.stop()).toBe(0);
   }, 180_000);
+
+  it("on SIGTERM finishes a request still in flight before it exits; SHUTDOWN_TIMEOUT_MS bounds the wait", async () => {
+    /** A POST whose body arrives in two parts, the second only when `finish` is called. */
+    const halfSent = (server: ServerProcess) => {
+      const body = JSON.stringify({ query: "{ conversationCounts { total } }" });
+      let pending = () => {};
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(server.url, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${server.token}` } }, (res) => {
+          let text = "";
+          res.on("data", (d) => (text += d));
+          res.on("end", () => resolve({ status: res.statusCode!, body: text }));
+        });
+        req.on("error", reject);
+        req.write(body.slice(0, 10));
+        pending = () => req.end(body.slice(10));
+      });
+      return { answer, finish: () => pending() };
+    };
+    const exited = (server: ServerProcess) => new Promise<number | null>((resolve) => server.child.once("exit", resolve));
+    const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    const server = await start(0);
+    const inFlight = halfSent(server);
+    await pause(300);
+    const exit = exited(server);
+    server.child.kill("SIGTERM");
+    await pause(500);
+    expect(server.child.exitCode).toBeNull();
+    inFlight.finish();
+    const answer = await inFlight.answer;
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body).data.conversationCounts.total).toBeGreaterThan(0);
+    expect(await exit).toBe(0);
+
+    const bounded = await startServerProcess({ dataDir, env: { SHUTDOWN_TIMEOUT_MS: "1000" } });
+    servers.push(bounded);
+    const stuck = halfSent(bounded);
+    stuck.answer.catch(() => undefined);
+    await pause(300);
+    const stopped = exited(bounded);
+    const signalled = Date.now();
+    bounded.child.kill("SIGTERM");
+    expect(await stopped).toBe(1);
+    expect(Date.now() - signalled).toBeGreaterThanOrEqual(900);
+    expect(bounded.logs()).toMatch(/"msg":"shutdown timed out; exiting"/);
+  }, 240_000);
 
   it.each([
     ["PORT", "not-a-port"],
