@@ -78,3 +78,41 @@ export async function until(condition: () => boolean, what = "condition"): Promi
 }
 
 export const subscribersOf = (gateway: Gateway) => gateway.feeds.stats().subscribers;
+
+/**
+ * An SSE stream through yoga.fetch (in-process) that is read only when `frames` is called, so a
+ * test can play a slow consumer; it starts its subscription at once.
+ */
+export async function sseInProcess(gateway: Gateway, token: string, query: string, variables: Record<string, unknown> = {}) {
+  const response = await gateway.fetch("/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  // A stream starts its subscription when first read: one read now, then nothing until `frames`.
+  let first: ReturnType<typeof reader.read> | null = reader.read();
+  return {
+    /** Reads frames until `last` holds for one, and returns every frame's data up to it. */
+    async frames<T>(last: (data: T) => boolean): Promise<T[]> {
+      const seen: T[] = [];
+      for (;;) {
+        const blocks = text.split("\n\n");
+        text = blocks.pop()!;
+        for (const block of blocks) {
+          const data = block.split("\n").find((line) => line.startsWith("data: "));
+          if (!data || !block.includes("event: next")) continue;
+          seen.push((JSON.parse(data.slice(6)) as { data: T }).data);
+          if (last(seen.at(-1)!)) return seen;
+        }
+        const chunk = await (first ?? reader.read());
+        first = null;
+        if (chunk.done) throw new Error(`the stream ended after ${seen.length} frames`);
+        text += decoder.decode(chunk.value, { stream: true });
+      }
+    },
+    close: () => reader.cancel(),
+  };
+}

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma } from "../src/generated/prisma/client.js";
 import { conversationWhere, listConversations } from "../src/domain/conversation-query.js";
 import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
+import { sseInProcess, until } from "./live.js";
 
 // Every list field is pinned to a fixed number of SQL statements, whatever the page size: a
 // resolver that starts querying per row makes these fail.
@@ -99,6 +100,50 @@ describe("SQL statements per operation", () => {
     expect(await statementsFor(`{ conversationCounts { open unreadMessages } }`)).toHaveLength(1);
     expect(await statementsFor(`{ nodes(ids: ["conv_0000000000000a", "cnt_0000000000000a", "conv_0000000000000b"]) { id } }`)).toHaveLength(2);
   });
+});
+
+describe("SQL statements per live delivery", () => {
+  const UNREAD = `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount conversation { id subject contact { id fullName } assignedTo { id name } } } }`;
+  const TOTALS = `subscription { unreadTotals { unreadConversations unreadMessages } }`;
+
+  /** The statements of one message received while `subscribers` streams of each feed listen, until every one has its frame. */
+  async function deliveryStatements(subscribers: number) {
+    const token = await t.token();
+    const conversation = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId }, orderBy: { id: "asc" } });
+    const streams = await Promise.all(
+      Array.from({ length: subscribers }, async () => ({
+        unread: await sseInProcess(t.gateway, token, UNREAD, { c: conversation.id }),
+        totals: await sseInProcess(t.gateway, token, TOTALS),
+      })),
+    );
+    await until(() => t.gateway.feeds.stats().subscribers === 2 * subscribers, "every subscription to start");
+    // Each badge's first figures, before the change, and the refresh that joining may still run.
+    await Promise.all(streams.map((s) => s.totals.frames(() => true)));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    try {
+      const { statements } = await t.db.sql.record(async () => {
+        dataOf(await t.gql(`mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, { i: { conversationId: conversation.id, body: "fan-out", externalId: `fan-out-${subscribers}` } }));
+        await Promise.all(streams.flatMap((s) => [s.unread.frames(() => true), s.totals.frames(() => true)]));
+      });
+      // The write's transaction control is the driver's (PostgreSQL shows its COMMIT, PGlite does not).
+      return statements.map((s) => s.sql).filter((sql) => !/^\s*(BEGIN|COMMIT)\b/i.test(sql));
+    } finally {
+      await Promise.all(streams.flatMap((s) => [s.unread.close(), s.totals.close()]));
+      await until(() => t.gateway.feeds.stats().subscribers === 0, "every subscription to end");
+    }
+  }
+
+  it("a change heard by 30 subscribers of each feed reads its payload once and the badge totals at most twice", async () => {
+    const statements = await deliveryStatements(30);
+    const of = (pattern: RegExp) => statements.filter((sql) => pattern.test(sql));
+    // The payload's conversation with its contact and assignee: once, for every subscriber.
+    expect(of(/FROM "Conversation" t LEFT JOIN "Contact" j0 .* LEFT JOIN "Agent" j1 .*"id" = ANY/s)).toHaveLength(1);
+    // The totals: one query in flight for all badges, and one more for changes that came meanwhile.
+    expect(of(/FROM "ConversationTally"/).length).toBeGreaterThanOrEqual(1);
+    expect(of(/FROM "ConversationTally"/).length).toBeLessThanOrEqual(2);
+    // Nothing else but the message's own write.
+    expect(statements.length).toBeLessThanOrEqual(4);
+  }, 60_000);
 });
 
 describe("query plans", () => {

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData, type SeedResult } from "../src/db/seed.js";
 import { createGateway } from "../src/gateway.js";
 import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
-import { overHttp, overSse, overWs, subscribersOf, until, wsClient } from "./live.js";
+import { overHttp, overSse, overWs, sseInProcess, subscribersOf, until, wsClient } from "./live.js";
 
 // Live feeds through real transports: graphql-ws over a socket and graphql-sse over HTTP, against
 // a listening gateway; every event comes from a real mutation sent over HTTP.
@@ -299,41 +299,6 @@ describe("authentication", () => {
   });
 });
 
-/** An SSE stream through yoga.fetch that nobody reads until `frames` is called: a slow consumer. */
-async function unreadSse(query: string, variables: Record<string, unknown>) {
-  const response = await t.gateway.fetch("/graphql", {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream", authorization: `Bearer ${admin}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  // A stream starts its subscription when first read: one read now, then nothing until `frames`.
-  let first: ReturnType<typeof reader.read> | null = reader.read();
-  return {
-    /** Reads frames until `last` holds for one, and returns every frame's data up to it. */
-    async frames<T>(last: (data: T) => boolean): Promise<T[]> {
-      const seen: T[] = [];
-      for (;;) {
-        const blocks = text.split("\n\n");
-        text = blocks.pop()!;
-        for (const block of blocks) {
-          const data = block.split("\n").find((line) => line.startsWith("data: "));
-          if (!data || !block.includes("event: next")) continue;
-          seen.push((JSON.parse(data.slice(6)) as { data: T }).data);
-          if (last(seen.at(-1)!)) return seen;
-        }
-        const chunk = await (first ?? reader.read());
-        first = null;
-        if (chunk.done) throw new Error(`the stream ended after ${seen.length} frames`);
-        text += decoder.decode(chunk.value, { stream: true });
-      }
-    },
-    close: () => reader.cancel(),
-  };
-}
-
 describe("slow consumers", () => {
   // Each event carries the newest message, 4,000 characters long: the transport's own read-ahead
   // (the response stream buffers some kilobytes) then holds only a few, and the rest wait in the
@@ -347,7 +312,7 @@ describe("slow consumers", () => {
 
   it("a subscriber that stops reading keeps the newest 100 unreadCountChanged events, the oldest dropped", async () => {
     const conv = await conversation();
-    const slow = await unreadSse(UNREAD_WITH_MESSAGE, { c: conv.id });
+    const slow = await sseInProcess(t.gateway, admin, UNREAD_WITH_MESSAGE, { c: conv.id });
     // A client that reads everything as it comes, to know when the last event has gone out.
     const fast = overWs<Count>(ws, `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount } }`, { c: conv.id });
     const fastFirst = fast.iterator.next();
@@ -370,7 +335,7 @@ describe("slow consumers", () => {
 
   it("an unreadTotals subscriber that reads late, after a burst of changes, ends on the current figures", async () => {
     const conv = await conversation();
-    const slow = await unreadSse(TOTALS, {});
+    const slow = await sseInProcess(t.gateway, admin, TOTALS, {});
     await until(() => subscribersOf(t.gateway) === 1, "the subscription to start");
     try {
       const sent = 50;
