@@ -178,6 +178,29 @@ describe("RS256 and ES256 tokens from a JWKS", () => {
     await expectRefused(fromFile, bearer(signWith(rsa.privateKey, "RS256", "rsa-1", { audience: "other" })), /audience/);
   });
 
+  it("fetches a JWKS URL once for a known kid, again for a new kid after rotation, and at most 10 times a minute for unknown kids", async () => {
+    const rotated = keyPair("rsa", "rsa-2");
+    let served = JSON.stringify({ keys: [rsa.jwk] });
+    let fetches = 0;
+    const server = createServer((_req, res) => {
+      fetches++;
+      res.writeHead(200, { "content-type": "application/json" }).end(served);
+    });
+    jwksServers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const rotating = await gatewayWith({ JWT_SECRET: "", JWT_JWKS_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json` });
+
+    for (let i = 0; i < 5; i++) expect((await ask(rotating, bearer(signWith(rsa.privateKey, "RS256", "rsa-1")))).data.viewer.id).toBe(admin.agentId);
+    expect(fetches).toBe(1);
+    // The identity provider adds a key and starts signing with it: its first token fetches the set again.
+    served = JSON.stringify({ keys: [rsa.jwk, rotated.jwk] });
+    expect((await ask(rotating, bearer(signWith(rotated.privateKey, "RS256", "rsa-2")))).data.viewer.id).toBe(admin.agentId);
+    expect(fetches).toBe(2);
+    // Tokens with made-up key ids cannot make the gateway hammer the identity provider.
+    for (let i = 0; i < 20; i++) await expectRefused(rotating, bearer(signWith(rsa.privateKey, "RS256", `made-up-${i}`)), /No signing key matches the token's key id \(kid made-up-/);
+    expect(fetches).toBeLessThanOrEqual(2 + 10);
+  });
+
   it("refuses HS256 tokens, even one signed with the public key as the secret (algorithm confusion)", async () => {
     const publicPem = createPublicKey(rsa.privateKey).export({ type: "spki", format: "pem" }).toString();
     const confused = jwt.sign(claims(), publicPem, { algorithm: "HS256", subject: admin.agentId, keyid: "rsa-1", audience: "inbox-gateway", allowInsecureKeySizes: true } as jwt.SignOptions);
