@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
-import { startServerProcess, type ServerProcess } from "./server-process.js";
+import { runScript, startServerProcess, type ServerProcess } from "./server-process.js";
 
 // Starts the real server the way the README does (`npm start`, i.e. tsx src/main.ts) on a
 // temporary DATA_DIR: first start migrates and seeds, SIGTERM stops it cleanly, a second start
@@ -131,19 +131,7 @@ describe("the real server process", () => {
 });
 
 describe("npm run db:migrate and db:seed", () => {
-  const cli = (args: string[], dir: string) =>
-    new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, ["--import", "tsx", "src/db/cli.ts", ...args], {
-        cwd: root,
-        env: { ...process.env, DATABASE_URL: "", DATA_DIR: dir },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => (stdout += d));
-      child.stderr.on("data", (d) => (stderr += d));
-      child.on("exit", (code) => resolve({ code, stdout, stderr }));
-    });
+  const cli = (args: string[], dir: string) => runScript("src/db/cli.ts", args, { DATABASE_URL: "", DATA_DIR: dir });
 
   it("migrate applies every migration once, seed adds the demo workspace, anything else prints the usage", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "inbox-db-cli-"));

@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,10 +10,10 @@ import { migrate } from "../src/db/migrate.js";
 import { seedDemoData } from "../src/db/seed.js";
 import { createGateway } from "../src/gateway.js";
 import { freshDatabase, onPostgres, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+import { runScript } from "./server-process.js";
 
 // `npm run token` run as a real process against a seeded database (a PGlite folder, or a database
 // on the PostgreSQL server of TEST_DATABASE_URL).
-const root = path.resolve(import.meta.dirname, "..");
 const dataDir = mkdtempSync(path.join(tmpdir(), "inbox-token-"));
 let databaseUrl: string | undefined;
 let dropDatabase: (() => Promise<void>) | undefined;
@@ -45,20 +44,8 @@ async function dropServerDatabase(url: string) {
   await admin.end();
 }
 
-function token(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/auth/cli.ts", ...args], {
-      cwd: root,
-      env: { ...process.env, NODE_ENV: "development", DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", JWT_SECRET: "", JWT_JWKS_URL: "", JWT_JWKS_FILE: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const token = (args: string[], env: Record<string, string> = {}) =>
+  runScript("src/auth/cli.ts", args, { NODE_ENV: "development", DATA_DIR: dataDir, DATABASE_URL: databaseUrl ?? "", JWT_SECRET: "", JWT_JWKS_URL: "", JWT_JWKS_FILE: "", ...env });
 
 describe("npm run token", () => {
   it("prints a token for the first agent of a role, signed with JWT_SECRET, that the gateway accepts", async () => {

@@ -89,18 +89,19 @@ function keyObject(key: string, algorithms: jwt.Algorithm[]): KeyObject {
 }
 
 async function keyFor(provider: GetSigningKeyFunction, kid: string | undefined): Promise<string> {
+  const noKey = `No signing key matches the token's key id (kid ${kid ?? "missing"})`;
   try {
     const key = await provider(kid);
     if (key) return key;
   } catch (error) {
-    // jwks-rsa: an unknown kid is the caller's problem; an unreachable JWKS URL is ours (masked, logged).
     const name = (error as Error).name;
+    // jwks-rsa: an unknown kid is the caller's problem; an unreachable JWKS URL is ours (masked, logged).
     // Tokens with made-up kids make it fetch the key set again, at most 10 times a minute; beyond
     // that the kid is as unknown as before, not a fault of ours.
-    if (name === "JwksRateLimitError") throw unauthenticated(`No signing key matches the token's key id (kid ${kid ?? "missing"}); the key set was fetched too often to look again now.`);
+    if (name === "JwksRateLimitError") throw unauthenticated(`${noKey}; the key set was fetched too often to look again now.`);
     if (name !== "SigningKeyNotFoundError") throw error;
   }
-  throw unauthenticated(`No signing key matches the token's key id (kid ${kid ?? "missing"}).`);
+  throw unauthenticated(`${noKey}.`);
 }
 
 function refusal(error: unknown): string {

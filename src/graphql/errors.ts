@@ -23,13 +23,29 @@ export function withContractCode(error: GraphQLError): GraphQLError {
   if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
   const status = (extensions.http as { status?: number } | undefined)?.status;
   const field = status === 401 || status === 403 ? undefined : variableField(error.message);
+  return withExtensions(error, { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}) });
+}
+
+/** The same error with other extensions (GraphQLError's are read-only). */
+function withExtensions(error: GraphQLError, extensions: GraphQLError["extensions"]): GraphQLError {
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
-    extensions: { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}) },
+    originalError: error.originalError,
+    extensions,
   });
+}
+
+/**
+ * An error as a client of a socket may see it: `extensions.http` (a status and headers, such as
+ * Retry-After) is for Yoga's HTTP responses, which strip it; graphql-ws would send it as it is.
+ */
+export function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return withExtensions(error, extensions);
 }
 
 function codeForStatus(status: number | undefined): string {

@@ -5,7 +5,7 @@ import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { RequestContext } from "../graphql/context.js";
-import { withContractCode } from "../graphql/errors.js";
+import { withContractCode, withoutHttp } from "../graphql/errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../plugins/metrics.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
@@ -113,16 +113,6 @@ export function serveGraphQLOverWebSocket(
       await disposable.dispose();
     },
   };
-}
-
-/**
- * An error as a client may see it: `extensions.http` (a status and headers, such as Retry-After)
- * is for Yoga's HTTP responses, which strip it; graphql-ws would send it as it is.
- */
-function withoutHttp(error: GraphQLError): GraphQLError {
-  if (!error.extensions?.http) return error;
-  const { http: _http, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 /** A WebSocket close reason may hold at most 123 bytes of UTF-8. */
