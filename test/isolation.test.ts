@@ -248,7 +248,8 @@ const cases: Record<string, Case[]> = {
   "Mutation.createContact": [],
   "Mutation.createApiKey": [],
   // Live feeds stream over SSE or WebSocket: subscriptions.test.ts ("workspaces") shows another
-  // workspace's subscriber receiving nothing, and a foreign conversation id behaving like a missing one.
+  // workspace's subscriber receiving nothing, and foreign conversation and agent ids behaving like
+  // missing ones on all three feeds.
   "Subscription.conversationEvents": [],
   "Subscription.unreadCountChanged": [],
   "Subscription.unreadTotals": [],

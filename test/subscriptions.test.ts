@@ -261,17 +261,30 @@ describe("workspaces", () => {
     totals.dispose();
   });
 
-  it("a conversation id of another workspace behaves like a missing one", async () => {
-    const mine = await conversation({ unreadCount: 0 });
-    const foreign = overWs<Unread>(otherWs, UNREAD, { c: mine.id });
+  it("a conversation or agent id of another workspace behaves like a missing one, on every feed", async () => {
+    const mine = await conversation({ unreadCount: 0, assignedToId: { not: null } });
+    const missingAgent = "agt_000000000000";
+    const foreignUnread = overWs<Unread>(otherWs, UNREAD, { c: mine.id });
+    const foreignEvents = overWs<Event>(otherWs, EVENTS, { id: mine.id });
+    const foreignTotals = overWs<Totals>(otherWs, TOTALS, { a: mine.assignedToId });
+    const missingTotals = overWs<Totals>(otherWs, TOTALS, { a: missingAgent });
+    // This workspace's agent counts, from the other workspace, exactly like an agent that does not exist.
+    const first = (await foreignTotals.next()).unreadTotals;
+    expect(first).toEqual((await missingTotals.next()).unreadTotals);
+    expect(first).toEqual({ unreadConversations: 0, unreadMessages: 0 });
     const sentinel = await conversation({ unreadCount: 0 }, other.workspaceId);
     const own = overWs<Unread>(otherWs, UNREAD, { c: sentinel.id });
-    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    const ownFirst = own.iterator.next();
+    await until(() => subscribersOf(t.gateway) === 5, "the subscriptions");
     await receive(mine.id);
+    await addLabels(mine.id, ["not-yours"]);
     await receive(sentinel.id, otherAdmin);
-    expect((await own.next()).unreadCountChanged.conversationId).toBe(sentinel.id);
-    await foreign.close();
-    await own.close();
+    // Events reach subscribers in commit order: once the sentinel's has arrived, anything of mine would have too.
+    expect(((await ownFirst).value as { data: Unread }).data.unreadCountChanged.conversationId).toBe(sentinel.id);
+    const quiet = (feed: { iterator: AsyncIterator<unknown> }) =>
+      Promise.race([feed.iterator.next().then(() => "a frame"), new Promise((resolve) => setTimeout(() => resolve("quiet"), 300))]);
+    expect(await Promise.all([foreignUnread, foreignEvents, foreignTotals].map(quiet))).toEqual(["quiet", "quiet", "quiet"]);
+    await Promise.all([foreignUnread, foreignEvents, foreignTotals, missingTotals, own].map((feed) => feed.close()));
   });
 });
 
