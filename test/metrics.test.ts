@@ -113,6 +113,32 @@ describe("GET /metrics", () => {
     }
   });
 
+  it("counts a subscription in graphql_requests_total when it ends, and an unknown hash as unknown", async () => {
+    const labels = { operationName: "UnreadTotals", operationType: "subscription" };
+    const before = await scrapeMain();
+    const feed = overSse(await listening(), await t.token(), `subscription UnreadTotals { unreadTotals { unreadMessages } }`);
+    await feed.next();
+    // Open: not counted yet.
+    expect(sample(await scrapeMain(), "graphql_requests_total", labels)).toBe(sample(before, "graphql_requests_total", labels));
+    feed.dispose();
+    await until(() => t.gateway.feeds.stats().subscribers === 0, "the subscription to end");
+    let after = await scrapeMain();
+    for (let wait = 0; wait < 50 && sample(after, "graphql_requests_total", labels) === sample(before, "graphql_requests_total", labels); wait++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      after = await scrapeMain();
+    }
+    expect(sample(after, "graphql_requests_total", labels) - sample(before, "graphql_requests_total", labels)).toBe(1);
+
+    const unknownHash = await t.gateway.fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await t.token()}` },
+      body: JSON.stringify({ extensions: { persistedQuery: { version: 1, sha256Hash: "0".repeat(64) } } }),
+    });
+    expect(((await unknownHash.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+    const notFound = { code: "PERSISTED_QUERY_NOT_FOUND", operationName: "unknown" };
+    expect(sample(await scrapeMain(), "graphql_errors_total", notFound) - sample(after, "graphql_errors_total", notFound)).toBe(1);
+  });
+
   it("shows open subscriptions by transport and the process metrics", async () => {
     const text = await scrapeMain();
     expect(text).toMatch(/^graphql_subscriptions_open\{transport="sse"\} \d+$/m);
