@@ -160,9 +160,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       useAcceptedDocuments(documents),
       useCompiledExecution(log),
     ],
-    context: async (initial: { request?: Request; connectionParams?: unknown }) =>
+    // A request's logger carries its requestId, a WebSocket operation's its connectionId.
+    context: async (initial: { request?: Request; connectionParams?: unknown; connectionLog?: Logger }) =>
       buildRequestContext(
-        { ...server, log: initial.request ? requestLogger(initial.request, log) : log },
+        { ...server, log: initial.request ? requestLogger(initial.request, log) : (initial.connectionLog ?? log) },
         await auth.viewerOf(initial),
       ),
   });

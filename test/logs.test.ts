@@ -5,6 +5,7 @@ import { createGateway, type Gateway } from "../src/gateway.js";
 import { createLogger } from "../src/logger.js";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { freshDatabase, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+import { until, wsClient } from "./live.js";
 
 // The gateway logs at info into memory while it serves requests carrying a token, API keys and
 // message bodies; none of them may appear in what it wrote.
@@ -107,5 +108,36 @@ describe("logs", () => {
       await database.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity_log ON "ConversationActivity"`);
       await database.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity_log()`);
     }
+  });
+
+  it("give a WebSocket connection an id: on its connected and closed lines and on its operations' unexpected errors, never its token", async () => {
+    const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
+    const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
+    const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, status: "OPEN" } });
+    await database.db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity_ws() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'activity insert refused over the socket'; END $$`);
+    await database.db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity_ws BEFORE INSERT ON "ConversationActivity"
+      FOR EACH ROW WHEN (NEW."conversationId" = '${conversation.id}') EXECUTE FUNCTION fail_activity_ws()`);
+    lines = [];
+    const client = wsClient(await gateway.listen(0, "127.0.0.1"), token);
+    try {
+      const frames = [];
+      for await (const frame of client.iterate({ query: "mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }", variables: { id: conversation.id } })) frames.push(frame);
+      expect(frames.map((f) => f.errors?.map((e) => e.extensions?.code))).toEqual([["INTERNAL_SERVER_ERROR"]]);
+    } finally {
+      await client.dispose();
+      await database.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity_ws ON "ConversationActivity"`);
+      await database.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity_ws()`);
+    }
+    const entries = () => lines.map((l) => JSON.parse(l) as { msg: string; connectionId?: string; code?: number; err?: unknown });
+    await until(() => entries().some((e) => e.msg === "websocket closed"), "the closed line");
+    const [connected] = entries().filter((e) => e.msg === "websocket connected");
+    expect(connected?.connectionId).toMatch(/^[0-9a-f-]{36}$/);
+    const unexpected = entries().filter((e) => e.msg === "unexpected error (masked)");
+    expect(unexpected).toHaveLength(1);
+    expect(unexpected[0]!.connectionId).toBe(connected!.connectionId);
+    expect(JSON.stringify(unexpected[0]!.err)).toContain("activity insert refused over the socket");
+    expect(entries().find((e) => e.msg === "websocket closed")).toMatchObject({ connectionId: connected!.connectionId, code: 1000 });
+    expect(lines.join("\n")).not.toContain(token);
   });
 });

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { CloseCode, type Context } from "graphql-ws";
@@ -12,7 +13,11 @@ import type { PersistedDocuments } from "../plugins/persisted-operations.js";
 import { unstorableVariables } from "../plugins/strict-input.js";
 
 type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
-type Extra = WsExtra & Record<PropertyKey, unknown>;
+type Extra = WsExtra & {
+  /** The connection's logger, carrying its connectionId as a request's carries its requestId. */
+  log?: Logger;
+  connectedAt?: number;
+} & Record<PropertyKey, unknown>;
 
 type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
 interface Executors {
@@ -42,6 +47,7 @@ export function serveGraphQLOverWebSocket(
     ...ctx,
     req: ctx.extra.request,
     connectionParams: ctx.connectionParams ?? {},
+    connectionLog: ctx.extra.log,
   });
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
@@ -49,19 +55,26 @@ export function serveGraphQLOverWebSocket(
       execute: (args) => (args.rootValue as Executors).execute(args),
       subscribe: (args) => (args.rootValue as Executors).subscribe(args),
       onConnect: async (ctx) => {
+        const connection = (ctx.extra.log = log.child({ connectionId: randomUUID() }));
         try {
           await yoga.getEnveloped(initialContext(ctx)).contextFactory();
+          ctx.extra.connectedAt = performance.now();
+          connection.info("websocket connected");
           return true;
         } catch (err) {
           if (err instanceof GraphQLError && err.extensions.code === "UNAUTHENTICATED") {
-            log.info({ reason: err.message }, "websocket connection refused");
+            connection.info({ reason: err.message }, "websocket connection refused");
             ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(`UNAUTHENTICATED: ${err.message}`));
           } else {
-            log.error({ err }, "websocket connection could not be set up");
+            connection.error({ err }, "websocket connection could not be set up");
             ctx.extra.socket.close(CloseCode.InternalServerError, "INTERNAL_SERVER_ERROR");
           }
           return false;
         }
+      },
+      // Only for connections onConnect accepted.
+      onDisconnect: (ctx, code) => {
+        ctx.extra.log?.info({ code, durationMs: Math.round(performance.now() - (ctx.extra.connectedAt ?? 0)) }, "websocket closed");
       },
       // Yoga's result hooks do not run for graphql-ws: the contract codes are given, and the
       // errors counted, here.
