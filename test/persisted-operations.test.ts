@@ -198,6 +198,19 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
     return t.tokenFor({ agentId: agent.id, workspaceId: agent.workspaceId, role: agent.role });
   };
 
+  /** Waits until Redis holds the document (the instance stores it without waiting for Redis). */
+  const sharedSoon = async (hash: string) => {
+    const redis = new Redis(redisUrl!);
+    try {
+      for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+        if (await redis.exists(apqSharedKey(hash))) return;
+      }
+      throw new Error(`the document ${hash} never reached Redis`);
+    } finally {
+      redis.disconnect();
+    }
+  };
+
   it.skipIf(!redisUrl)("a document one instance took from an authenticated operation runs by hash alone on another, and expires a week after last use", async () => {
     const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
     const query = freshQuery();
@@ -211,6 +224,7 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
     try {
       const registered = await post(a, { query, ...byHash(hash) });
       expect(registered.errors).toBeUndefined();
+      await sharedSoon(hash);
       expect(await redis.get(apqSharedKey(hash))).toBe(query);
       await expiresInAWeek();
 
@@ -262,6 +276,7 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
       for await (const frame of ws.iterate({ query, ...byHash(hash) })) frames.push(frame);
       expect(frames).toHaveLength(1);
       expect(frames[0]!.errors).toBeUndefined();
+      await sharedSoon(hash);
       const elsewhere = await post(b, byHash(hash));
       expect(elsewhere.errors).toBeUndefined();
       expect(elsewhere.data).toEqual(frames[0]!.data);
