@@ -87,7 +87,8 @@ describe("the real server process", () => {
 
     const server = await start(0);
     const inFlight = halfSent(server);
-    await pause(300);
+    // Time for the server to accept the connection and read the first part, even on a loaded machine.
+    await pause(1000);
     const exit = exited(server);
     server.child.kill("SIGTERM");
     await pause(500);
@@ -102,7 +103,8 @@ describe("the real server process", () => {
     servers.push(bounded);
     const stuck = halfSent(bounded);
     stuck.answer.catch(() => undefined);
-    await pause(300);
+    // Time for the server to accept the connection and read the first part, even on a loaded machine.
+    await pause(1000);
     const stopped = exited(bounded);
     const signalled = Date.now();
     bounded.child.kill("SIGTERM");
