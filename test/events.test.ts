@@ -13,7 +13,7 @@ import { receiveMessage } from "../src/domain/messages.js";
 import type { WriteDeps } from "../src/domain/write.js";
 import type { Conversation } from "../src/generated/prisma/client.js";
 import type { ConversationChanged } from "../src/realtime/events.js";
-import { freshDatabase } from "./helpers.js";
+import { freshDatabase, withFailingActivityInsert } from "./helpers.js";
 
 // The domain functions called directly with a recording publisher: what is published, when, and
 // what happens when publishing fails.
@@ -88,14 +88,7 @@ describe("events", () => {
     await expect(
       receiveMessage(deps, actor, { conversationId: conv.id, body: "x", externalId: "e", sentAt: new Date(Date.now() + 86_400_000) }),
     ).rejects.toMatchObject({ code: "BAD_USER_INPUT" });
-    await db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no'; END $$`);
-    await db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_events BEFORE INSERT ON "ConversationActivity" FOR EACH ROW EXECUTE FUNCTION fail_events()`);
-    try {
-      await expect(updateConversationStatus(deps, actor, { id: conv.id, status: "CLOSED" })).rejects.toThrow();
-    } finally {
-      await db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_events ON "ConversationActivity"`);
-      await db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_events()`);
-    }
+    await withFailingActivityInsert(db, null, () => expect(updateConversationStatus(deps, actor, { id: conv.id, status: "CLOSED" })).rejects.toThrow());
     expect(published).toEqual([]);
     expect(await db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(conv);
   });

@@ -118,3 +118,22 @@ export function dataOf<T>(response: GraphQLResponse<T>): T {
   if (response.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(response.errors)}`);
   return response.data as T;
 }
+
+/**
+ * Runs `fn` while the database refuses to insert activity entries (of `conversationId` only, or of
+ * every conversation): a fault below the resolvers, after a write has begun, which must roll the
+ * write back and reach a client only as INTERNAL_SERVER_ERROR. The database says
+ * "<message> for <conversationId>".
+ */
+export async function withFailingActivityInsert<T>(db: Database, conversationId: string | null, fn: () => Promise<T>, message = "activity insert refused"): Promise<T> {
+  await db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '${message} for %', NEW."conversationId"; END $$`);
+  await db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity_insert BEFORE INSERT ON "ConversationActivity" FOR EACH ROW
+    ${conversationId ? `WHEN (NEW."conversationId" = '${conversationId}')` : ""} EXECUTE FUNCTION fail_activity_insert()`);
+  try {
+    return await fn();
+  } finally {
+    await db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity_insert ON "ConversationActivity"`);
+    await db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity_insert()`);
+  }
+}

@@ -4,7 +4,7 @@ import { seedDemoData } from "../src/db/seed.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import { createLogger } from "../src/logger.js";
 import { signAgentToken } from "../src/auth/tokens.js";
-import { freshDatabase, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+import { freshDatabase, TEST_JWT_SECRET, testConfig, withFailingActivityInsert } from "./helpers.js";
 import { until, wsClient } from "./live.js";
 
 // The gateway logs at info into memory while it serves requests carrying a token, API keys and
@@ -71,11 +71,6 @@ describe("logs", () => {
     const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
     const auth = { authorization: `Bearer ${signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role })}` };
     const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, status: "OPEN" } });
-    // A fault below the resolvers: the activity insert of this one conversation fails.
-    await database.db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity_log() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'activity insert refused for %', NEW."conversationId"; END $$`);
-    await database.db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity_log BEFORE INSERT ON "ConversationActivity"
-      FOR EACH ROW WHEN (NEW."conversationId" = '${conversation.id}') EXECUTE FUNCTION fail_activity_log()`);
     const send = (requestId: string) =>
       gateway.fetch("/graphql", {
         method: "POST",
@@ -85,7 +80,8 @@ describe("logs", () => {
           variables: { id: conversation.id },
         }),
       });
-    try {
+    // A fault below the resolvers: the activity insert of this one conversation fails.
+    await withFailingActivityInsert(database.db, conversation.id, async () => {
       lines = [];
       const response = await send("support-ticket-4711");
       expect(response.headers.get("x-request-id")).toBe("support-ticket-4711");
@@ -104,31 +100,29 @@ describe("logs", () => {
         const replaced = (await send(unusable)).headers.get("x-request-id");
         expect(replaced).toMatch(/^[0-9a-f-]{36}$/);
       }
-    } finally {
-      await database.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity_log ON "ConversationActivity"`);
-      await database.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity_log()`);
-    }
+    });
   });
 
   it("give a WebSocket connection an id: on its connected and closed lines and on its operations' unexpected errors, never its token", async () => {
     const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
     const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
     const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, status: "OPEN" } });
-    await database.db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity_ws() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'activity insert refused over the socket'; END $$`);
-    await database.db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity_ws BEFORE INSERT ON "ConversationActivity"
-      FOR EACH ROW WHEN (NEW."conversationId" = '${conversation.id}') EXECUTE FUNCTION fail_activity_ws()`);
     lines = [];
     const client = wsClient(await gateway.listen(0, "127.0.0.1"), token);
-    try {
-      const frames = [];
-      for await (const frame of client.iterate({ query: "mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }", variables: { id: conversation.id } })) frames.push(frame);
-      expect(frames.map((f) => f.errors?.map((e) => e.extensions?.code))).toEqual([["INTERNAL_SERVER_ERROR"]]);
-    } finally {
-      await client.dispose();
-      await database.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity_ws ON "ConversationActivity"`);
-      await database.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity_ws()`);
-    }
+    await withFailingActivityInsert(
+      database.db,
+      conversation.id,
+      async () => {
+        try {
+          const frames = [];
+          for await (const frame of client.iterate({ query: "mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }", variables: { id: conversation.id } })) frames.push(frame);
+          expect(frames.map((f) => f.errors?.map((e) => e.extensions?.code))).toEqual([["INTERNAL_SERVER_ERROR"]]);
+        } finally {
+          await client.dispose();
+        }
+      },
+      "activity insert refused over the socket",
+    );
     const entries = () => lines.map((l) => JSON.parse(l) as { msg: string; connectionId?: string; code?: number; err?: unknown });
     await until(() => entries().some((e) => e.msg === "websocket closed"), "the closed line");
     const [connected] = entries().filter((e) => e.msg === "websocket connected");

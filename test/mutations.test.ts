@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData } from "../src/db/seed.js";
 import type { Conversation } from "../src/generated/prisma/client.js";
-import { dataOf, startTestGateway, type GraphQLResponse, type TestGateway } from "./helpers.js";
+import { dataOf, startTestGateway, withFailingActivityInsert, type GraphQLResponse, type TestGateway } from "./helpers.js";
 
 let t: TestGateway;
 let agentToken: string;
@@ -541,11 +541,7 @@ describe("a failure midway", () => {
 
   it("leaves the database exactly as before, and the client sees a masked error", async () => {
     const conv = await freshConversation({ status: "OPEN", unreadCount: { gt: 0 } });
-    await t.db.prisma.$executeRawUnsafe(`CREATE FUNCTION fail_activity() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN RAISE EXCEPTION 'activity insert refused for %', NEW."conversationId"; END $$`);
-    await t.db.prisma.$executeRawUnsafe(`CREATE TRIGGER fail_activity BEFORE INSERT ON "ConversationActivity"
-      FOR EACH ROW WHEN (NEW."conversationId" = '${conv.id}') EXECUTE FUNCTION fail_activity()`);
-    try {
+    await withFailingActivityInsert(t.db, conv.id, async () => {
       const before = await snapshot();
       const agent = await agentOf("AGENT");
       for (const [query, vars] of [
@@ -563,10 +559,7 @@ describe("a failure midway", () => {
       const bulk = dataOf(await t.gql(BULK, { ids: [conv.id], status: "ARCHIVED", add: ["doomed"] })).bulkUpdateConversations;
       expect(bulk.errors).toEqual([{ id: conv.id, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." }]);
       expect(await snapshot()).toEqual(before);
-    } finally {
-      await t.db.prisma.$executeRawUnsafe(`DROP TRIGGER fail_activity ON "ConversationActivity"`);
-      await t.db.prisma.$executeRawUnsafe(`DROP FUNCTION fail_activity()`);
-    }
+    });
     // The same mutation works once the fault is gone.
     expect(dataOf(await t.gql(STATUS, { id: conv.id, status: "CLOSED" })).updateConversationStatus.status).toBe("CLOSED");
   });

@@ -191,6 +191,14 @@ if (!redisUrl) console.warn("persisted-operations.test.ts: TEST_REDIS_URL is not
 describe("automatic persisted queries across instances (REDIS_URL)", () => {
   // Redis outlives test runs: every test's document is new, so nothing is found from an earlier run.
   const freshQuery = () => `query AgentNames_${randomUUID().replaceAll("-", "")} { agents { name } }`;
+  /** Two instances sharing this Redis, with `config` on both. */
+  const twoInstances = (config: Record<string, string> = {}) => Promise.all([gateway({ REDIS_URL: redisUrl!, ...config }), gateway({ REDIS_URL: redisUrl!, ...config })]);
+  // The test's own look into Redis.
+  let redis: Redis;
+  beforeAll(() => {
+    if (redisUrl) redis = new Redis(redisUrl);
+  });
+  afterAll(() => redis?.disconnect());
   // Redis keeps rate-limit counts across test runs too: a limited caller is an agent made now.
   const freshAgentToken = async () => {
     const id = newId("agent");
@@ -200,47 +208,37 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
 
   /** Waits until Redis holds the document (the instance stores it without waiting for Redis). */
   const sharedSoon = async (hash: string) => {
-    const redis = new Redis(redisUrl!);
-    try {
-      for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
-        if (await redis.exists(apqSharedKey(hash))) return;
-      }
-      throw new Error(`the document ${hash} never reached Redis`);
-    } finally {
-      redis.disconnect();
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      if (await redis.exists(apqSharedKey(hash))) return;
     }
+    throw new Error(`the document ${hash} never reached Redis`);
   };
 
   it.skipIf(!redisUrl)("a document one instance took from an authenticated operation runs by hash alone on another, and expires a week after last use", async () => {
-    const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
+    const [a, b] = await twoInstances();
     const query = freshQuery();
     const hash = sha256(query);
-    const redis = new Redis(redisUrl!);
     const expiresInAWeek = async () => {
       const ttl = await redis.ttl(apqSharedKey(hash));
       expect(ttl).toBeGreaterThan(APQ_SHARED_TTL_SECONDS - 60);
       expect(ttl).toBeLessThanOrEqual(APQ_SHARED_TTL_SECONDS);
     };
-    try {
-      const registered = await post(a, { query, ...byHash(hash) });
-      expect(registered.errors).toBeUndefined();
-      await sharedSoon(hash);
-      expect(await redis.get(apqSharedKey(hash))).toBe(query);
-      await expiresInAWeek();
+    const registered = await post(a, { query, ...byHash(hash) });
+    expect(registered.errors).toBeUndefined();
+    await sharedSoon(hash);
+    expect(await redis.get(apqSharedKey(hash))).toBe(query);
+    await expiresInAWeek();
 
-      // Nearly expired: the other instance's fetch gives it another week.
-      await redis.expire(apqSharedKey(hash), 100);
-      const elsewhere = await post(b, byHash(hash));
-      expect(elsewhere.errors).toBeUndefined();
-      expect(elsewhere.data).toEqual(registered.data);
-      await expiresInAWeek();
-    } finally {
-      redis.disconnect();
-    }
+    // Nearly expired: the other instance's fetch gives it another week.
+    await redis.expire(apqSharedKey(hash), 100);
+    const elsewhere = await post(b, byHash(hash));
+    expect(elsewhere.errors).toBeUndefined();
+    expect(elsewhere.data).toEqual(registered.data);
+    await expiresInAWeek();
   });
 
   it.skipIf(!redisUrl)("a document sent by a caller who failed authentication, or that does not fit the schema, is not shared", async () => {
-    const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
+    const [a, b] = await twoInstances();
     const query = freshQuery();
     const hash = sha256(query);
     expect(codeOf(await post(a, { query, ...byHash(hash) }, null))).toEqual(["UNAUTHENTICATED"]);
@@ -255,8 +253,7 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
   });
 
   it.skipIf(!redisUrl)("a document sent with an operation the rate limit refused is not shared", async () => {
-    const limited = { REDIS_URL: redisUrl!, RATE_LIMIT_MAX: "1", RATE_LIMIT_WINDOW_MS: "3600000" };
-    const [a, b] = [await gateway(limited), await gateway(limited)];
+    const [a, b] = await twoInstances({ RATE_LIMIT_MAX: "1", RATE_LIMIT_WINDOW_MS: "3600000" });
     const caller = await freshAgentToken();
     expect((await post(a, { query: "{ viewer { id } }" }, caller)).errors).toBeUndefined();
     const query = freshQuery();
@@ -267,7 +264,7 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
   });
 
   it.skipIf(!redisUrl)("a document registered over graphql-ws runs by hash alone over HTTP on another instance", async () => {
-    const [a, b] = [await gateway({ REDIS_URL: redisUrl! }), await gateway({ REDIS_URL: redisUrl! })];
+    const [a, b] = await twoInstances();
     const ws = wsClient(await a.listen(0, "127.0.0.1"), token);
     try {
       const query = freshQuery();
