@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Conversation } from "../src/generated/prisma/client.js";
-import { startTestGateway, type TestGateway } from "./helpers.js";
+import { createGateway } from "../src/gateway.js";
+import { onPostgres, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
 
 // Many requests at once through the whole gateway; the database (row locks, atomic UPDATEs,
 // ON CONFLICT) must keep every figure exact however they interleave.
@@ -124,5 +125,41 @@ describe("optimistic concurrency", () => {
     expect(results.filter((r) => r.errors?.[0].extensions?.code === "CONFLICT")).toHaveLength(results.length - 1);
     expect((await row(conv.id)).status).toBe(ok[0].data.updateConversationStatus.status);
     expect(await statusChanges()).toBe(changesBefore + 1);
+  });
+});
+
+describe.runIf(onPostgres)("connection pool", () => {
+  // Each instance is told its size by DATABASE_POOL_SIZE: the server's connection limit is shared
+  // by every instance, so it must be a bound, not a hint.
+  async function peakConnections(poolSize: number): Promise<number> {
+    const [{ name }] = await t.db.prisma.$queryRaw<{ name: string }[]>`SELECT current_database()::text AS name`;
+    const url = new URL(process.env.TEST_DATABASE_URL!);
+    url.pathname = `/${name}`;
+    const applicationName = `pool_probe_${poolSize}`;
+    url.searchParams.set("application_name", applicationName);
+    const gateway = await createGateway(testConfig({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: String(poolSize) }));
+    try {
+      const token = await t.token();
+      const page = JSON.stringify({ query: "{ conversations(first: 50) { totalCount edges { node { id contact { fullName } } } } }" });
+      const responses = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          gateway.fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: page }),
+        ),
+      );
+      const results = (await Promise.all(responses.map((r) => r.json()))) as { errors?: unknown }[];
+      expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+      // The pool keeps its connections open while idle (10 s), so they can be counted after the burst.
+      const [{ open }] = await t.db.prisma.$queryRaw<{ open: number }[]>`
+        SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = current_database() AND application_name = ${applicationName}`;
+      return open;
+    } finally {
+      await gateway.close();
+    }
+  }
+
+  it("DATABASE_POOL_SIZE bounds the connections an instance opens, however many requests are in flight", async () => {
+    expect(await peakConnections(2)).toBe(2);
+    // The same burst opens more when the pool allows it: the count above is the bound at work.
+    expect(await peakConnections(8)).toBeGreaterThan(2);
   });
 });

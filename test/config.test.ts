@@ -1,7 +1,15 @@
 import { spawnSync } from "node:child_process";
+import { networkInterfaces } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config.js";
+import { createGateway } from "../src/gateway.js";
+import { startTestGateway, testConfig } from "./helpers.js";
+
+/** An address of this machine that is not loopback, to tell "every interface" from "loopback only". */
+const outsideAddress = Object.values(networkInterfaces())
+  .flat()
+  .find((address) => address && address.family === "IPv4" && !address.internal)?.address;
 
 describe("config", () => {
   it("has working defaults", () => {
@@ -84,5 +92,21 @@ describe("config", () => {
       GRAPHQL_INTROSPECTION: true,
       RATE_LIMIT_MAX: 0,
     });
+  });
+
+  it.skipIf(!outsideAddress)("listens on every interface unless HOST names one", async () => {
+    const t = await startTestGateway({ seed: false });
+    const loopbackOnly = await createGateway(testConfig({ HOST: "127.0.0.1" }), { db: t.db });
+    try {
+      const everywhere = await t.gateway.listen(0);
+      expect(everywhere.hostname).toBe("localhost");
+      expect((await fetch(`http://${outsideAddress}:${everywhere.port}/health`)).status).toBe(200);
+      const local = await loopbackOnly.listen(0);
+      expect((await fetch(`http://127.0.0.1:${local.port}/health`)).status).toBe(200);
+      await expect(fetch(`http://${outsideAddress}:${local.port}/health`)).rejects.toThrow();
+    } finally {
+      await loopbackOnly.close();
+      await t.close();
+    }
   });
 });
