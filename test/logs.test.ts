@@ -103,7 +103,7 @@ describe("logs", () => {
     });
   });
 
-  it("give a WebSocket connection an id: on its connected and closed lines and on its operations' unexpected errors, never its token", async () => {
+  it("give a WebSocket connection an id: on its connected and closed lines, a line per operation and its operations' unexpected errors, never its token", async () => {
     const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
     const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
     const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, status: "OPEN" } });
@@ -115,8 +115,9 @@ describe("logs", () => {
       async () => {
         try {
           const frames = [];
-          for await (const frame of client.iterate({ query: "mutation($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }", variables: { id: conversation.id } })) frames.push(frame);
+          for await (const frame of client.iterate({ query: "mutation Close($id: ID!) { updateConversationStatus(id: $id, status: CLOSED) { id } }", variables: { id: conversation.id } })) frames.push(frame);
           expect(frames.map((f) => f.errors?.map((e) => e.extensions?.code))).toEqual([["INTERNAL_SERVER_ERROR"]]);
+          await expect(client.iterate({ query: "{ nothingHere }" }).next()).rejects.toEqual([expect.objectContaining({ extensions: { code: "BAD_USER_INPUT" } })]);
         } finally {
           await client.dispose();
         }
@@ -132,6 +133,16 @@ describe("logs", () => {
     expect(unexpected[0]!.connectionId).toBe(connected!.connectionId);
     expect(JSON.stringify(unexpected[0]!.err)).toContain("activity insert refused over the socket");
     expect(entries().find((e) => e.msg === "websocket closed")).toMatchObject({ connectionId: connected!.connectionId, code: 1000 });
+    // One line per operation, as HTTP has per request: what it was, how long it took, and for one
+    // refused before it ran, why.
+    const operations = entries().filter((e) => e.msg === "websocket operation");
+    // The client closed its lazy connection when the mutation ended, and opened another.
+    const connections = entries().filter((e) => e.msg === "websocket connected").map((e) => e.connectionId);
+    expect(operations).toEqual([
+      expect.objectContaining({ connectionId: connections[0], operation: "mutation", operationName: "Close", durationMs: expect.any(Number) }),
+      expect.objectContaining({ connectionId: connections[1], errors: ["BAD_USER_INPUT"] }),
+    ]);
+    expect(operations[0]).not.toHaveProperty("errors");
     expect(lines.join("\n")).not.toContain(token);
   });
 });

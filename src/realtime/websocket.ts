@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import { GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { CloseCode, type Context } from "graphql-ws";
 import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -17,7 +17,16 @@ type Extra = WsExtra & {
   /** The connection's logger, carrying its connectionId as a request's carries its requestId. */
   log?: Logger;
   connectedAt?: number;
+  /** The connection's operations in flight, by the client's id, for their "websocket operation" lines. */
+  operations?: Map<string, OperationLog>;
 } & Record<PropertyKey, unknown>;
+
+interface OperationLog {
+  startedAt: number;
+  /** From the validated document; unknown while the operation has not got that far. */
+  operation?: string;
+  operationName?: string;
+}
 
 type Result = ExecutionResult | AsyncIterable<ExecutionResult>;
 interface Executors {
@@ -83,7 +92,12 @@ export function serveGraphQLOverWebSocket(
         errorsSent(result.errors, args.document, payload.operationName);
         return { ...result, errors: result.errors.map(withoutHttp) };
       },
-      onSubscribe: async (ctx, _id, params) => {
+      // One line per operation, as HTTP has one per request: when it ends, or when it is refused.
+      onComplete: (ctx, id) => logOperationEnd(ctx.extra, id),
+      onError: (ctx, id, _payload, errors) => logOperationEnd(ctx.extra, id, errors),
+      onSubscribe: async (ctx, id, params) => {
+        const started: OperationLog = { startedAt: performance.now() };
+        (ctx.extra.operations ??= new Map()).set(id, started);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
         const refuse = (errors: readonly GraphQLError[], document?: DocumentNode) => {
           errorsSent(errors, document, params.operationName);
@@ -100,6 +114,9 @@ export function serveGraphQLOverWebSocket(
         }
         const errors = validate(schema, document);
         if (errors.length) return refuse(errors.map(withContractCode), document);
+        const operation = getOperationAST(document, params.operationName);
+        started.operation = operation?.operation;
+        started.operationName = operation?.name?.value;
         let contextValue;
         try {
           contextValue = await contextFactory();
@@ -126,6 +143,23 @@ export function serveGraphQLOverWebSocket(
       await disposable.dispose();
     },
   };
+}
+
+function logOperationEnd(extra: Extra, id: string, errors?: readonly GraphQLError[]) {
+  const entry = extra.operations?.get(id);
+  if (!entry) return;
+  extra.operations!.delete(id);
+  extra.log?.info(
+    {
+      // The client picks the id; a line stays a line whatever it sends.
+      operationId: id.slice(0, 64),
+      operation: entry.operation,
+      operationName: entry.operationName,
+      durationMs: Math.round((performance.now() - entry.startedAt) * 10) / 10,
+      ...(errors && { errors: errors.map((e) => e.extensions.code) }),
+    },
+    "websocket operation",
+  );
 }
 
 /** A WebSocket close reason may hold at most 123 bytes of UTF-8. */
