@@ -315,6 +315,44 @@ describe("messages", () => {
   });
 });
 
+describe("several mutations in one request", () => {
+  it("each result shows the state after its own write, not a record an earlier field of the request read", async () => {
+    const conv = await freshConversation({ status: "OPEN" });
+    const figures = "conversation { unreadCount messageCount lastMessagePreview }";
+    const { a, b, c, d } = dataOf(
+      await t.gql(
+        `mutation($id: ID!) {
+          a: receiveMessage(input: { conversationId: $id, externalId: "same-request-1", body: "one" }) { ${figures} }
+          b: receiveMessage(input: { conversationId: $id, externalId: "same-request-2", body: "two" }) { ${figures} }
+          c: markConversationRead(id: $id) { unreadCount }
+          d: sendMessage(input: { conversationId: $id, body: "three" }) { ${figures} }
+        }`,
+        { id: conv.id },
+      ),
+    );
+    expect([a, b, d].map((field) => field.conversation)).toEqual([
+      { unreadCount: conv.unreadCount + 1, messageCount: conv.messageCount + 1, lastMessagePreview: "one" },
+      { unreadCount: conv.unreadCount + 2, messageCount: conv.messageCount + 2, lastMessagePreview: "two" },
+      { unreadCount: 0, messageCount: conv.messageCount + 3, lastMessagePreview: "three" },
+    ]);
+    expect(c.unreadCount).toBe(0);
+
+    // A related record too: the contact read by the first field is read again after the rename.
+    const { first, second } = dataOf(
+      await t.gql(
+        `mutation($contactId: ID!) {
+          first: createConversation(input: { contactId: $contactId, channel: EMAIL }) { contact { firstName } }
+          rename: updateContact(id: $contactId, input: { firstName: "Renamed" }) { id }
+          second: createConversation(input: { contactId: $contactId, channel: EMAIL }) { contact { firstName } }
+        }`,
+        { contactId: conv.contactId },
+      ),
+    );
+    expect(first.contact.firstName).not.toBe("Renamed");
+    expect(second.contact.firstName).toBe("Renamed");
+  });
+});
+
 describe("authorization and workspaces", () => {
   it("a VIEWER may not write conversations or messages (FORBIDDEN); an AGENT may not manage contacts", async () => {
     const conv = await freshConversation();

@@ -19,6 +19,8 @@ export interface WriteDeps {
   at?: Date;
   /** Where new ids come from (the seed derives them from its PRNG); random by default. */
   ids?: (kind: IdKind) => string;
+  /** Told after each commit: whatever the caller read before it may now be stale. */
+  committed?: () => void;
 }
 
 // Requests queue for PGlite's single connection or the pool; a burst of writes must wait, not fail.
@@ -36,6 +38,7 @@ export async function transact<T>(deps: WriteDeps, work: (tx: Tx, emit: (event: 
   }
   const pending: PendingEvent[] = [];
   const result = await deps.prisma.$transaction((tx) => work(tx, (event) => pending.push(event)), TRANSACTION_OPTIONS);
+  deps.committed?.();
   publish(deps, pending);
   return result;
 }
@@ -48,6 +51,7 @@ export async function inOneTransaction<T>(deps: WriteDeps, work: (batch: WriteDe
   if (deps.batch) return work(deps);
   const pending: PendingEvent[] = [];
   const result = await deps.prisma.$transaction((tx) => work({ ...deps, batch: { tx, pending } }), TRANSACTION_OPTIONS);
+  deps.committed?.();
   publish(deps, pending);
   return result;
 }

@@ -42,9 +42,12 @@ export function buildRequestContext(server: ServerContext, viewer: Viewer): Requ
   return { ...server, viewer, loaders: createLoaders(server.db.prisma, viewer.workspaceId) };
 }
 
-/** What a domain write needs from a request. */
+/**
+ * What a domain write needs from a request. Mutations run one after another in a request, and
+ * each one's result must show its own write: the request's cached records are dropped once it commits.
+ */
 export function writeDeps(ctx: RequestContext): WriteDeps {
-  return { prisma: ctx.db.prisma, events: ctx.events, log: ctx.log };
+  return { prisma: ctx.db.prisma, events: ctx.events, log: ctx.log, committed: () => ctx.loaders.forget() };
 }
 
 /**

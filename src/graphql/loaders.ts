@@ -25,6 +25,8 @@ export interface Loaders {
   activity(info?: GraphQLResolveInfo): ById<ConversationActivity>;
   /** Fills the by-id loaders with records a list read along with its rows (`joinsFor`). */
   prime(joined: readonly Joined[]): void;
+  /** Drops every record loaded so far: after a write, the next read goes to the database. */
+  forget(): void;
   /**
    * Batches nested lists (a page of messages under each conversation, …) that share arguments;
    * the records `load` read along with the pages prime the by-id loaders.
@@ -80,6 +82,7 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     conversation: byId<Conversation>("Conversation"),
     activity: byId<ConversationActivity>("ConversationActivity"),
     prime,
+    forget: () => loaders.forEach((loader) => loader.clearAll()),
     pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<{ pages: T[]; joined: readonly Joined[] }>) {
       return shared<T>(`${list}:${JSON.stringify(args)}`, async (ids) => {
         const { pages, joined } = await load(ids as readonly Parent[]);
