@@ -78,6 +78,33 @@ describe("conversations", () => {
     }
   });
 
+  it("with both after and before, pages only the rows between them, first or last of them (Relay's algorithm)", async () => {
+    const order = await allPages(null, null, 100);
+    const { conversations } = dataOf<{ conversations: any }>(await t.gql(`{ conversations(first: 12) { edges { cursor } } }`));
+    const at = (i: number) => conversations.edges[i].cursor as string;
+    const page = async (args: Record<string, unknown>) =>
+      dataOf<{ conversations: any }>(
+        await t.gql(
+          `query($first: Int, $last: Int, $after: String, $before: String) {
+            conversations(first: $first, last: $last, after: $after, before: $before) { pageInfo { hasPreviousPage hasNextPage } edges { node { id } } }
+          }`,
+          args,
+        ),
+      ).conversations;
+    const ids = (connection: any) => connection.edges.map((e: any) => e.node.id);
+    // Rows 3 to 6 lie strictly between the cursors of rows 2 and 7.
+    const between = await page({ first: 10, after: at(2), before: at(7) });
+    expect(ids(between)).toEqual(order.slice(3, 7));
+    expect(between.pageInfo).toEqual({ hasPreviousPage: true, hasNextPage: true });
+    expect(ids(await page({ first: 2, after: at(2), before: at(7) }))).toEqual(order.slice(3, 5));
+    expect(ids(await page({ last: 2, after: at(2), before: at(7) }))).toEqual(order.slice(5, 7));
+    expect(ids(await page({ last: 10, after: at(2), before: at(7) }))).toEqual(order.slice(3, 7));
+    expect(ids(await page({ after: at(2), before: at(7) }))).toEqual(order.slice(3, 7));
+    // One cursor with the other end's count: the first rows before a cursor, the last ones after it.
+    expect(ids(await page({ first: 3, before: at(7) }))).toEqual(order.slice(0, 3));
+    expect(ids(await page({ last: 3, after: at(2) }))).toEqual(order.slice(-3));
+  });
+
   it("pages backwards with last/before to the same rows", async () => {
     const forward = await allPages(null, null, 50);
     const { conversations } = dataOf<{ conversations: any }>(
@@ -229,6 +256,27 @@ describe("bad input", () => {
       a: conversations.pageInfo.endCursor,
     });
     expect(res.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+  });
+
+  it("refuses a cursor whose sort key was edited, before any SQL runs", async () => {
+    const { conversations } = dataOf<any>(await t.gql(`{ conversations(first: 1) { pageInfo { endCursor } } }`));
+    const [name, , id] = JSON.parse(Buffer.from(conversations.pageInfo.endCursor, "base64url").toString()) as string[];
+    const forged = (parts: string[]) => Buffer.from(JSON.stringify(parts)).toString("base64url");
+    const cases: [string, string][] = [
+      [forged([name!, "notadate", id!]), "LAST_MESSAGE_AT"],
+      [forged([name!, "2026-02-30 10:00:00+00", id!]), "LAST_MESSAGE_AT"],
+      [forged(["PRIORITY:DESC", "abc", id!]), "PRIORITY"],
+      [forged(["PRIORITY:DESC", "99999999999", id!]), "PRIORITY"],
+    ];
+    for (const [cursor, field] of cases) {
+      for (const argument of ["after", "before"]) {
+        const res = await t.gql(`query($c: String, $o: ConversationOrder) { conversations(${argument}: $c, orderBy: $o) { totalCount } }`, {
+          c: cursor,
+          o: { field, direction: "DESC" },
+        });
+        expect(res.errors?.[0]).toMatchObject({ message: `"${argument}" is not a cursor this API issued.`, extensions: { code: "BAD_USER_INPUT", field: argument } });
+      }
+    }
   });
 
   it("refuses requests without a token", async () => {

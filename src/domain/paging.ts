@@ -24,12 +24,22 @@ export interface SortKey {
   direction: "ASC" | "DESC";
 }
 
+/** A position in an ordering: the sort key rendered as text, and the id that breaks ties. */
+interface Cursor {
+  key: string;
+  id: string;
+}
+
+/**
+ * Which rows a page holds, after Relay's pagination algorithm: the rows strictly between the
+ * `after` and `before` cursors (each optional), then the first or last `limit` of them.
+ */
 export interface PageWindow {
   limit: number;
+  /** Whether the page is the last `limit` rows of the range, read by walking the order in reverse. */
   backward: boolean;
-  cursor: { key: string; id: string } | null;
-  /** Whether the client paged from a cursor, which tells the far side of pageInfo. */
-  fromCursor: boolean;
+  after: Cursor | null;
+  before: Cursor | null;
 }
 
 export interface Edge<T> {
@@ -51,15 +61,18 @@ export function pageWindow(args: PageArgs, sort: SortKey): PageWindow {
   if (args.first != null && args.last != null) {
     throw new DomainError("BAD_USER_INPUT", 'Pass either "first" or "last", not both.', { field: "last" });
   }
-  const backward = args.last != null || (args.before != null && args.first == null);
+  const backward = args.last != null || (args.before != null && args.after == null && args.first == null);
   const field = backward ? "last" : "first";
   const limit = (backward ? args.last : args.first) ?? DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(limit) || limit < 0 || limit > MAX_PAGE_SIZE) {
     throw new DomainError("BAD_USER_INPUT", `"${field}" must be between 0 and ${MAX_PAGE_SIZE}.`, { field });
   }
-  const cursorField = backward ? "before" : "after";
-  const raw = backward ? args.before : args.after;
-  return { limit, backward, cursor: raw == null ? null : decodeCursor(raw, sort, cursorField), fromCursor: raw != null };
+  return {
+    limit,
+    backward,
+    after: args.after == null ? null : decodeCursor(args.after, sort, "after"),
+    before: args.before == null ? null : decodeCursor(args.before, sort, "before"),
+  };
 }
 
 export function encodeCursor(sort: SortKey, key: string, id: string): string {
@@ -70,14 +83,16 @@ function sortName(sort: SortKey): string {
   return `${sort.name}:${sort.direction}`;
 }
 
-function decodeCursor(cursor: string, sort: SortKey, field: string): { key: string; id: string } {
+function decodeCursor(cursor: string, sort: SortKey, field: string): Cursor {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
     parsed = null;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === "string")) {
+  // The key is cast to the sort's type in SQL: one the database would refuse is refused here, so
+  // a cursor made up by hand is the client's error, not the server's.
+  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === "string") || !isKeyOfType(parsed[1], sort.type)) {
     throw new DomainError("BAD_USER_INPUT", `"${field}" is not a cursor this API issued.`, { field });
   }
   const [name, key, id] = parsed as [string, string, string];
@@ -89,6 +104,21 @@ function decodeCursor(cursor: string, sort: SortKey, field: string): { key: stri
   return { key, id };
 }
 
+// How PostgreSQL renders the two key types as text (ISO DateStyle; the offset follows TimeZone);
+// a list may sort rows without a time at either end with ±infinity.
+const TIMESTAMPTZ_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+const INT4_RANGE = 2 ** 31;
+
+function isKeyOfType(key: string, type: SortKey["type"]): boolean {
+  if (type === "integer") return /^-?\d{1,10}$/.test(key) && Math.abs(Number(key)) < INT4_RANGE;
+  if (key === "infinity" || key === "-infinity") return true;
+  const parts = TIMESTAMPTZ_TEXT.exec(key);
+  if (!parts) return false;
+  const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+}
+
 /**
  * The ORDER BY, keyset condition and LIMIT for one page. The condition is a single row comparison
  * on (key, id), so an index on the same expressions starts the scan at the cursor: page 1,000
@@ -98,11 +128,14 @@ export function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.
   // Paging backwards walks the order in reverse, then the rows are flipped back.
   const descending = (sort.direction === "DESC") !== window.backward;
   const dir = Prisma.raw(descending ? "DESC" : "ASC");
-  const keyset = window.cursor
-    ? Prisma.sql`(${sort.expr}, ${idColumn}) ${Prisma.raw(descending ? "<" : ">")} (CAST(${window.cursor.key} AS ${Prisma.raw(sort.type)}), ${window.cursor.id})`
-    : Prisma.sql`TRUE`;
+  const beyond = (cursor: Cursor | null, later: boolean) => {
+    if (!cursor) return null;
+    const operator = later === (sort.direction === "ASC") ? ">" : "<";
+    return Prisma.sql`(${sort.expr}, ${idColumn}) ${Prisma.raw(operator)} (CAST(${cursor.key} AS ${Prisma.raw(sort.type)}), ${cursor.id})`;
+  };
+  const bounds = [beyond(window.after, true), beyond(window.before, false)].filter((bound) => bound !== null);
   return {
-    keyset,
+    keyset: bounds.length ? Prisma.join(bounds, " AND ") : Prisma.sql`TRUE`,
     orderBy: Prisma.sql`${sort.expr} ${dir}, ${idColumn} ${dir}`,
     sortKey: Prisma.sql`CAST(${sort.expr} AS text)`,
     limit: Prisma.sql`LIMIT ${window.limit + 1}`,
@@ -131,9 +164,10 @@ export function toConnection<T extends { id: string }>(rows: KeyedRow<T>[], wind
   const page = rows.slice(0, window.limit);
   if (window.backward) page.reverse();
   const edges: Edge<T>[] = page.map((row) => new PageEdge<T>(row, sort));
+  // Rows beyond the far cursor exist (the cursor's own row, at least), as Relay lets a server say.
   const pageInfo: PageInfo = {
-    hasNextPage: window.backward ? window.fromCursor : hasMore,
-    hasPreviousPage: window.backward ? hasMore : window.fromCursor,
+    hasNextPage: (!window.backward && hasMore) || window.before !== null,
+    hasPreviousPage: (window.backward && hasMore) || window.after !== null,
     startCursor: edges[0]?.cursor ?? null,
     endCursor: edges.at(-1)?.cursor ?? null,
   };
