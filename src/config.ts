@@ -13,12 +13,20 @@ const count = (min: number) => z.coerce.number().int().min(min);
 
 const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  // Unset means: every interface in production, loopback elsewhere (a development gateway hands
+  // out an admin token on its GraphiQL page).
+  HOST: z.string().min(1).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   DATA_DIR: z.string().min(1).default("./data"),
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
+  // Browser origins (scheme://host[:port], comma-separated) whose pages may call the API; unset: none.
+  CORS_ORIGINS: z
+    .string()
+    .transform((list) => list.split(",").map((origin) => origin.trim()).filter(Boolean))
+    .refine((origins) => origins.every(isOrigin), "must be origins like https://dashboard.example.com, comma-separated")
+    .default([]),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SEED_DEMO_DATA: z.enum(["auto", "always", "never"]).default("auto"),
   JWT_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
@@ -52,9 +60,19 @@ const configSchema = z.object({
   TALLY_COMPACTION_INTERVAL_MS: count(0).default(5_000),
 });
 
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 type ParsedConfig = z.infer<typeof configSchema>;
 
-export type Config = Omit<ParsedConfig, "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
+export type Config = Omit<ParsedConfig, "HOST" | "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
+  HOST: string;
   isProduction: boolean;
   /** GraphiQL on GET /graphql: GRAPHIQL=on/off, or `auto` (on outside production). */
   graphiqlEnabled: boolean;
@@ -106,6 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const adhoc = parsed.data.PERSISTED_OPERATIONS_ADHOC ?? (parsed.data.NODE_ENV === "development" ? "on" : "off");
   return {
     ...parsed.data,
+    HOST: parsed.data.HOST ?? (isProduction ? "0.0.0.0" : "127.0.0.1"),
     isProduction,
     graphiqlEnabled,
     allowAdhocOperations: adhoc === "on",

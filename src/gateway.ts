@@ -127,6 +127,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     logging: false,
     maskedErrors: { maskError: createMaskError(log) },
     landingPage: false,
+    // Yoga's default answers every origin, with credentials; only the listed ones may read responses.
+    cors: config.CORS_ORIGINS.length
+      ? { origin: config.CORS_ORIGINS, credentials: false, exposedHeaders: ["x-request-id", "retry-after"] }
+      : false,
     graphiql: graphiql ? graphiqlOptions : false,
     renderGraphiQL: graphiql?.render,
     // Counted in bytes while reading, so a chunked body without content-length stops there too.

@@ -14,7 +14,12 @@ const outsideAddress = Object.values(networkInterfaces())
 describe("config", () => {
   it("has working defaults", () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ PORT: 4000, DATA_DIR: "./data", LOG_LEVEL: "info", NODE_ENV: "development" });
+    expect(config).toMatchObject({ PORT: 4000, HOST: "127.0.0.1", DATA_DIR: "./data", LOG_LEVEL: "info", NODE_ENV: "development", CORS_ORIGINS: [] });
+    expect(loadConfig({ NODE_ENV: "production", JWT_SECRET: "x".repeat(32) }).HOST).toBe("0.0.0.0");
+    expect(loadConfig({ CORS_ORIGINS: "https://dash.example.com, http://localhost:5173" }).CORS_ORIGINS).toEqual([
+      "https://dash.example.com",
+      "http://localhost:5173",
+    ]);
     expect(config.DATABASE_URL).toBeUndefined();
   });
 
@@ -31,6 +36,8 @@ describe("config", () => {
     ["RATE_LIMIT_MAX", "-1"],
     ["RATE_LIMIT_WINDOW_MS", "1500"],
     ["GRAPHIQL", "yes"],
+    ["CORS_ORIGINS", "https://dash.example.com/app"],
+    ["CORS_ORIGINS", "*"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
@@ -94,18 +101,18 @@ describe("config", () => {
     });
   });
 
-  it.skipIf(!outsideAddress)("listens on every interface unless HOST names one", async () => {
+  it.skipIf(!outsideAddress)("listens on loopback only outside production unless HOST names an interface", async () => {
     const t = await startTestGateway({ seed: false });
-    const loopbackOnly = await createGateway(testConfig({ HOST: "127.0.0.1" }), { db: t.db });
+    const everywhere = await createGateway(testConfig({ HOST: "0.0.0.0" }), { db: t.db });
     try {
-      const everywhere = await t.gateway.listen(0);
-      expect(everywhere.hostname).toBe("localhost");
-      expect((await fetch(`http://${outsideAddress}:${everywhere.port}/health`)).status).toBe(200);
-      const local = await loopbackOnly.listen(0);
+      const open = await everywhere.listen(0);
+      expect(open.hostname).toBe("localhost");
+      expect((await fetch(`http://${outsideAddress}:${open.port}/health`)).status).toBe(200);
+      const local = await t.gateway.listen(0);
       expect((await fetch(`http://127.0.0.1:${local.port}/health`)).status).toBe(200);
       await expect(fetch(`http://${outsideAddress}:${local.port}/health`)).rejects.toThrow();
     } finally {
-      await loopbackOnly.close();
+      await everywhere.close();
       await t.close();
     }
   });

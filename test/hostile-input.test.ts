@@ -203,6 +203,36 @@ describe("bodies beyond the limits", () => {
     await expectRefused(() => send({ body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }), { status: 403, code: "FORBIDDEN", message: /CSRF/ });
   });
 
+  it("lets only the pages of CORS_ORIGINS read its answers: none by default", async () => {
+    const evil = { origin: "https://evil.example" };
+    const query = JSON.stringify({ query: "{ viewer { id } }" });
+    const preflight = (target: URL, origin: string) =>
+      send({ method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" } }, target);
+    // Not the GraphiQL page (which carries the development admin token), not an answer, not a preflight.
+    for (const answer of [
+      await send({ method: "GET", headers: { ...evil, accept: "text/html" } }),
+      await send({ body: query, headers: evil }),
+      await preflight(url, evil.origin),
+    ]) {
+      expect(answer.headers.get("access-control-allow-origin")).toBeNull();
+      expect(answer.headers.get("access-control-allow-credentials")).toBeNull();
+    }
+
+    const dashboard = "https://dash.example.test";
+    const listed = await gatewayWith({ CORS_ORIGINS: `${dashboard},http://localhost:5173` });
+    const allowed = await preflight(listed, dashboard);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe(dashboard);
+    expect(allowed.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    const answer = await send({ body: query, headers: { origin: dashboard } }, listed);
+    expect(answer.json.data.viewer.id).toBeTruthy();
+    expect(answer.headers.get("access-control-allow-origin")).toBe(dashboard);
+    expect(answer.headers.get("access-control-expose-headers")).toMatch(/x-request-id/);
+    // Tokens travel in a header, never in cookies: no credentials mode for anyone.
+    expect(answer.headers.get("access-control-allow-credentials")).toBeNull();
+    expect((await send({ body: query, headers: evil }, listed)).headers.get("access-control-allow-origin")).not.toBe(evil.origin);
+  });
+
   it("refuses a body that is not valid UTF-8 instead of storing replacement characters", async () => {
     const bytes = Buffer.concat([
       Buffer.from(JSON.stringify({ query: CREATE_CONTACT, variables: { input: { firstName: "MARKER", email: "utf8@example.com" } } }).split("MARKER")[0]),
