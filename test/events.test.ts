@@ -69,6 +69,7 @@ describe("events", () => {
       conversationId: conv.id,
       activities: [{ id: activity.id, type: "READ" }],
       unreadCount: 0,
+      version: after.updatedAt.getTime(),
       unreadChanged: true,
       assignedToId: conv.assignedToId,
       previousAssignedToId: conv.assignedToId,

@@ -158,6 +158,33 @@ describe("unreadCountChanged", () => {
     await byAgent.close();
     await byConversation.close();
   });
+  it("does not send a count that reaches the gateway after a newer one of the same conversation: the last count is the latest", async () => {
+    const conv = await conversation({ unreadCount: 0 });
+    const feed = overSse<Unread>(url, admin, UNREAD, { c: conv.id });
+    await until(() => subscribersOf(t.gateway) === 1, "the subscription");
+    await receive(conv.id);
+    expect((await feed.next()).unreadCountChanged.unreadCount).toBe(1);
+    const afterFirst = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } });
+    await receive(conv.id);
+    expect((await feed.next()).unreadCountChanged.unreadCount).toBe(2);
+    // The first commit's event arriving now, as it can when two writers finish in either order or
+    // it comes from another instance through Redis.
+    t.gateway.bus.publish({
+      workspaceId: conv.workspaceId,
+      conversationId: conv.id,
+      activities: [],
+      unreadCount: 1,
+      version: afterFirst.updatedAt.getTime(),
+      unreadChanged: true,
+      assignedToId: afterFirst.assignedToId,
+      previousAssignedToId: afterFirst.assignedToId,
+      committedAt: Date.now(),
+    });
+    await receive(conv.id);
+    expect((await feed.next()).unreadCountChanged.unreadCount).toBe(3);
+    await feed.close();
+    feed.dispose();
+  });
 });
 
 describe("conversationEvents", () => {

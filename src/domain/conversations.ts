@@ -69,7 +69,7 @@ type EventFigures = Pick<Conversation, "unreadCount" | "assignedToId">;
 
 /** The event of one committed change (queued until the commit). */
 export function changeEvent(
-  after: EventFigures & Pick<Conversation, "id" | "workspaceId">,
+  after: EventFigures & Pick<Conversation, "id" | "workspaceId" | "updatedAt">,
   before: EventFigures | null,
   activity: { id: string; type: ActivityType },
 ): PendingEvent {
@@ -78,6 +78,7 @@ export function changeEvent(
     conversationId: after.id,
     activities: [{ id: activity.id, type: activity.type }],
     unreadCount: after.unreadCount,
+    version: after.updatedAt.getTime(),
     unreadChanged: after.unreadCount !== (before?.unreadCount ?? 0),
     assignedToId: after.assignedToId,
     previousAssignedToId: before ? before.assignedToId : null,

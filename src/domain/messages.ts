@@ -42,7 +42,7 @@ async function addMessage(
     { actor: inbound ? null : actor, type: inbound ? "MESSAGE_RECEIVED" : "MESSAGE_SENT", from: Prisma.sql`NULL`, to: Prisma.sql`jsonb_build_object('messageId', m."id")` },
     Prisma.sql`c, m`,
   );
-  const [row] = await tx.$queryRaw<(Message & { unreadCount: number; assignedToId: string | null })[]>`
+  const [row] = await tx.$queryRaw<(Message & { unreadCount: number; assignedToId: string | null; conversationUpdatedAt: Date })[]>`
     WITH m AS (
       INSERT INTO "Message" ("id", "workspaceId", "conversationId", "direction", "body", "externalId", "senderId", "createdAt")
       SELECT ${idFor(deps, "message")}, v."workspaceId", v."id", CAST(${message.direction} AS "MessageDirection"),
@@ -64,10 +64,10 @@ async function addMessage(
       UPDATE "Contact" k SET "lastContacted" = GREATEST(k."lastContacted", m."createdAt")
       FROM m, c WHERE k."id" = c."contactId" AND ${inbound}
     ), a AS (${activity.sql})
-    SELECT m.*, c."unreadCount", c."assignedToId" FROM m, c`;
+    SELECT m.*, c."unreadCount", c."assignedToId", c."updatedAt" AS "conversationUpdatedAt" FROM m, c`;
   if (!row) return undefined;
-  const { unreadCount, assignedToId, ...inserted } = row;
-  const conversation = { id: inserted.conversationId, workspaceId: inserted.workspaceId, unreadCount, assignedToId };
+  const { unreadCount, assignedToId, conversationUpdatedAt, ...inserted } = row;
+  const conversation = { id: inserted.conversationId, workspaceId: inserted.workspaceId, unreadCount, assignedToId, updatedAt: conversationUpdatedAt };
   emit(changeEvent(conversation, { unreadCount: unreadCount - (inbound ? 1 : 0), assignedToId }, activity));
   return inserted;
 }

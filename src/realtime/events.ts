@@ -11,6 +11,11 @@ export interface ConversationChanged {
   /** The activity rows the change wrote, in order. */
   activities: { id: string; type: ActivityType }[];
   unreadCount: number;
+  /**
+   * The conversation's updatedAt after the change (epoch ms). Each commit on a conversation raises
+   * it (the row lock orders them), so a feed can tell an event that arrives late from a newer one.
+   */
+  version: number;
   /** Whether unreadCount moved (so unread feeds can skip the rest). */
   unreadChanged: boolean;
   assignedToId: string | null;

@@ -1,4 +1,5 @@
 import { Repeater, SlidingBuffer } from "graphql-yoga";
+import { LRUCache } from "lru-cache";
 import type { Database } from "../db/client.js";
 import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
@@ -77,8 +78,13 @@ interface TotalsKey {
   force: boolean;
 }
 
+/** How many conversations per workspace the unread feed remembers the last delivered version of. */
+const REMEMBERED_VERSIONS = 10_000;
+
 interface WorkspaceFeeds {
   unread: Set<UnreadSubscriber>;
+  /** The version of the last unreadCountChanged delivered per conversation: older ones are late. */
+  unreadVersions: LRUCache<string, number>;
   events: Set<EventSubscriber>;
   totals: Map<string | null, TotalsKey>;
 }
@@ -109,7 +115,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
   const feedsOf = (workspaceId: string) => {
     let feeds = workspaces.get(workspaceId);
     if (!feeds) {
-      feeds = { unread: new Set(), events: new Set(), totals: new Map() };
+      feeds = { unread: new Set(), unreadVersions: new LRUCache({ max: REMEMBERED_VERSIONS }), events: new Set(), totals: new Map() };
       workspaces.set(workspaceId, feeds);
     }
     return feeds;
@@ -180,6 +186,19 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     );
   }
 
+  /**
+   * Whether a newer count of this conversation went out already. Commits on one conversation can
+   * reach the feed in another order than they happened (two writers on one instance finish in
+   * either order; other instances' events come through Redis), and a subscriber that took a late
+   * count last would keep a stale badge.
+   */
+  function isLate(feeds: WorkspaceFeeds, event: ConversationChanged): boolean {
+    const delivered = feeds.unreadVersions.get(event.conversationId);
+    if (delivered !== undefined && delivered >= event.version) return true;
+    feeds.unreadVersions.set(event.conversationId, event.version);
+    return false;
+  }
+
   /** The assignees whose unread totals a change moves (null: the workspace's total). */
   function totalsMoved(event: ConversationChanged): (string | null)[] {
     const moved: (string | null)[] = [];
@@ -195,7 +214,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     const loaders = createLoaders(db.prisma, workspaceId);
 
     for (const event of events) {
-      if (!event.unreadChanged) continue;
+      if (!event.unreadChanged || isLate(feeds, event)) continue;
       for (const subscriber of feeds.unread) {
         if (eventMatchesUnread(subscriber, event)) {
           subscriber.push({ conversationId: event.conversationId, unreadCount: event.unreadCount, loaders });
