@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createClient as createWsClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./helpers.js";
-import { overWs, subscribersOf, until } from "./live.js";
+import { overSse, overWs, subscribersOf, until } from "./live.js";
 
 // The same credentials check for the live transports: graphql-ws (connectionParams) and SSE
 // (headers), with tokens and API keys, good and bad.
@@ -92,6 +92,60 @@ describe("WebSocket (graphql-ws) credentials", () => {
     expect(refusal).toEqual([expect.objectContaining({ message: "The API key has been revoked.", extensions: { code: "UNAUTHENTICATED" } })]);
     expect(state.closed).toBeUndefined();
     await first.close();
+    await client.dispose();
+  });
+});
+
+describe("open subscriptions end when their credentials lapse", () => {
+  const UNREAD = `subscription { unreadCountChanged { unreadCount conversation { lastMessagePreview } } }`;
+  let conversationId: string | undefined;
+  beforeAll(async () => {
+    ({ id: conversationId } = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId } }));
+  });
+  const receive = (body: string) =>
+    t.gql(`mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, {
+      i: { conversationId: conversationId!, body, externalId: `lapse-${body}` },
+    });
+  /** What a feed gives next: data, or the errors it ended with. */
+  const outcome = (next: Promise<unknown>) =>
+    next.then(
+      (data) => ({ data }),
+      (error: unknown) => ({ error: String(error instanceof Error ? error.message : JSON.stringify(error)) }),
+    );
+
+  it("at the token's expiry, over SSE and graphql-ws alike, with UNAUTHENTICATED", async () => {
+    const { sub: subject, ...other } = claims;
+    const shortLived = sign(other, { subject, expiresIn: 2 });
+    const { client } = socket({ Authorization: `Bearer ${shortLived}` });
+    const feeds = [overSse<Totals>(url, shortLived, TOTALS), overWs<Totals>(client, TOTALS)];
+    for (const feed of feeds) expect((await feed.next()).unreadTotals.unreadMessages).toBeGreaterThanOrEqual(0);
+    const started = Date.now();
+    for (const feed of feeds) {
+      const { error } = (await outcome(feed.next())) as { error: string };
+      expect(error).toContain("Your token has expired: subscribe again with a fresh one.");
+      expect(error).toContain('"code":"UNAUTHENTICATED"');
+    }
+    expect(Date.now() - started).toBeLessThan(10_000);
+    await until(() => subscribersOf(t.gateway) === 0, "the expired subscriptions to be released");
+    await client.dispose();
+  });
+
+  it("once an API key is revoked, before its next delivery: no message of it reaches the stream", async () => {
+    const { secret, id } = await createKey();
+    const { client } = socket({ "x-api-key": secret });
+    // graphql-sse sends the key as a bearer credential, graphql-ws in connectionParams.
+    const feeds = [overSse<any>(url, secret, UNREAD), overWs<any>(client, UNREAD)];
+    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    await receive("before revoking");
+    for (const feed of feeds) expect((await feed.next()).unreadCountChanged.conversation.lastMessagePreview).toBe("before revoking");
+    expect((await t.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`, { id })).errors).toBeUndefined();
+    await receive("after revoking");
+    for (const feed of feeds) {
+      const { error } = (await outcome(feed.next())) as { error: string };
+      expect(error).toContain("The API key has been revoked.");
+      expect(error).toContain('"code":"UNAUTHENTICATED"');
+      expect(error).not.toContain("after revoking");
+    }
     await client.dispose();
   });
 });

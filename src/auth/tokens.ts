@@ -12,6 +12,7 @@ const claimsSchema = z.object({
   sub: z.string().regex(/^agt_[0-9a-z]{12,}$/),
   workspaceId: z.string().regex(/^wsp_[0-9a-z]{12,}$/),
   role: z.enum(AgentRole),
+  exp: z.number().optional(),
 });
 
 export function viewerFromClaims(payload: unknown): Viewer {
@@ -19,7 +20,8 @@ export function viewerFromClaims(payload: unknown): Viewer {
   if (!claims.success) {
     throw unauthenticated("The token lacks the sub, workspaceId or role claim of an agent.");
   }
-  return { agentId: claims.data.sub, workspaceId: claims.data.workspaceId, role: claims.data.role };
+  const { sub, workspaceId, role, exp } = claims.data;
+  return { agentId: sub, workspaceId, role, ...(exp !== undefined && { expiresAt: exp * 1000 }) };
 }
 
 /** An agent, as a token names it. */

@@ -16,6 +16,8 @@ export interface Viewer {
   apiKeyId?: string;
   workspaceId: string;
   role: AgentRole;
+  /** When the token stops being valid (epoch ms); open subscriptions end then. */
+  expiresAt?: number;
 }
 
 /** What the gateway adds to Yoga's context for every request. */

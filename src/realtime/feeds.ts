@@ -1,8 +1,10 @@
 import { Repeater, SlidingBuffer } from "graphql-yoga";
 import { LRUCache } from "lru-cache";
+import { unauthenticated } from "../auth/errors.js";
 import type { Database } from "../db/client.js";
 import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
+import type { Viewer } from "../graphql/context.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import type { Logger } from "../logger.js";
 import type { ConversationChanged } from "./events.js";
@@ -49,7 +51,11 @@ export interface FeedStats {
 
 interface Subscriber<T> {
   push(value: T): void;
-  stop(): void;
+  /** Ends the subscription; with an error, the client gets it as the stream's last word. */
+  stop(error?: Error): void;
+  /** What the subscriber's access rests on (Viewer): it ends when the token expires or the key is revoked. */
+  expiresAt: number | null;
+  apiKeyId: string | null;
 }
 
 interface UnreadSubscriber extends Subscriber<UnreadCountChange> {
@@ -78,6 +84,10 @@ interface TotalsKey {
   force: boolean;
 }
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TOKEN_EXPIRED = () => unauthenticated("Your token has expired: subscribe again with a fresh one.");
+const KEY_REVOKED = () => unauthenticated("The API key has been revoked.");
+
 /** How many conversations per workspace the unread feed remembers the last delivered version of. */
 const REMEMBERED_VERSIONS = 10_000;
 
@@ -89,10 +99,14 @@ interface WorkspaceFeeds {
   totals: Map<string | null, TotalsKey>;
 }
 
+/**
+ * Every feed is the viewer's workspace's, and lasts while the viewer's credentials do: it ends with
+ * UNAUTHENTICATED when the token expires, or before the next delivery once the API key is revoked.
+ */
 export interface LiveFeeds {
-  unreadCountChanged(workspaceId: string, args: { conversationId: string | null; assignedToId: string | null }): AsyncIterable<UnreadCountChange>;
-  conversationEvents(workspaceId: string, args: { conversationId: string | null; filter: ConversationFilter | null }): AsyncIterable<ConversationEventDelivery>;
-  unreadTotals(workspaceId: string, assignedToId: string | null): AsyncIterable<UnreadTotals>;
+  unreadCountChanged(viewer: Viewer, args: { conversationId: string | null; assignedToId: string | null }): AsyncIterable<UnreadCountChange>;
+  conversationEvents(viewer: Viewer, args: { conversationId: string | null; filter: ConversationFilter | null }): AsyncIterable<ConversationEventDelivery>;
+  unreadTotals(viewer: Viewer, assignedToId: string | null): AsyncIterable<UnreadTotals>;
   stats(): FeedStats;
   /** Ends every subscription (their clients see them complete) and detaches from the bus. */
   close(): Promise<void>;
@@ -129,16 +143,35 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
    * reading and unregisters when it stops (client gone, unsubscribed, or the gateway closing).
    */
   function subscription<T, S extends Subscriber<T>>(
+    viewer: Viewer,
     buffer: number,
     register: (subscriber: S) => () => void,
     init: (subscriber: Subscriber<T>) => S,
   ): AsyncIterable<T> {
     return new Repeater<T>(async (push, stop) => {
       if (closed) return stop();
-      const unregister = register(init({ push: (value) => void push(value), stop: () => stop() }));
+      const expiresAt = viewer.expiresAt ?? null;
+      const unregister = register(init({ push: (value) => void push(value), stop: (error) => stop(error), expiresAt, apiKeyId: viewer.apiKeyId ?? null }));
+      // Beyond a timer's range (about 24 days) the next delivery notices instead.
+      const untilExpiry = expiresAt === null ? Infinity : expiresAt - Date.now();
+      const expiry = untilExpiry <= MAX_TIMER_MS ? setTimeout(() => stop(TOKEN_EXPIRED()), Math.max(0, untilExpiry)) : undefined;
       await stop;
+      clearTimeout(expiry);
       unregister();
     }, new SlidingBuffer(buffer));
+  }
+
+  /** Ends the subscriptions whose token has expired or whose API key was revoked: one query for the keys. */
+  async function endLapsed(feeds: WorkspaceFeeds) {
+    const subscribers = [...feeds.unread, ...feeds.events, ...[...feeds.totals.values()].flatMap((key) => [...key.subscribers])];
+    const now = Date.now();
+    for (const subscriber of subscribers) if (subscriber.expiresAt !== null && subscriber.expiresAt <= now) subscriber.stop(TOKEN_EXPIRED());
+    const keyIds = [...new Set(subscribers.flatMap((subscriber) => (subscriber.apiKeyId ? [subscriber.apiKeyId] : [])))];
+    if (!keyIds.length) return;
+    const revoked = new Set(
+      (await db.prisma.apiKey.findMany({ where: { id: { in: keyIds }, revokedAt: { not: null } }, select: { id: true } })).map((key) => key.id),
+    );
+    for (const subscriber of subscribers) if (subscriber.apiKeyId && revoked.has(subscriber.apiKeyId)) subscriber.stop(KEY_REVOKED());
   }
 
   function totalsKey(workspaceId: string, assignedToId: string | null): TotalsKey {
@@ -211,6 +244,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
   async function deliver(workspaceId: string, events: ConversationChanged[]) {
     const feeds = workspaces.get(workspaceId);
     if (!feeds) return;
+    await endLapsed(feeds);
     const loaders = createLoaders(db.prisma, workspaceId);
 
     for (const event of events) {
@@ -310,21 +344,23 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     [...workspaces.values()].flatMap((feeds) => [...feeds.unread, ...feeds.events, ...[...feeds.totals.values()].flatMap((k) => [...k.subscribers])]);
 
   return {
-    unreadCountChanged(workspaceId, args) {
-      return subscription<UnreadCountChange, UnreadSubscriber>(queueSize, joining(workspaceId, "unread"), (base) => ({ ...base, ...args }));
+    unreadCountChanged(viewer, args) {
+      return subscription<UnreadCountChange, UnreadSubscriber>(viewer, queueSize, joining(viewer.workspaceId, "unread"), (base) => ({ ...base, ...args }));
     },
-    conversationEvents(workspaceId, { conversationId, filter }) {
+    conversationEvents(viewer, { conversationId, filter }) {
       const filterKey = filter && Object.values(filter).some((v) => v != null) ? JSON.stringify(filter) : null;
-      return subscription<ConversationEventDelivery, EventSubscriber>(queueSize, joining(workspaceId, "events"), (base) => ({
+      return subscription<ConversationEventDelivery, EventSubscriber>(viewer, queueSize, joining(viewer.workspaceId, "events"), (base) => ({
         ...base,
         conversationId,
         filter: filterKey ? filter : null,
         filterKey,
       }));
     },
-    unreadTotals(workspaceId, assignedToId) {
+    unreadTotals(viewer, assignedToId) {
+      const { workspaceId } = viewer;
       // Only the latest figures matter to a badge: a slow client keeps just those.
       return subscription<UnreadTotals, TotalsSubscriber>(
+        viewer,
         1,
         (subscriber) => {
           const key = totalsKey(workspaceId, assignedToId);

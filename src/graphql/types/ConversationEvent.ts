@@ -33,7 +33,7 @@ builder.subscriptionField("conversationEvents", (t) =>
     subscribe: (_root, { id, filter }, ctx) => {
       // Rejects a bad filter (e.g. an invalid label) at subscribe time, as the query would.
       if (filter) conversationWhere(ctx.viewer.workspaceId, filter);
-      return ctx.feeds.conversationEvents(ctx.viewer.workspaceId, {
+      return ctx.feeds.conversationEvents(ctx.viewer, {
         conversationId: id ? requireId(id, "conversation") : null,
         filter: filter ?? null,
       });

@@ -22,7 +22,7 @@ builder.subscriptionField("unreadCountChanged", (t) =>
       assignedToId: t.arg.id({ description: "Only conversations assigned to this agent (agt_…) after the change." }),
     },
     subscribe: (_root, args, ctx) =>
-      ctx.feeds.unreadCountChanged(ctx.viewer.workspaceId, {
+      ctx.feeds.unreadCountChanged(ctx.viewer, {
         conversationId: args.conversationId ? requireId(args.conversationId, "conversation", "conversationId") : null,
         assignedToId: args.assignedToId ? requireId(args.assignedToId, "agent", "assignedToId") : null,
       }),
