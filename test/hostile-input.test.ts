@@ -108,7 +108,21 @@ describe("documents beyond the limits", () => {
     for (let level = 0; level < 12; level++) selection = `contact { conversations(first: 1) { edges { node { ${selection} } } } }`;
     const query = `{ conversations(first: 1) { edges { node { ${selection} } } } }`;
     expect(query.split("{").length - 1).toBeGreaterThanOrEqual(50);
-    await expectRefused(() => post({ query }), { status: 400, code: "BAD_USER_INPUT", message: /depth limit of 10 exceeded/i });
+    await expectRefused(() => post({ query }), { status: 400, code: "BAD_USER_INPUT", message: /^Query depth limit of 10 exceeded, found \d+\.$/ });
+    // A client that asks only for application/json gets 200, as the GraphQL-over-HTTP spec says.
+    await expectRefused(() => send({ body: JSON.stringify({ query }), headers: { accept: "application/json" } }), {
+      status: 200,
+      code: "BAD_USER_INPUT",
+      message: /^Query depth limit of 10 exceeded/,
+    });
+  });
+
+  it("refuses a document whose overlapping selections are too costly to compare, saying so", async () => {
+    await expectRefused(() => post({ query: `{ viewer { ${"id ".repeat(1500)}} }` }), {
+      status: 400,
+      code: "BAD_USER_INPUT",
+      message: /^The document is too complex to validate/,
+    });
   });
 
   it("refuses 1,000 aliases, and already 16 (alias limit 15)", async () => {
@@ -198,6 +212,9 @@ describe("bodies beyond the limits", () => {
     for (const csrf of [{}, { "graphql-yoga-csrf": "1" }] as Record<string, string>[]) {
       await expectRefused(() => send({ body, headers: { "content-type": "text/plain", ...csrf } }), { status: 415, code: "BAD_USER_INPUT", message: /Unsupported content type "text\/plain"/ });
     }
+    // The document itself as the body: a type a browser sends cross-site only after a preflight.
+    const plain = await send({ body: "{ viewer { id } }", headers: { "content-type": "application/graphql" } });
+    expect(plain.json.data.viewer.id).toMatch(/^agt_/);
     // A form post is what a cross-site HTML form can send without a preflight: the CSRF check refuses it.
     const form = new URLSearchParams({ query: "{ viewer { id } }" }).toString();
     await expectRefused(() => send({ body: form, headers: { "content-type": "application/x-www-form-urlencoded" } }), { status: 403, code: "FORBIDDEN", message: /CSRF/ });

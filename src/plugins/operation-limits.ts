@@ -1,11 +1,19 @@
 import { EnvelopArmor } from "@escape.tech/graphql-armor";
-import { NoSchemaIntrospectionCustomRule, type GraphQLError, type ValidationContext } from "graphql";
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Config } from "../config.js";
 
-// graphql-armor throws the first limit it finds out of validation, which Yoga answers with 200;
-// reported like any validation error instead, every exceeded limit is listed and the status is 400.
-const reported = { propagateOnRejection: false, onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)] };
+// graphql-armor throws the first limit it finds out of validation; reported like any validation
+// error instead, every exceeded limit is listed. Its messages start "Syntax Error: ", which they are not.
+const reported = {
+  propagateOnRejection: false,
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(new GraphQLError(error.message.replace(/^Syntax Error: /, ""), { nodes: error.nodes, extensions: error.extensions })),
+  ],
+};
+
+const TOO_COMPLEX = "The document is too complex to validate: it repeats or overlaps selections too many times.";
 
 /**
  * Limits on the GraphQL document itself, checked while parsing and validating, before any
@@ -30,6 +38,12 @@ export function useOperationLimits(config: Config): Plugin {
     },
     onValidate({ addValidationRule }) {
       if (!config.GRAPHQL_INTROSPECTION) addValidationRule(NoSchemaIntrospectionCustomRule);
+      // graphql-js stops comparing overlapping fields past a work budget and says only "Validation aborted.".
+      return ({ result, setResult }) => {
+        if (result.some((error) => error.message === "Validation aborted.")) {
+          setResult(result.map((error) => (error.message === "Validation aborted." ? new GraphQLError(TOO_COMPLEX) : error)));
+        }
+      };
     },
   };
 }
