@@ -21,6 +21,8 @@ interface Ids {
   contact: string;
   agent: string;
   apiKey: string;
+  message: string;
+  activity: string;
   /** An externalId of a message delivered in B. */
   externalId: string;
   /** A label only B uses. */
@@ -50,6 +52,8 @@ beforeAll(async () => {
     contact: contact.id,
     agent: agent.id,
     apiKey: apiKey.id,
+    message: message.id,
+    activity: (await prisma.conversationActivity.findFirstOrThrow({ where: { workspaceId: b } })).id,
     externalId: message.externalId!,
     label: "b-only-label",
     email: contact.email!,
@@ -63,6 +67,8 @@ const missing = (): Ids => ({
   contact: newId("contact"),
   agent: newId("agent"),
   apiKey: newId("apiKey"),
+  message: newId("message"),
+  activity: newId("activity"),
   externalId: `missing-${newId("message")}`,
   label: "no-such-label",
   email: "nobody@example.test",
@@ -115,12 +121,14 @@ const cases: Record<string, Case[]> = {
     { query: `query($id: ID!) { node(id: $id) { id } }`, variables: (i) => ({ id: i.contact }), expected: (r) => expect(dataOf<any>(r).node).toBeNull() },
     { query: `query($id: ID!) { node(id: $id) { id } }`, variables: (i) => ({ id: i.agent }), expected: (r) => expect(dataOf<any>(r).node).toBeNull() },
     { query: `query($id: ID!) { node(id: $id) { id } }`, variables: (i) => ({ id: i.apiKey }), expected: (r) => expect(dataOf<any>(r).node).toBeNull() },
+    { query: `query($id: ID!) { node(id: $id) { id } }`, variables: (i) => ({ id: i.message }), expected: (r) => expect(dataOf<any>(r).node).toBeNull() },
+    { query: `query($id: ID!) { node(id: $id) { id } }`, variables: (i) => ({ id: i.activity }), expected: (r) => expect(dataOf<any>(r).node).toBeNull() },
   ],
   "Query.nodes": [
     {
       query: `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`,
-      variables: (i) => ({ ids: [i.conversation, i.contact, i.agent, i.apiKey] }),
-      expected: (r) => expect(dataOf<any>(r).nodes).toEqual([null, null, null, null]),
+      variables: (i) => ({ ids: [i.conversation, i.contact, i.agent, i.apiKey, i.message, i.activity] }),
+      expected: (r) => expect(dataOf<any>(r).nodes).toEqual([null, null, null, null, null, null]),
     },
   ],
   "Query.conversation": [

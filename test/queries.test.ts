@@ -215,17 +215,26 @@ describe("detail, contacts, agents, labels, node", () => {
     expect(res.labels.find((l: any) => l.name === "billing").conversationCount).toBe(billing);
   });
 
-  it("resolves node and nodes by id prefix, null for unknown ids", async () => {
+  it("resolves node and nodes by id prefix, for every Node type, null for unknown ids", async () => {
     const conv = await t.db.prisma.conversation.findFirstOrThrow();
     const contact = await t.db.prisma.contact.findFirstOrThrow();
+    const message = await t.db.prisma.message.findFirstOrThrow();
+    const activity = await t.db.prisma.conversationActivity.findFirstOrThrow();
     const res = dataOf<any>(
       await t.gql(`query($a: ID!, $ids: [ID!]!) {
         node(id: $a) { __typename id ... on Conversation { subject } }
-        nodes(ids: $ids) { __typename id }
-      }`, { a: conv.id, ids: [contact.id, "conv_000000000000zz", conv.id] }),
+        nodes(ids: $ids) { __typename id ... on Message { body conversation { id } } ... on ConversationActivity { type conversationId } }
+      }`, { a: conv.id, ids: [contact.id, "conv_000000000000zz", conv.id, message.id, activity.id, "msg_000000000000zz"] }),
     );
     expect(res.node).toEqual({ __typename: "Conversation", id: conv.id, subject: conv.subject });
-    expect(res.nodes).toEqual([{ __typename: "Contact", id: contact.id }, null, { __typename: "Conversation", id: conv.id }]);
+    expect(res.nodes).toEqual([
+      { __typename: "Contact", id: contact.id },
+      null,
+      { __typename: "Conversation", id: conv.id },
+      { __typename: "Message", id: message.id, body: message.body, conversation: { id: message.conversationId } },
+      { __typename: "ConversationActivity", id: activity.id, type: activity.type, conversationId: activity.conversationId },
+      null,
+    ]);
   });
 });
 

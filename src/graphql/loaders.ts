@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
-import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type PrismaClient } from "../generated/prisma/client.js";
+import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
 import { type Join, type Joined, joinSql, splitJoins } from "../domain/joins.js";
 import { columnList, textArray } from "../domain/paging.js";
 import { allColumns, columnsFor, joinsFor, type Model } from "./selection.js";
@@ -23,6 +23,7 @@ export interface Loaders {
   agent(info?: GraphQLResolveInfo): ById<Agent>;
   conversation(info?: GraphQLResolveInfo): ById<Conversation>;
   activity(info?: GraphQLResolveInfo): ById<ConversationActivity>;
+  message(info?: GraphQLResolveInfo): ById<Message>;
   /** Fills the by-id loaders with records a list read along with its rows (`joinsFor`). */
   prime(joined: readonly Joined[]): void;
   /** Drops every record loaded so far: after a write, the next read goes to the database. */
@@ -81,6 +82,7 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     agent: byId<Agent>("Agent"),
     conversation: byId<Conversation>("Conversation"),
     activity: byId<ConversationActivity>("ConversationActivity"),
+    message: byId<Message>("Message"),
     prime,
     forget: () => loaders.forEach((loader) => loader.clearAll()),
     pageOf<Parent extends string, T>(list: string, args: unknown, load: (parentIds: readonly Parent[]) => Promise<{ pages: T[]; joined: readonly Joined[] }>) {

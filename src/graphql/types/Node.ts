@@ -6,6 +6,8 @@ import type { GraphQLContext } from "../context.js";
 import { AgentRef } from "./Agent.js";
 import { ContactRef } from "./Contact.js";
 import { ConversationRef } from "./Conversation.js";
+import { ConversationActivityRef } from "./ConversationActivity.js";
+import { MessageRef } from "./Message.js";
 
 const MAX_NODES = 100;
 
@@ -21,7 +23,10 @@ async function loadNode(id: string, ctx: GraphQLContext, info: GraphQLResolveInf
     case "agent":
       return branded(AgentRef, await ctx.loaders.agent(info).load(id));
     case "message":
+      return branded(MessageRef, await ctx.loaders.message(info).load(id));
     case "activity":
+      return branded(ConversationActivityRef, await ctx.loaders.activity(info).load(id));
+    // Not Node types of the schema.
     case "workspace":
     case "apiKey":
       return null;
@@ -34,7 +39,7 @@ builder.queryFields((t) => ({
   node: t.field({
     type: builder.nodeInterfaceRef(),
     nullable: true,
-    description: "Any record by id (conversation, contact or agent); null when there is none in your workspace.",
+    description: "Any record by id (conversation, contact, agent, message or activity entry); null when there is none in your workspace.",
     args: { id: t.arg.id({ required: true, description: "A record id; its prefix says its type." }) },
     resolve: (_root, { id }, ctx, info) => loadNode(id, ctx, info, "id"),
   }),
