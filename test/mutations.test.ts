@@ -163,6 +163,12 @@ describe("conversation field mutations", () => {
     const malformed = errorOf(await t.gql(ASSIGN, { id: conv.id, agentId: "cnt_notanagent000000" }));
     expect(malformed.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "agentId" });
 
+    // Leaving agentId out is not unassigning: a client has to say null.
+    expect(errorOf(await t.gql(`mutation($id: ID!) { assignConversation(id: $id) { id } }`, { id: conv.id })).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "agentId",
+    });
+    expect(await activities(conv.id)).toHaveLength(count);
     const unassigned = dataOf(await t.gql(ASSIGN, { id: conv.id, agentId: null })).assignConversation;
     expect(unassigned.assignedTo).toBeNull();
     expect(unassigned.activity.edges[0].node).toMatchObject({ type: "ASSIGNED", from: agent.id, to: null });
@@ -548,6 +554,16 @@ describe("bulkUpdateConversations", () => {
     expect(after.labels).toEqual(twenty);
   });
 
+  it("changes assignments only when asked: assignToId null is not unassign", async () => {
+    const agent = await agentOf("AGENT");
+    const conv = await freshConversation({ status: "OPEN", assignedToId: agent.id });
+    const { updated, errors } = dataOf(await t.gql(BULK, { ids: [conv.id], status: "CLOSED", assign: null })).bulkUpdateConversations;
+    expect(errors).toEqual([]);
+    expect(updated).toEqual([expect.objectContaining({ id: conv.id, status: "CLOSED", assignedTo: { id: agent.id } })]);
+    const unassigned = dataOf(await t.gql(BULK, { ids: [conv.id], unassign: true })).bulkUpdateConversations.updated;
+    expect(unassigned).toEqual([expect.objectContaining({ assignedTo: null })]);
+  });
+
   it("takes at most 100 ids and validates its arguments up front", async () => {
     const ids = Array.from({ length: 101 }, (_, i) => `conv_${String(i).padStart(16, "0")}`);
     expect(errorOf(await t.gql(BULK, { ids, status: "CLOSED" })).extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "ids" });
@@ -559,6 +575,11 @@ describe("bulkUpdateConversations", () => {
     expect(errorOf(await t.gql(BULK, { ids: [conv.id] })).extensions!.code).toBe("BAD_USER_INPUT");
     const agent = await agentOf("AGENT");
     expect(errorOf(await t.gql(BULK, { ids: [conv.id], assign: agent.id, unassign: true })).extensions).toMatchObject({ field: "unassign" });
+    // A label both added and removed would be two activities for no change.
+    expect(errorOf(await t.gql(BULK, { ids: [conv.id], add: ["vip", "Billing "], remove: ["billing"] }))).toMatchObject({
+      message: "A label cannot be both added and removed: billing.",
+      extensions: { code: "BAD_USER_INPUT", field: "removeLabels" },
+    });
     expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(conv);
     expect(errorOf(await t.gql(BULK, { ids: [conv.id], status: "CLOSED" }, { token: viewerToken })).extensions!.code).toBe("FORBIDDEN");
   });

@@ -363,7 +363,10 @@ export async function bulkUpdateConversations(deps: WriteDeps, actor: Actor, inp
   // Bad labels fail the whole request before anything changes.
   const addLabels = normalizeLabelList(input.addLabels ?? [], "addLabels");
   const removeLabels = normalizeLabelList(input.removeLabels ?? [], "removeLabels");
-  const assignee = input.unassign ? null : input.assignToId;
+  const both = addLabels.filter((label) => removeLabels.includes(label));
+  if (both.length) throw badInput("removeLabels", `A label cannot be both added and removed: ${both.join(", ")}.`);
+  // Only "unassign" unassigns: a form that sends assignToId null for "no agent chosen" leaves assignments alone.
+  const assignee = input.unassign ? null : (input.assignToId ?? undefined);
   const steps: ((batch: WriteDeps, id: string) => Promise<Conversation>)[] = [];
   if (input.status) steps.push((batch, id) => updateConversationStatus(batch, actor, { id, status: input.status! }));
   if (input.priority !== undefined) steps.push((batch, id) => updateConversationPriority(batch, actor, { id, priority: input.priority ?? null }));

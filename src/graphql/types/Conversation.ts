@@ -334,10 +334,14 @@ builder.mutationFields((t) => {
       ...field("Assigns the conversation to an active agent of your workspace; null unassigns."),
       args: {
         id: id(),
-        agentId: t.arg.id({ description: "The agent (agt_…), or null to unassign." }),
+        agentId: t.arg.id({ description: "The agent (agt_…), or null to unassign; it must be given." }),
         expectedUpdatedAt: expectedUpdatedAt(),
       },
-      resolve: (_root, args, ctx) => assignConversation(writeDeps(ctx), ctx.viewer, { ...args, agentId: args.agentId ?? null }),
+      resolve: (_root, args, ctx) => {
+        // As for priority: leaving the argument out must not unassign by accident.
+        if (args.agentId === undefined) throw badInput("agentId", 'Pass "agentId", or null to unassign.');
+        return assignConversation(writeDeps(ctx), ctx.viewer, { ...args, agentId: args.agentId });
+      },
     }),
     markConversationRead: t.field({
       ...field("Marks every message read: unreadCount becomes 0."),
@@ -359,7 +363,7 @@ builder.mutationFields((t) => {
         priority: t.arg({ type: ConversationPriorityEnum, description: "New priority; null clears it; absent leaves it." }),
         addLabels: t.arg.stringList({ description: "Labels to add." }),
         removeLabels: t.arg.stringList({ description: "Labels to remove." }),
-        assignToId: t.arg.id({ description: "Assign to this active agent of your workspace." }),
+        assignToId: t.arg.id({ description: "Assign to this active agent of your workspace; absent or null leaves assignments as they are (see unassign)." }),
         unassign: t.arg.boolean({ description: "true: unassign." }),
       },
       resolve: (_root, args, ctx) => bulkUpdateConversations(writeDeps(ctx), ctx.viewer, args),
