@@ -111,6 +111,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           sql: db.sql,
           names: new OperationNames(knownOperations, manifest !== null),
           endpoint: config.METRICS_PORT === undefined ? "/metrics" : false,
+          bus,
         })
       : null;
   if (manifest) log.info({ documents: manifest.documents.size, adhoc: config.allowAdhocOperations }, "trusted documents only");
@@ -152,7 +153,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       useOperationLimits(config),
       useReadinessCheck({
         endpoint: "/ready",
-        check: async () => (await pendingMigrations(db)).length === 0,
+        // Not ready before Redis first answers: a wrong REDIS_URL would otherwise split the live
+        // feeds unnoticed. An outage later keeps it ready: this instance's own feeds still work.
+        check: async () => bus.status() !== "connecting" && (await pendingMigrations(db)).length === 0,
       }),
       useAuthentication(auth),
       // A browser can send a "simple" GET or form POST cross-site without a preflight; those

@@ -6,7 +6,7 @@ import { seedDemoData, type SeedResult } from "../src/db/seed.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
-import { freshDatabase, TEST_JWT_SECRET, testConfig } from "./helpers.js";
+import { freshDatabase, startTestGateway, TEST_JWT_SECRET, testConfig } from "./helpers.js";
 import { overHttp, overWs, until, wsClient } from "./live.js";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { freePort } from "./free-port.js";
@@ -65,6 +65,13 @@ async function conversation() {
 }
 
 /** A throwaway redis-server of our own, to stop and start again. */
+/** /ready's status and the redis_connected gauge of a listening gateway. */
+async function redisHealth(url: URL) {
+  const ready = (await fetch(new URL("/ready", url))).status;
+  const metrics = await (await fetch(new URL("/metrics", url))).text();
+  return { ready, redisConnected: Number(/^redis_connected (\d+)$/m.exec(metrics)?.[1]) };
+}
+
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
@@ -107,6 +114,8 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
     redis.kill("SIGKILL");
     await new Promise((resolve) => redis.once("exit", resolve));
     await until(() => a.gateway.bus.status() === "down" && b.gateway.bus.status() === "down", "both gateways to notice");
+    // Still ready (its own feeds work), and the gauge says what is missing.
+    expect(await redisHealth(a.url)).toEqual({ ready: 200, redisConnected: 0 });
 
     // A write on the subscriber's own gateway commits and is delivered locally.
     const local = await conversation();
@@ -126,6 +135,7 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
     expect((await countsOf(a.url)).unreadMessages).toBe(first.unreadMessages + 2);
     await until(() => a.gateway.bus.status() === "connected" && b.gateway.bus.status() === "connected", "both gateways to reconnect");
     await a.gateway.bus.ready();
+    expect(await redisHealth(a.url)).toEqual({ ready: 200, redisConnected: 1 });
 
     // And events cross again.
     const after = await conversation();
@@ -138,5 +148,18 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
       gateways.splice(gateways.indexOf(gateway), 1);
     }
     redis.kill("SIGKILL");
+  });
+});
+
+describe("a REDIS_URL where no Redis answers", () => {
+  it("keeps the instance out of rotation (/ready 503) with redis_connected 0, rather than splitting the live feeds unnoticed", async () => {
+    const t = await startTestGateway({ seed: false, config: { REDIS_URL: `redis://127.0.0.1:${await freePort()}` } });
+    try {
+      const url = await t.gateway.listen(0, "127.0.0.1");
+      expect(await redisHealth(url)).toEqual({ ready: 503, redisConnected: 0 });
+      expect((await fetch(new URL("/health", url))).status).toBe(200);
+    } finally {
+      await t.close();
+    }
   });
 });

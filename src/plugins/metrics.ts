@@ -3,6 +3,7 @@ import { createCounter, createHistogram, usePrometheus, type FillLabelsFnParams 
 import { isAsyncIterable, mapAsyncIterator, type Plugin } from "graphql-yoga";
 import { collectDefaultMetrics, Gauge, Histogram, Registry, Counter } from "prom-client";
 import type { SqlObserver } from "../db/sql-observer.js";
+import type { EventBus } from "../realtime/pubsub.js";
 
 /** How many distinct operation names get their own label before the rest share "other". */
 export const OPERATION_NAME_CAP = 100;
@@ -51,7 +52,7 @@ interface OperationLabels {
  * share counters): requests, durations and errors by operation, SQL statement time, open
  * subscriptions by transport, and the process metrics prom-client collects.
  */
-export function createMetrics(options: { sql: SqlObserver; names: OperationNames; endpoint: string | false }): Metrics {
+export function createMetrics(options: { sql: SqlObserver; names: OperationNames; endpoint: string | false; bus: Pick<EventBus, "status"> }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -107,6 +108,16 @@ export function createMetrics(options: { sql: SqlObserver; names: OperationNames
   });
   // Both series exist from the start, so a dashboard shows 0 rather than "no data".
   for (const transport of ["sse", "websocket"] as const) openSubscriptions.labels(transport).set(0);
+  if (options.bus.status() !== "local") {
+    new Gauge({
+      name: "redis_connected",
+      help: "1 while both Redis connections (commands, events) are up; 0 means live events stay on this instance",
+      registers: [registry],
+      collect() {
+        this.set(options.bus.status() === "connected" ? 1 : 0);
+      },
+    });
+  }
 
   const unsubscribeSql = options.sql.subscribe(({ sql, durationMs }) =>
     statements.labels(statementKind(sql)).observe(durationMs / 1000),

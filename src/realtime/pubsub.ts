@@ -17,8 +17,11 @@ export interface EventBus extends EventPublisher {
   listenerCount(): number;
   /** Called whenever Redis comes back after an outage: events may have been missed meanwhile. */
   onResume(callback: () => void): void;
-  /** "local" without Redis; with it, "connected" when both Redis connections are up, else "down". */
-  status(): "local" | "connected" | "down";
+  /**
+   * "local" without Redis; with it, "connected" when both Redis connections are up, "connecting"
+   * until they first are (a wrong REDIS_URL stays there), "down" when they were and are not.
+   */
+  status(): "local" | "connecting" | "connected" | "down";
   /** Resolves once this instance receives what other instances publish (at once without Redis). */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -142,7 +145,7 @@ export function createRedisEventBus(publishClient: Redis, log: Logger): EventBus
     },
     listenerCount: () => local.listeners.size,
     onResume: (callback) => void resumeCallbacks.push(callback),
-    status: () => (publishClient.status === "ready" && subscribeClient.status === "ready" ? "connected" : "down"),
+    status: () => (publishClient.status === "ready" && subscribeClient.status === "ready" ? "connected" : connectedOnce ? "down" : "connecting"),
     async ready() {
       // Both connections' first attempt, whichever way it ends: a Redis that is down must not
       // keep the gateway from starting.
