@@ -84,6 +84,8 @@ describe("npm run token", () => {
 
   it("says what is wrong: bad arguments, an unknown agent, a JWKS setup", async () => {
     expect((await token([])).code).toBe(64);
+    const help = await token(["--help"]);
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^usage: npm run token/) });
     expect((await token(["--role", "OWNER"])).stderr).toMatch(/--role must be/);
     const unknown = await token(["--agent", "agt_0000000000000000"]);
     expect(unknown.code).toBe(65);

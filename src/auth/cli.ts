@@ -21,12 +21,22 @@ function fail(message: string, code = 64): never {
 const { values } = (() => {
   try {
     return parseArgs({
-      options: { agent: { type: "string" }, role: { type: "string" }, workspace: { type: "string" }, expires: { type: "string", default: "12h" } },
+      options: {
+        agent: { type: "string" },
+        role: { type: "string" },
+        workspace: { type: "string" },
+        expires: { type: "string", default: "12h" },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     return fail(`${(error as Error).message}\n${USAGE}`);
   }
 })();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 if (!values.agent === !values.role) fail(USAGE);
 const role = values.role === undefined ? undefined : z.enum(AgentRole).safeParse(values.role.toUpperCase()).data;
 if (values.role !== undefined && !role) fail(`--role must be VIEWER, AGENT or ADMIN\n${USAGE}`);
