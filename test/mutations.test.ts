@@ -308,6 +308,20 @@ describe("messages", () => {
     expect(missing.extensions!.code).toBe("NOT_FOUND");
   });
 
+  it("a sentAt a few minutes ahead (a drifting clock) counts as received now, so a later reply sorts after it", async () => {
+    const conv = await freshConversation({ status: "OPEN" });
+    const ahead = new Date(Date.now() + 4 * 60_000).toISOString();
+    const received = dataOf(await t.gql(RECEIVE, { input: { conversationId: conv.id, body: "from a fast clock", externalId: `ahead-${conv.id}`, sentAt: ahead } }))
+      .receiveMessage;
+    expect(new Date(received.createdAt).getTime()).toBeLessThanOrEqual(Date.now());
+    const reply = dataOf(await t.gql(SEND, { input: { conversationId: conv.id, body: "the reply" } })).sendMessage;
+    expect(reply.conversation.lastMessagePreview).toBe("the reply");
+    const { conversation } = dataOf(
+      await t.gql(`query($id: ID!) { conversation(id: $id) { messages(first: 2) { edges { node { body } } } } }`, { id: conv.id }),
+    );
+    expect(conversation.messages.edges.map((e: any) => e.node.body)).toEqual(["the reply", "from a fast clock"]);
+  });
+
   it("sendMessage counts the reply as the caller's and leaves unread alone", async () => {
     const conv = await freshConversation({ unreadCount: { gt: 0 } });
     const agent = await agentOf("AGENT");

@@ -8,7 +8,8 @@ import { type PendingEvent, type Tx, type WriteDeps, idFor, sqlNow, transact } f
 export const PREVIEW_LENGTH = 140;
 export const MAX_BODY_LENGTH = 10_000;
 export const MAX_EXTERNAL_ID_LENGTH = 200;
-// Channels' clocks drift; a message "sent" further ahead than this is a bad timestamp.
+// Channels' clocks drift; a message "sent" further ahead than this is a bad timestamp. One within
+// it is stored as received now: a later reply must not sort before it.
 const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** What an inbox row shows of a message: whitespace collapsed, the first 140 characters. */
@@ -93,7 +94,7 @@ export async function receiveMessage(deps: WriteDeps, actor: Actor, input: Recei
   if (input.sentAt && input.sentAt.getTime() > Date.now() + MAX_CLOCK_SKEW_MS) {
     throw badInput("input.sentAt", "sentAt lies in the future.");
   }
-  const sentAt = input.sentAt ? Prisma.sql`CAST(${input.sentAt.toISOString()} AS timestamptz)` : sqlNow(deps);
+  const sentAt = input.sentAt ? Prisma.sql`LEAST(CAST(${input.sentAt.toISOString()} AS timestamptz), ${sqlNow(deps)})` : sqlNow(deps);
   return transact(deps, async (tx, emit) => {
     const { conversationId } = input;
     const inserted = await addMessage(tx, deps, emit, actor, { conversationId, direction: "INBOUND", body, externalId, senderId: null, sentAt });

@@ -40,7 +40,7 @@ const ReceiveMessageInput = builder.inputType("ReceiveMessageInput", {
       required: true,
       description: "The channel's id of the message. A retried delivery with the same externalId returns the first message and changes nothing.",
     }),
-    sentAt: t.field({ type: "DateTime", description: "When the contact sent it (default: now); not in the future." }),
+    sentAt: t.field({ type: "DateTime", description: "When the contact sent it (default: now). Up to 5 minutes ahead (a drifting clock) counts as now; further is refused." }),
   }),
 });
 
