@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
@@ -176,6 +177,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   });
 
   let httpServer: Server | null = null;
+  let eventStreams: Set<Socket> | null = null;
   let webSockets: { dispose(): Promise<void> } | null = null;
   let metricsServer: Server | null = null;
   const gateway: Gateway = {
@@ -192,6 +194,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
       httpServer = createServer(yoga);
+      eventStreams = eventStreamSockets(httpServer);
       const url = await listenOn(httpServer, port, host, "/graphql");
       webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents, config.MAX_REQUEST_BODY_BYTES, metrics?.countErrors);
       if (metrics && config.METRICS_PORT !== undefined) {
@@ -202,8 +205,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     },
     async close() {
       // Live streams first, so the HTTP server is not held open by them. WebSocket clients get
-      // 1001 (going away) and reconnect elsewhere; then every remaining subscription (SSE) ends.
+      // 1001 (going away) and reconnect elsewhere. SSE streams are cut rather than completed:
+      // clients take "complete" as the end of the feed, a dropped stream as a reason to reconnect.
       await webSockets?.dispose();
+      for (const socket of eventStreams ?? []) socket.destroy();
       await feeds.close();
       await bus.close();
       await tallies.stop();
@@ -225,6 +230,17 @@ async function listenOn(server: Server, port: number, host: string, path: string
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}${path}`);
+}
+
+/** The sockets that carry an SSE response right now. */
+function eventStreamSockets(server: Server): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    if (!request.headers.accept?.includes("text/event-stream")) return;
+    sockets.add(request.socket);
+    response.once("close", () => sockets.delete(request.socket));
+  });
+  return sockets;
 }
 
 /** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
