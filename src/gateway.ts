@@ -27,6 +27,7 @@ import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, 
 import { useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { useStrictInput } from "./plugins/strict-input.js";
+import { useSubscriptionMediaTypeHint } from "./plugins/subscription-media-type.js";
 import { createLiveFeeds, type LiveFeeds } from "./realtime/feeds.js";
 import { createInProcessEventBus, createRedisEventBus, redisCommandClient, type EventBus } from "./realtime/pubsub.js";
 import { serveGraphQLOverWebSocket } from "./realtime/websocket.js";
@@ -167,6 +168,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // Last before execution: only an operation that is about to run may share its APQ document.
       useAcceptedDocuments(documents),
       useCompiledExecution(log),
+      useSubscriptionMediaTypeHint(),
     ],
     // A request's logger carries its requestId, a WebSocket operation's its connectionId.
     context: async (initial: { request?: Request; connectionParams?: unknown; connectionLog?: Logger }) =>

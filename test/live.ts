@@ -69,9 +69,9 @@ export async function overHttp<T = any>(url: URL, token: string, query: string, 
 }
 
 /** Waits until a condition holds (e.g. the gateway has registered N subscribers). */
-export async function until(condition: () => boolean, what = "condition"): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, what = "condition"): Promise<void> {
   const deadline = Date.now() + 30_000;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }

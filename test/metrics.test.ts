@@ -148,6 +148,26 @@ describe("GET /metrics", () => {
     expect(sample(text, "nodejs_heap_size_used_bytes")).toBeGreaterThan(0);
   });
 
+  it("a subscription POSTed for plain JSON is 406 saying how to stream it, and is not left counted as open", async () => {
+    const open = async () => sample(await scrapeMain(), "graphql_subscriptions_open", { transport: "sse" });
+    const before = await open();
+    const response = await t.gateway.fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${await t.token()}` },
+      body: JSON.stringify({ query: "subscription { unreadTotals { unreadMessages } }" }),
+    });
+    expect(response.status).toBe(406);
+    expect(await response.json()).toEqual({
+      errors: [
+        {
+          message: "A subscription streams its events: send it with Accept: text/event-stream, or over graphql-ws.",
+          extensions: { code: "BAD_USER_INPUT" },
+        },
+      ],
+    });
+    await until(async () => (await open()) === before, "the refused subscription to be counted closed");
+  });
+
   it("keeps operation names from exploding the label set: anonymous ones share a label, the rest fold into other past the cap", async () => {
     await t.gql(`{ viewer { id } }`);
     await t.gql(`query { viewer { id } }`);
