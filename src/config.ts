@@ -21,6 +21,8 @@ const configSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
+  // Starts every Redis key and channel: deployments that share one Redis keep apart by it.
+  REDIS_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, "must be 1 to 64 letters, digits and _.-").default("inbox-gateway"),
   // Browser origins (scheme://host[:port], comma-separated) whose pages may call the API; unset: none.
   CORS_ORIGINS: z
     .string()

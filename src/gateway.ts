@@ -89,7 +89,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   // One connection for Redis commands (publishing events, rate limits, APQ); subscribing needs its own.
   const redis = config.REDIS_URL ? redisCommandClient(config.REDIS_URL) : null;
-  const bus = redis ? createRedisEventBus(redis, log) : createInProcessEventBus(log);
+  const bus = redis ? createRedisEventBus(redis, log, config.REDIS_PREFIX) : createInProcessEventBus(log);
   const feeds = createLiveFeeds({ db, bus, log });
   const tallies = foldTalliesPeriodically(db.prisma, log, config.TALLY_COMPACTION_INTERVAL_MS);
   await bus.ready();
@@ -120,7 +120,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const documents = manifest
     ? trustedDocuments(manifest, { allowAdhoc: config.allowAdhocOperations })
     : config.APQ === "on"
-      ? automaticPersistedQueries({ redis, log })
+      ? automaticPersistedQueries({ redis, log, prefix: config.REDIS_PREFIX })
       : persistedQueriesNotSupported();
 
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
@@ -164,7 +164,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // must carry a header a page cannot set without CORS (application/json POSTs pass).
       // After authentication, so a caller without credentials hears that first.
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
-      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis, log }),
+      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis, prefix: config.REDIS_PREFIX, log }),
       // Last before execution: only an operation that is about to run may share its APQ document.
       useAcceptedDocuments(documents),
       useCompiledExecution(log),

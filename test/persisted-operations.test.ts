@@ -209,7 +209,7 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
   /** Waits until Redis holds the document (the instance stores it without waiting for Redis). */
   const sharedSoon = async (hash: string) => {
     for (const deadline = Date.now() + 5_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 20))) {
-      if (await redis.exists(apqSharedKey(hash))) return;
+      if (await redis.exists(apqSharedKey("inbox-gateway", hash))) return;
     }
     throw new Error(`the document ${hash} never reached Redis`);
   };
@@ -219,18 +219,18 @@ describe("automatic persisted queries across instances (REDIS_URL)", () => {
     const query = freshQuery();
     const hash = sha256(query);
     const expiresInAWeek = async () => {
-      const ttl = await redis.ttl(apqSharedKey(hash));
+      const ttl = await redis.ttl(apqSharedKey("inbox-gateway", hash));
       expect(ttl).toBeGreaterThan(APQ_SHARED_TTL_SECONDS - 60);
       expect(ttl).toBeLessThanOrEqual(APQ_SHARED_TTL_SECONDS);
     };
     const registered = await post(a, { query, ...byHash(hash) });
     expect(registered.errors).toBeUndefined();
     await sharedSoon(hash);
-    expect(await redis.get(apqSharedKey(hash))).toBe(query);
+    expect(await redis.get(apqSharedKey("inbox-gateway", hash))).toBe(query);
     await expiresInAWeek();
 
     // Nearly expired: the other instance's fetch gives it another week.
-    await redis.expire(apqSharedKey(hash), 100);
+    await redis.expire(apqSharedKey("inbox-gateway", hash), 100);
     const elsewhere = await post(b, byHash(hash));
     expect(elsewhere.errors).toBeUndefined();
     expect(elsewhere.data).toEqual(registered.data);

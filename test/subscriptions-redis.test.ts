@@ -40,9 +40,9 @@ afterAll(async () => {
   await drop?.();
 });
 
-async function gatewayOn(url: string, lines: string[] = []) {
+async function gatewayOn(url: string, lines: string[] = [], settings: Record<string, string> = {}) {
   const log = pino({ level: "warn" }, { write: (line: string) => void lines.push(line) });
-  const gateway = await createGateway(testConfig({ REDIS_URL: url }), { db, log });
+  const gateway = await createGateway(testConfig({ REDIS_URL: url, ...settings }), { db, log });
   gateways.push(gateway);
   return { gateway, url: await gateway.listen(0, "127.0.0.1") };
 }
@@ -96,6 +96,21 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
     await receive(first.url, conv.id);
     expect((await events.next()).conversationEvents).toEqual({ type: "MESSAGE_RECEIVED", conversation: { id: conv.id, unreadCount: 1 } });
     expect((await totals.next()).unreadTotals).toEqual({ unreadConversations: before.unreadConversations + 1, unreadMessages: before.unreadMessages + 1 });
+    await client.dispose();
+  });
+
+  it("REDIS_PREFIX keeps deployments that share one Redis apart: another prefix's events do not cross", async () => {
+    const ours = await gatewayOn(redisUrl!);
+    const theirs = await gatewayOn(redisUrl!, [], { REDIS_PREFIX: "another-deployment" });
+    const client = wsClient(theirs.url, token);
+    const events = overWs<Event>(client, EVENTS);
+    await until(() => theirs.gateway.feeds.stats().subscribers === 1, "the subscription");
+    const elsewhere = await conversation();
+    await receive(ours.url, elsewhere.id);
+    // A change written through the other deployment arrives; the first one never does.
+    const own = await conversation();
+    await receive(theirs.url, own.id);
+    expect((await events.next()).conversationEvents.conversation.id).toBe(own.id);
     await client.dispose();
   });
 

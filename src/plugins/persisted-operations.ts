@@ -154,7 +154,7 @@ export function trustedDocuments(manifest: Manifest, options: { allowAdhoc: bool
 const APQ_CACHE_CHARACTERS = 5_000_000;
 /** How long a document shared through Redis outlives its last fetch by an instance that lacked it. */
 export const APQ_SHARED_TTL_SECONDS = 7 * 24 * 60 * 60;
-export const apqSharedKey = (hash: string) => `inbox-gateway:apq:${hash}`;
+export const apqSharedKey = (prefix: string, hash: string) => `${prefix}:apq:${hash}`;
 
 /**
  * Automatic persisted queries (Apollo's protocol): a client sends only the hash; on
@@ -165,7 +165,7 @@ export const apqSharedKey = (hash: string) => `inbox-gateway:apq:${hash}`;
  * there, so an anonymous caller cannot fill Redis. Redis being down only costs clients a
  * fallback: the instance answers from its own memory.
  */
-export function automaticPersistedQueries({ redis, log }: { redis: Redis | null; log: Logger }): PersistedDocuments {
+export function automaticPersistedQueries({ redis, log, prefix }: { redis: Redis | null; log: Logger; prefix: string }): PersistedDocuments {
   // Least recently used out first, by the characters kept.
   const cache = new LRUCache<string, string>({ maxSize: APQ_CACHE_CHARACTERS, sizeCalculation: (document) => document.length });
   /** Keeps a document; false when it was already kept (or is too large to keep). */
@@ -174,7 +174,7 @@ export function automaticPersistedQueries({ redis, log }: { redis: Redis | null;
   const shared = async (hash: string) => {
     if (redis?.status !== "ready") return null;
     try {
-      return await redis.getex(apqSharedKey(hash), "EX", APQ_SHARED_TTL_SECONDS);
+      return await redis.getex(apqSharedKey(prefix, hash), "EX", APQ_SHARED_TTL_SECONDS);
     } catch (err) {
       log.warn({ err }, "APQ: Redis did not answer; this instance answers from its own memory");
       return null;
@@ -202,7 +202,7 @@ export function automaticPersistedQueries({ redis, log }: { redis: Redis | null;
     const registration = registered.get(params);
     if (!registration || redis?.status !== "ready") return;
     registered.delete(params);
-    redis.set(apqSharedKey(registration.hash), registration.document, "EX", APQ_SHARED_TTL_SECONDS).catch((err: unknown) => {
+    redis.set(apqSharedKey(prefix, registration.hash), registration.document, "EX", APQ_SHARED_TTL_SECONDS).catch((err: unknown) => {
       log.warn({ err }, "APQ: Redis did not take a document; other instances ask its client for it once");
     });
   };

@@ -13,6 +13,8 @@ export interface RateLimitOptions {
   windowMs: number;
   /** With Redis (the gateway's command connection), every instance counts against the same limit per caller. */
   redis: Redis | null;
+  /** REDIS_PREFIX: the counts' keys start with it. */
+  prefix: string;
   log: Logger;
 }
 
@@ -34,7 +36,7 @@ function callerOf(context: { viewer?: Viewer; req?: IncomingMessage }): string {
  * request with five root fields would cost five and a refused request would still return partial
  * data.
  */
-export function useRateLimit({ max, windowMs, redis, log }: RateLimitOptions): Plugin {
+export function useRateLimit({ max, windowMs, redis, prefix, log }: RateLimitOptions): Plugin {
   if (max === 0) return {};
   const window = { points: max, duration: windowMs / 1000 };
   const local = new RateLimiterMemory(window);
@@ -49,7 +51,7 @@ export function useRateLimit({ max, windowMs, redis, log }: RateLimitOptions): P
     ? new RateLimiterRedis({
         ...window,
         storeClient: redis,
-        keyPrefix: "inbox-gateway:rate-limit",
+        keyPrefix: `${prefix}:rate-limit`,
         insuranceLimiter: local,
         // A caller over the limit is refused from memory for the rest of the window, without asking Redis.
         inMemoryBlockOnConsumed: max + 1,

@@ -95,7 +95,8 @@ function settledSubscriptions(client: Redis): Redis {
  * and catch up on resume), and every failure is logged as a warning, never thrown.
  * `publishClient` is the gateway's command connection (a redisCommandClient), which its owner closes.
  */
-export function createRedisEventBus(publishClient: Redis, log: Logger): EventBus {
+export function createRedisEventBus(publishClient: Redis, log: Logger, prefix: string): EventBus {
+  const channel = `${prefix}:${CONVERSATION_CHANGED}`;
   // The subscribing connection queues its SUBSCRIBE until Redis answers and never gives up on it.
   const subscribeClient = publishClient.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   const target = createRedisEventTarget<CustomEvent<ConversationChanged>>({ publishClient, subscribeClient: settledSubscriptions(subscribeClient) });
@@ -132,12 +133,12 @@ export function createRedisEventBus(publishClient: Redis, log: Logger): EventBus
     // become an unhandled rejection. Same channel and JSON payload as the target reads.
     publish(event) {
       if (publishClient.status !== "ready") return fallBack(event);
-      publishClient.publish(CONVERSATION_CHANGED, JSON.stringify(event)).catch((err: unknown) => fallBack(event, err));
+      publishClient.publish(channel, JSON.stringify(event)).catch((err: unknown) => fallBack(event, err));
     },
     listen(listener) {
       // Only the gateway's own LiveFeeds listens, for the gateway's whole life: removing a
       // listener only detaches it here; the Redis subscription ends with close().
-      target.addEventListener(CONVERSATION_CHANGED, (event) => {
+      target.addEventListener(channel, (event) => {
         if (local.listeners.has(listener)) listener(event.detail);
       });
       local.listeners.add(listener);
