@@ -99,6 +99,13 @@ interface WorkspaceFeeds {
   totals: Map<string | null, TotalsKey>;
 }
 
+/** Every subscriber of a workspace, of all three feeds. */
+const subscribersOf = (feeds: WorkspaceFeeds): Subscriber<never>[] => [
+  ...feeds.unread,
+  ...feeds.events,
+  ...[...feeds.totals.values()].flatMap((key) => [...key.subscribers]),
+];
+
 /**
  * Every feed is the viewer's workspace's, and lasts while the viewer's credentials do: it ends with
  * UNAUTHENTICATED when the token expires, or before the next delivery once the API key is revoked.
@@ -163,7 +170,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
 
   /** Ends the subscriptions whose token has expired or whose API key was revoked: one query for the keys. */
   async function endLapsed(feeds: WorkspaceFeeds) {
-    const subscribers = [...feeds.unread, ...feeds.events, ...[...feeds.totals.values()].flatMap((key) => [...key.subscribers])];
+    const subscribers = subscribersOf(feeds);
     const now = Date.now();
     for (const subscriber of subscribers) if (subscriber.expiresAt !== null && subscriber.expiresAt <= now) subscriber.stop(TOKEN_EXPIRED());
     const keyIds = [...new Set(subscribers.flatMap((subscriber) => (subscriber.apiKeyId ? [subscriber.apiKeyId] : [])))];
@@ -340,8 +347,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     };
   }
 
-  const allSubscribers = () =>
-    [...workspaces.values()].flatMap((feeds) => [...feeds.unread, ...feeds.events, ...[...feeds.totals.values()].flatMap((k) => [...k.subscribers])]);
+  const allSubscribers = () => [...workspaces.values()].flatMap(subscribersOf);
 
   return {
     unreadCountChanged(viewer, args) {
