@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -8,6 +9,10 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Forks, not threads: each file gets its own process for its PGlite (WebAssembly) database.
     pool: "forks",
+    // Vitest runs one file fewer at a time than there are cores: one at a time on two. Most of a
+    // file's time is waiting on a database, Redis or a child process, so two at once finish sooner
+    // (on 2 cores: PGlite 273 s against 378 s, PostgreSQL 183 s against 267 s, all passing).
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // global.gc, so the subscriptions resource test can compare heaps after a full collection.
     poolOptions: { forks: { execArgv: ["--expose-gc"] } },
     testTimeout: 60_000,
