@@ -105,6 +105,16 @@ describe("conversations", () => {
     expect(ids(await page({ last: 3, after: at(2) }))).toEqual(order.slice(-3));
   });
 
+  it("an empty page (first or last 0) still says whether rows lie beyond it", async () => {
+    const page = async (args: string, filter: unknown = null) =>
+      dataOf<{ conversations: any }>(
+        await t.gql(`query($f: ConversationFilter) { conversations(${args}, filter: $f) { edges { cursor } pageInfo { hasNextPage hasPreviousPage } } }`, { f: filter }),
+      ).conversations;
+    expect(await page("first: 0")).toEqual({ edges: [], pageInfo: { hasNextPage: true, hasPreviousPage: false } });
+    expect(await page("last: 0")).toEqual({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: true } });
+    expect(await page("first: 0", { search: "no conversation says this" })).toEqual({ edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false } });
+  });
+
   it("pages backwards with last/before to the same rows", async () => {
     const forward = await allPages(null, null, 50);
     const { conversations } = dataOf<{ conversations: any }>(

@@ -207,11 +207,11 @@ function pageQuery(q: PageQuery): Prisma.Sql {
 }
 
 /**
- * Runs a page query (no statement for an empty page) and takes the joined records off its rows.
- * `Row` is what a row holds besides its sort key (with a partition, also its parentId).
+ * Runs a page query and takes the joined records off its rows. An empty page (first: 0) still
+ * reads one row, which says whether there are more. `Row` is what a row holds besides its sort
+ * key (with a partition, also its parentId).
  */
 export async function readPage<Row extends object>(db: PrismaClient, q: PageQuery): Promise<{ rows: KeyedRow<Row>[]; joined: Joined[] }> {
-  if (q.window.limit === 0) return { rows: [], joined: [] };
   return splitJoins(await db.$queryRaw<KeyedRow<Row>[]>(pageQuery(q)), q.joins ?? []);
 }
 
