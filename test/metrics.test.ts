@@ -66,7 +66,7 @@ describe("GET /metrics", () => {
     expect(diff({ code: "BAD_USER_INPUT", operationName: "Typo", operationType: "query" })).toBe(1);
   });
 
-  it("counts errors sent over graphql-ws too: refused documents and failed operations", async () => {
+  it("counts errors sent over graphql-ws too: refused documents, failed operations and refused connections", async () => {
     const client = wsClient(await listening(), await t.token());
     const frames = async (query: string) => {
       const seen: { errors?: readonly unknown[] }[] = [];
@@ -85,6 +85,13 @@ describe("GET /metrics", () => {
       const diff = (labels: Record<string, string>) => sample(after, "graphql_errors_total", labels) - sample(before, "graphql_errors_total", labels);
       expect(diff({ code: "BAD_USER_INPUT", operationName: "WsTypo", operationType: "query" })).toBe(1);
       expect(diff({ code: "NOT_FOUND", operationName: "WsMarkGone", operationType: "mutation" })).toBe(1);
+
+      // A socket refused at connection_init (4401) counts too, under no operation.
+      const refused = wsClient(await listening(), "not-a-token");
+      await expect(refused.iterate({ query: "{ viewer { id } }" }).next()).rejects.toBeDefined();
+      await refused.dispose();
+      const unauthenticated = { code: "UNAUTHENTICATED", operationName: "unknown", operationType: "unknown" };
+      expect(sample(await scrapeMain(), "graphql_errors_total", unauthenticated) - sample(after, "graphql_errors_total", unauthenticated)).toBe(1);
     } finally {
       await client.dispose();
     }

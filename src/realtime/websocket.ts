@@ -72,6 +72,7 @@ export function serveGraphQLOverWebSocket(
           return true;
         } catch (err) {
           if (err instanceof GraphQLError && err.extensions.code === "UNAUTHENTICATED") {
+            errorsSent([err], undefined, undefined);
             connection.info({ reason: err.message }, "websocket connection refused");
             ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(`UNAUTHENTICATED: ${err.message}`));
           } else {
