@@ -322,6 +322,18 @@ describe("messages", () => {
     expect(conversation.messages.edges.map((e: any) => e.node.body)).toEqual(["the reply", "from a fast clock"]);
   });
 
+  it("messages stamped with the same time list in the order they arrived, the last one first, as the preview shows it", async () => {
+    const conv = await freshConversation({ status: "OPEN" });
+    const sentAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000).toISOString();
+    const bodies = Array.from({ length: 12 }, (_, i) => `same second ${i}`);
+    for (const body of bodies) await t.gql(RECEIVE, { input: { conversationId: conv.id, body, externalId: `tie-${conv.id}-${body}`, sentAt } });
+    const { conversation } = dataOf(
+      await t.gql(`query($id: ID!) { conversation(id: $id) { lastMessagePreview messages(first: 12) { edges { node { body } } } } }`, { id: conv.id }),
+    );
+    expect(conversation.messages.edges.map((e: any) => e.node.body)).toEqual([...bodies].reverse());
+    expect(conversation.lastMessagePreview).toBe(bodies.at(-1));
+  });
+
   it("sendMessage counts the reply as the caller's and leaves unread alone", async () => {
     const conv = await freshConversation({ unreadCount: { gt: 0 } });
     const agent = await agentOf("AGENT");

@@ -18,15 +18,26 @@ const ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
 const SUFFIX_LENGTH = 16;
 const ID_PATTERN = /^([a-z]+)_([0-9a-z]{12,64})$/;
 
-function idFromBytes(kind: IdKind, bytes: Uint8Array): string {
-  let suffix = "";
+function encode(bytes: Uint8Array): string {
+  let text = "";
   // 256 % 36 leaves a slight bias towards the first characters; ids need uniqueness, not uniformity.
-  for (const byte of bytes.subarray(0, SUFFIX_LENGTH)) suffix += ALPHABET[byte % ALPHABET.length];
-  return `${ID_PREFIXES[kind]}_${suffix}`;
+  for (const byte of bytes) text += ALPHABET[byte % ALPHABET.length];
+  return text;
 }
 
+function idFromBytes(kind: IdKind, bytes: Uint8Array): string {
+  return `${ID_PREFIXES[kind]}_${encode(bytes.subarray(0, SUFFIX_LENGTH))}`;
+}
+
+// A new id starts with its creation time in base-36 milliseconds (9 characters last until the
+// year 5138), so ids sort by when they were made: lists break ties on id, and of two messages
+// stamped with the same second, as channels stamp them, the one received later then lists later,
+// as it wins the preview. The other 7 characters are random.
+const TIME_LENGTH = 9;
+
 export function newId(kind: IdKind): string {
-  return idFromBytes(kind, randomBytes(SUFFIX_LENGTH));
+  const time = Date.now().toString(36).padStart(TIME_LENGTH, "0");
+  return `${ID_PREFIXES[kind]}_${time}${encode(randomBytes(SUFFIX_LENGTH - TIME_LENGTH))}`;
 }
 
 /**
