@@ -64,7 +64,6 @@ async function conversation() {
   return row;
 }
 
-/** A throwaway redis-server of our own, to stop and start again. */
 /** /ready's status and the redis_connected gauge of a listening gateway. */
 async function redisHealth(url: URL) {
   const ready = (await fetch(new URL("/ready", url))).status;
@@ -72,6 +71,7 @@ async function redisHealth(url: URL) {
   return { ready, redisConnected: Number(/^redis_connected (\d+)$/m.exec(metrics)?.[1]) };
 }
 
+/** A throwaway redis-server of our own, to stop and start again. */
 async function startRedis(port: number): Promise<ChildProcess> {
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
   const probe = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: null });
