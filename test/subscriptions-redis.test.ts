@@ -18,7 +18,9 @@ if (!redisUrl) console.warn("subscriptions-redis.test.ts: TEST_REDIS_URL is not 
 
 const EVENTS = `subscription { conversationEvents { type conversation { id unreadCount } } }`;
 const TOTALS = `subscription { unreadTotals { unreadConversations unreadMessages } }`;
+const UNREAD = `subscription { unreadCountChanged { conversationId unreadCount } }`;
 type Event = { conversationEvents: { type: string; conversation: { id: string; unreadCount: number } } };
+type Unread = { unreadCountChanged: { conversationId: string; unreadCount: number } };
 type Totals = { unreadTotals: { unreadConversations: number; unreadMessages: number } };
 
 let db: Database;
@@ -114,17 +116,20 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
     await client.dispose();
   });
 
-  it("Redis going away: writes still succeed, local subscribers still hear them, and feeds resume with fresh totals when it returns", async () => {
+  it("Redis going away: writes still succeed, local subscribers still hear them, and when it returns feeds catch up on what they missed", async () => {
     const port = await freePort();
     let redis = await startRedis(port);
     const logs: string[] = [];
     const a = await gatewayOn(`redis://127.0.0.1:${port}`, logs);
     const b = await gatewayOn(`redis://127.0.0.1:${port}`);
+    // Written before the subscriptions began: never theirs, not even in the catch-up after the outage.
+    await receive(b.url, (await conversation()).id);
     const client = wsClient(a.url, token);
     const events = overWs<Event>(client, EVENTS);
+    const unread = overWs<Unread>(client, UNREAD);
     const totals = overWs<Totals>(client, TOTALS);
     const first = (await totals.next()).unreadTotals;
-    await until(() => a.gateway.feeds.stats().subscribers === 2, "the subscriptions");
+    await until(() => a.gateway.feeds.stats().subscribers === 3, "the subscriptions");
 
     redis.kill("SIGKILL");
     await new Promise((resolve) => redis.once("exit", resolve));
@@ -137,17 +142,25 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
     const written = await receive(a.url, local.id);
     expect(written.receiveMessage.conversation.unreadCount).toBe(1);
     expect((await events.next()).conversationEvents.conversation.id).toBe(local.id);
+    expect((await unread.next()).unreadCountChanged).toEqual({ conversationId: local.id, unreadCount: 1 });
     expect((await totals.next()).unreadTotals).toEqual({ unreadConversations: first.unreadConversations + 1, unreadMessages: first.unreadMessages + 1 });
     // A write on the other gateway commits too; its event cannot cross while Redis is down.
     const remote = await conversation();
     await receive(b.url, remote.id);
     expect((await db.prisma.conversation.findUniqueOrThrow({ where: { id: remote.id } })).unreadCount).toBe(1);
     expect(logs.some((line) => /"level":40.*redis unavailable/.test(line))).toBe(true);
+    // A subscriber that joins after that write does not get it in the catch-up either.
+    const late = overWs<Event>(client, EVENTS);
+    await until(() => a.gateway.feeds.stats().subscribers === 4, "the late subscription");
 
     redis = await startRedis(port);
-    // On reconnect the badge is recomputed, so it includes what was missed meanwhile.
+    // On reconnect the badge is recomputed, so it includes what was missed meanwhile...
     expect((await totals.next()).unreadTotals).toEqual(await countsOf(a.url));
     expect((await countsOf(a.url)).unreadMessages).toBe(first.unreadMessages + 2);
+    // ...and the other gateway's write is read back from the database and delivered, once: the
+    // local one, already delivered, is not sent again.
+    expect((await events.next()).conversationEvents).toEqual({ type: "MESSAGE_RECEIVED", conversation: { id: remote.id, unreadCount: 1 } });
+    expect((await unread.next()).unreadCountChanged).toEqual({ conversationId: remote.id, unreadCount: 1 });
     await until(() => a.gateway.bus.status() === "connected" && b.gateway.bus.status() === "connected", "both gateways to reconnect");
     await a.gateway.bus.ready();
     expect(await redisHealth(a.url)).toEqual({ ready: 200, redisConnected: 1 });
@@ -156,6 +169,8 @@ describe.skipIf(!redisUrl)("across gateways through Redis", () => {
     const after = await conversation();
     await receive(b.url, after.id);
     expect((await events.next()).conversationEvents.conversation.id).toBe(after.id);
+    expect((await unread.next()).unreadCountChanged.conversationId).toBe(after.id);
+    expect((await late.next()).conversationEvents.conversation.id).toBe(after.id);
     expect(logs.some((line) => /redis is back/.test(line))).toBe(true);
     await client.dispose();
     for (const gateway of [a.gateway, b.gateway]) {

@@ -3,6 +3,7 @@ import { LRUCache } from "lru-cache";
 import { unauthenticated } from "../auth/errors.js";
 import type { Database } from "../db/client.js";
 import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
+import { changesSince, MOVES_UNREAD } from "../domain/missed-changes.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
 import type { Viewer } from "../graphql/context.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
@@ -56,6 +57,8 @@ interface Subscriber<T> {
   /** What the subscriber's access rests on (Viewer): it ends when the token expires or the key is revoked. */
   expiresAt: number | null;
   apiKeyId: string | null;
+  /** When it subscribed (epoch ms): changes replayed after an outage that are older are not its. */
+  since: number;
 }
 
 interface UnreadSubscriber extends Subscriber<UnreadCountChange> {
@@ -88,16 +91,36 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_EXPIRED = () => unauthenticated("Your token has expired: subscribe again with a fresh one.");
 const KEY_REVOKED = () => unauthenticated("The API key has been revoked.");
 
-/** How many conversations per workspace the unread feed remembers the last delivered version of. */
-const REMEMBERED_VERSIONS = 10_000;
+/**
+ * How many conversations per workspace the unread feed remembers its last delivery of, how many
+ * activities the event feed remembers having delivered, and how many a replay after an outage reads.
+ */
+const REMEMBERED = 10_000;
+
+/**
+ * How far before Redis was seen to go a replay starts: events published just before it went (or
+ * before this instance noticed) may never have arrived. What did arrive is remembered and skipped.
+ */
+const REPLAY_MARGIN_MS = 10_000;
 
 interface WorkspaceFeeds {
   unread: Set<UnreadSubscriber>;
-  /** The version of the last unreadCountChanged delivered per conversation: older ones are late. */
-  unreadVersions: LRUCache<string, number>;
+  /** The last unreadCountChanged delivered per conversation: older ones are late. */
+  unreadSent: LRUCache<string, { version: number; unreadCount: number }>;
   events: Set<EventSubscriber>;
+  /** The activities the event feed has delivered, so a replay does not deliver them twice. */
+  activitiesSent: LRUCache<string, true>;
   totals: Map<string | null, TotalsKey>;
 }
+
+/**
+ * An event as the feeds handle it: from the bus, or rebuilt from the database after an outage
+ * (`replayed`), whose activities then carry their time.
+ */
+type FeedEvent = Omit<ConversationChanged, "activities"> & {
+  activities: (ConversationChanged["activities"][number] & { at?: number })[];
+  replayed?: true;
+};
 
 /** Every subscriber of a workspace, of all three feeds. */
 const subscribersOf = (feeds: WorkspaceFeeds): Subscriber<never>[] => [
@@ -129,14 +152,14 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
   const { db, bus, log } = deps;
   const queueSize = deps.queueSize ?? SUBSCRIBER_QUEUE_SIZE;
   const workspaces = new Map<string, WorkspaceFeeds>();
-  let pending: ConversationChanged[] = [];
+  let pending: FeedEvent[] = [];
   let draining: Promise<void> | null = null;
   let closed = false;
 
   const feedsOf = (workspaceId: string) => {
     let feeds = workspaces.get(workspaceId);
     if (!feeds) {
-      feeds = { unread: new Set(), unreadVersions: new LRUCache({ max: REMEMBERED_VERSIONS }), events: new Set(), totals: new Map() };
+      feeds = { unread: new Set(), unreadSent: new LRUCache({ max: REMEMBERED }), events: new Set(), activitiesSent: new LRUCache({ max: REMEMBERED }), totals: new Map() };
       workspaces.set(workspaceId, feeds);
     }
     return feeds;
@@ -158,7 +181,9 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     return new Repeater<T>(async (push, stop) => {
       if (closed) return stop();
       const expiresAt = viewer.expiresAt ?? null;
-      const unregister = register(init({ push: (value) => void push(value), stop: (error) => stop(error), expiresAt, apiKeyId: viewer.apiKeyId ?? null }));
+      const unregister = register(
+        init({ push: (value) => void push(value), stop: (error) => stop(error), expiresAt, apiKeyId: viewer.apiKeyId ?? null, since: Date.now() }),
+      );
       // Beyond a timer's range (about 24 days) the next delivery notices instead.
       const untilExpiry = expiresAt === null ? Infinity : expiresAt - Date.now();
       const expiry = untilExpiry <= MAX_TIMER_MS ? setTimeout(() => stop(TOKEN_EXPIRED()), Math.max(0, untilExpiry)) : undefined;
@@ -219,8 +244,9 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     })();
   }
 
-  function eventMatchesUnread(subscriber: UnreadSubscriber, event: ConversationChanged) {
+  function eventMatchesUnread(subscriber: UnreadSubscriber, event: FeedEvent) {
     return (
+      (!event.replayed || event.version >= subscriber.since) &&
       (subscriber.conversationId === null || subscriber.conversationId === event.conversationId) &&
       (subscriber.assignedToId === null || subscriber.assignedToId === event.assignedToId)
     );
@@ -232,10 +258,10 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
    * either order; other instances' events come through Redis), and a subscriber that took a late
    * count last would keep a stale badge.
    */
-  function isLate(feeds: WorkspaceFeeds, event: ConversationChanged): boolean {
-    const delivered = feeds.unreadVersions.get(event.conversationId);
-    if (delivered !== undefined && delivered >= event.version) return true;
-    feeds.unreadVersions.set(event.conversationId, event.version);
+  function isLate(feeds: WorkspaceFeeds, event: FeedEvent): boolean {
+    const delivered = feeds.unreadSent.get(event.conversationId);
+    if (delivered !== undefined && delivered.version >= event.version) return true;
+    feeds.unreadSent.set(event.conversationId, { version: event.version, unreadCount: event.unreadCount });
     return false;
   }
 
@@ -248,7 +274,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     return moved;
   }
 
-  async function deliver(workspaceId: string, events: ConversationChanged[]) {
+  async function deliver(workspaceId: string, events: FeedEvent[]) {
     const feeds = workspaces.get(workspaceId);
     if (!feeds) return;
     await endLapsed(feeds);
@@ -271,7 +297,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     if (feeds.events.size) await deliverConversationEvents(workspaceId, feeds, events, loaders);
   }
 
-  async function deliverConversationEvents(workspaceId: string, feeds: WorkspaceFeeds, events: ConversationChanged[], loaders: Loaders) {
+  async function deliverConversationEvents(workspaceId: string, feeds: WorkspaceFeeds, events: FeedEvent[], loaders: Loaders) {
     // Filters are evaluated by the same SQL as the conversations query, for every distinct filter
     // at once, on the conversations as they are after the change.
     const filters = new Map<string, ConversationFilter>();
@@ -291,10 +317,13 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     const column = new Map(filterKeys.map((key, index) => [key, index]));
     for (const event of events) {
       const matched = matches.get(event.conversationId);
+      const activities = event.activities.filter((activity) => !feeds.activitiesSent.has(activity.id));
+      for (const activity of activities) feeds.activitiesSent.set(activity.id, true);
       for (const subscriber of feeds.events) {
         if (subscriber.conversationId !== null && subscriber.conversationId !== event.conversationId) continue;
         if (subscriber.filterKey !== null && !matched?.[column.get(subscriber.filterKey)!]) continue;
-        for (const activity of event.activities) {
+        for (const activity of activities) {
+          if (activity.at !== undefined && activity.at < subscriber.since) continue;
           subscriber.push({ type: activity.type, conversationId: event.conversationId, activityId: activity.id, loaders });
         }
       }
@@ -305,7 +334,7 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     while (pending.length) {
       const batch = pending;
       pending = [];
-      const byWorkspace = new Map<string, ConversationChanged[]>();
+      const byWorkspace = new Map<string, FeedEvent[]>();
       for (const event of batch) {
         const list = byWorkspace.get(event.workspaceId);
         if (list) list.push(event);
@@ -322,15 +351,43 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     draining = null;
   }
 
-  const detach = bus.listen((event) => {
+  function enqueue(event: FeedEvent) {
     if (closed || !workspaces.has(event.workspaceId)) return;
     pending.push(event);
     // Batches whatever arrives while the previous batch is being delivered; order is kept.
     draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(drain);
-  });
-  bus.onResume(() => {
+  }
+
+  /**
+   * After an outage, what other instances wrote meanwhile, read back from the database and fed in
+   * as events: the changed conversations' current unread counts (where they differ from what was
+   * sent, or may), and the activities not delivered yet. They may arrive after newer live events.
+   */
+  async function replay(workspaceId: string, feeds: WorkspaceFeeds, since: number) {
+    const { changes, complete } = await changesSince(db.prisma, workspaceId, new Date(since), REMEMBERED);
+    if (!complete) log.warn({ workspaceId, since: new Date(since) }, "more changes were missed during the Redis outage than are replayed: the oldest are left out");
+    for (const change of changes) {
+      const sent = feeds.unreadSent.get(change.conversationId);
+      enqueue({
+        ...change,
+        workspaceId,
+        replayed: true,
+        unreadChanged: sent ? sent.unreadCount !== change.unreadCount : change.activities.some((activity) => MOVES_UNREAD.has(activity.type)),
+        previousAssignedToId: change.assignedToId,
+        committedAt: change.activities.at(-1)!.at,
+      });
+    }
+  }
+
+  const detach = bus.listen(enqueue);
+  bus.onResume((downSince) => {
     for (const [workspaceId, feeds] of workspaces) {
       for (const key of feeds.totals.values()) refreshTotals(workspaceId, key, true);
+      if (!feeds.unread.size && !feeds.events.size) continue;
+      let earliest = Infinity;
+      for (const subscriber of [...feeds.unread, ...feeds.events]) earliest = Math.min(earliest, subscriber.since);
+      const since = Math.max(downSince - REPLAY_MARGIN_MS, earliest);
+      replay(workspaceId, feeds, since).catch((err: unknown) => log.error({ err, workspaceId }, "the changes missed during the Redis outage could not be replayed"));
     }
   });
 

@@ -15,8 +15,11 @@ export interface EventBus extends EventPublisher {
   listen(listener: Listener): () => void;
   /** How many listeners are attached (one per gateway in normal operation). */
   listenerCount(): number;
-  /** Called whenever Redis comes back after an outage: events may have been missed meanwhile. */
-  onResume(callback: () => void): void;
+  /**
+   * Called whenever Redis comes back after an outage, with when it went (epoch ms): other
+   * instances' events since then were missed.
+   */
+  onResume(callback: (downSince: number) => void): void;
   /**
    * "local" without Redis; with it, "connected" when both Redis connections are up, "connecting"
    * until they first are (a wrong REDIS_URL stays there), "down" when they were and are not.
@@ -101,13 +104,15 @@ export function createRedisEventBus(publishClient: Redis, log: Logger, prefix: s
   const subscribeClient = publishClient.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null });
   const target = createRedisEventTarget<CustomEvent<ConversationChanged>>({ publishClient, subscribeClient: settledSubscriptions(subscribeClient) });
   const local = localListeners(log);
-  const resumeCallbacks: (() => void)[] = [];
+  const resumeCallbacks: ((downSince: number) => void)[] = [];
 
   let down = false;
+  let downSince = 0;
   let closing = false;
   const wentDown = (client: string) => (err?: Error) => {
     if (down || closing) return;
     down = true;
+    downSince = Date.now();
     log.warn({ err, client }, "redis unavailable: live events stay on this instance until it returns");
   };
   publishClient.on("error", wentDown("publish"));
@@ -120,7 +125,7 @@ export function createRedisEventBus(publishClient: Redis, log: Logger, prefix: s
     down = false;
     if (!resumed) return;
     log.warn("redis is back: live feeds resumed");
-    for (const callback of resumeCallbacks) callback();
+    for (const callback of resumeCallbacks) callback(downSince);
   });
 
   const fallBack = (event: ConversationChanged, err?: unknown) => {
