@@ -61,6 +61,25 @@ describe("SQL statements per operation", () => {
     expect(statements.filter((s) => /FROM "ConversationActivity" t LEFT JOIN "Agent" j0/.test(s))).toHaveLength(1);
   });
 
+  it.each([10, 100])("the totalCount of nested lists under %i rows costs one statement per list, not one per row", async (n) => {
+    const query = `query($n: Int) { conversations(first: $n) { edges { node { id contactId
+        messages(first: 1) { totalCount } activity(first: 1) { totalCount }
+        contact { conversations(first: 1) { totalCount } } } } } }`;
+    const { result, statements } = await t.db.sql.record(() => t.gql(query, { n }));
+    type Counted = { totalCount: number };
+    type Node = { id: string; contactId: string; messages: Counted; activity: Counted; contact: { conversations: Counted } };
+    const nodes = (dataOf(result) as { conversations: { edges: { node: Node }[] } }).conversations.edges.map((e) => e.node);
+    expect(nodes).toHaveLength(n);
+    // The page, the three lists, and one count for each list.
+    expect(statements).toHaveLength(7);
+    // The counts are each parent's own.
+    for (const node of nodes) {
+      expect(node.messages.totalCount).toBe(await t.db.prisma.message.count({ where: { conversationId: node.id } }));
+      expect(node.activity.totalCount).toBe(await t.db.prisma.conversationActivity.count({ where: { conversationId: node.id } }));
+      expect(node.contact.conversations.totalCount).toBe(await t.db.prisma.conversation.count({ where: { contactId: node.contactId } }));
+    }
+  });
+
   it("the joined senders and actors are each message's and each activity's own agent", async () => {
     type Node<K extends string> = { id: string } & Record<K, { id: string; name: string } | null>;
     const { conversations } = dataOf(

@@ -1,14 +1,12 @@
 import { Prisma, type Contact, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
-import { type PageArgs, type SortKey, oneOf, pageWindow, readPage, toConnection } from "./paging.js";
+import { type PageArgs, countRows, NEWEST_FIRST, oneOf, pageWindow, readPage, toConnection } from "./paging.js";
 
 export interface ContactFilter {
   search?: string | null;
   status?: ContactStatus[] | null;
   preferredChannel?: Channel[] | null;
 }
-
-const NEWEST_FIRST: SortKey = { name: "CREATED_AT", direction: "DESC", type: "timestamptz", expr: Prisma.sql`t."createdAt"` };
 
 /** `%term%` for ILIKE, with the pattern characters of the term taken literally. */
 export function containsPattern(term: string): string {
@@ -37,9 +35,6 @@ export async function listContacts(db: PrismaClient, workspaceId: string, args: 
   const { rows } = await readPage<Contact>(db, { table: "Contact", where, sort: NEWEST_FIRST, window });
   return {
     ...toConnection(rows, window, NEWEST_FIRST),
-    totalCount: async () => {
-      const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM "Contact" t WHERE ${where}`;
-      return count;
-    },
+    totalCount: () => countRows(db, "Contact", where),
   };
 }

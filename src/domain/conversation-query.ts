@@ -3,7 +3,7 @@ import type { Channel, ConversationPriority, ConversationStatus } from "../gener
 import { contactMatches, containsPattern } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
 import type { Join } from "./joins.js";
-import { type PageArgs, type SortKey, oneOf, pageWindow, readPage, rowsByParent, textArray, toConnection } from "./paging.js";
+import { type PageArgs, type SortKey, countRows, countsByParent, oneOf, pageWindow, readPage, rowsByParent, textArray, toConnection } from "./paging.js";
 
 /**
  * Which conversations a list, a count or a live feed covers. This module is the one place that
@@ -130,7 +130,7 @@ export async function listConversations(
     joined: page.joined,
     totalCount: () => {
       const tallies = tallyWhere(workspaceId, args.filter);
-      return tallies ? sumTallies(db, tallies) : countMatching(db, where);
+      return tallies ? sumTallies(db, tallies) : countRows(db, "Conversation", where);
     },
   };
 }
@@ -149,20 +149,16 @@ export async function listConversationsOfContacts(
   const where = conversationWhere(workspaceId, args.filter);
   const partition = { column: "contactId", ids: contactIds };
   const page = await readPage<Conversation & { parentId: string }>(db, { table: "Conversation", where, sort, window, columns, joins, partition });
+  const countOf = countsByParent(db, "Conversation", where, partition);
   const pages = rowsByParent<Conversation>(page.rows, contactIds).map((own, i) => ({
     ...toConnection(own, window, sort),
-    totalCount: () => countMatching(db, Prisma.sql`${where} AND t."contactId" = ${contactIds[i]}`),
+    totalCount: () => countOf(contactIds[i]),
   }));
   return { pages, joined: page.joined };
 }
 
 async function sumTallies(db: PrismaClient, where: Prisma.Sql): Promise<number> {
   const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT COALESCE(sum(t."conversations"), 0)::int AS count FROM "ConversationTally" t WHERE ${where}`;
-  return count;
-}
-
-async function countMatching(db: PrismaClient, where: Prisma.Sql): Promise<number> {
-  const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM "Conversation" t WHERE ${where}`;
   return count;
 }
 

@@ -215,6 +215,32 @@ export async function readPage<Row extends object>(db: PrismaClient, q: PageQuer
   return splitJoins(await db.$queryRaw<KeyedRow<Row>[]>(pageQuery(q)), q.joins ?? []);
 }
 
+/** The rows of `table` (aliased `t`) that `where` matches: a list's totalCount. */
+export async function countRows(db: PrismaClient, table: string, where: Prisma.Sql): Promise<number> {
+  const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t WHERE ${where}`;
+  return count;
+}
+
+/**
+ * The totalCount of each parent's list in a partitioned page: one statement for all the parents,
+ * run when the first of them is asked for, so a nested list's totalCount under N parents costs one
+ * query, not N.
+ */
+export function countsByParent(db: PrismaClient, table: string, where: Prisma.Sql, partition: { column: string; ids: readonly string[] }) {
+  let counts: Promise<Map<string, number>> | undefined;
+  return async (parentId: string): Promise<number> => {
+    counts ??= db.$queryRaw<{ parentId: string; count: number }[]>`
+      SELECT t.${Prisma.raw(`"${partition.column}"`)} AS "parentId", count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t
+      WHERE t.${Prisma.raw(`"${partition.column}"`)} = ANY(${textArray(partition.ids)}) AND ${where} GROUP BY 1`.then(
+      (rows) => new Map(rows.map((row) => [row.parentId, row.count])),
+    );
+    return (await counts).get(parentId) ?? 0;
+  };
+}
+
+/** Newest first, for lists without a choice of order (contacts, a conversation's timeline). */
+export const NEWEST_FIRST: SortKey = { name: "CREATED_AT", direction: "DESC", type: "timestamptz", expr: Prisma.sql`t."createdAt"` };
+
 /** The rows of a partitioned page, per parent id in the order given, without their parentId. */
 export function rowsByParent<T>(rows: KeyedRow<T & { parentId: string }>[], parentIds: readonly string[]): KeyedRow<T>[][] {
   const groups = new Map<string, KeyedRow<T>[]>(parentIds.map((id) => [id, []]));

@@ -1,10 +1,9 @@
 import { Prisma, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
 import type { Join } from "./joins.js";
-import { type PageArgs, type SortKey, pageWindow, readPage, rowsByParent, toConnection } from "./paging.js";
+import { type PageArgs, countsByParent, NEWEST_FIRST, pageWindow, readPage, rowsByParent, toConnection } from "./paging.js";
 
 // A conversation's timeline reads newest first; the (conversationId, createdAt DESC, id DESC)
 // indexes serve both lists.
-const NEWEST_FIRST: SortKey = { name: "CREATED_AT", direction: "DESC", type: "timestamptz", expr: Prisma.sql`t."createdAt"` };
 
 type Timeline = { Message: Message; ConversationActivity: ConversationActivity };
 
@@ -23,17 +22,10 @@ export async function listTimelineOf<Table extends keyof Timeline>(
   const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
   const partition = { column: "conversationId", ids: conversationIds };
   const page = await readPage<Timeline[Table] & { parentId: string }>(db, { table, where, sort: NEWEST_FIRST, window, columns, joins, partition });
-  const pages = rowsByParent<Timeline[Table]>(page.rows, conversationIds).map((own, i) => {
-    const conversationId = conversationIds[i];
-    return {
-      ...toConnection<Timeline[Table]>(own, window, NEWEST_FIRST),
-      totalCount: async () => {
-        const [{ count }] = await db.$queryRaw<{ count: number }[]>`
-          SELECT count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t
-          WHERE ${where} AND t."conversationId" = ${conversationId}`;
-        return count;
-      },
-    };
-  });
+  const countOf = countsByParent(db, table, where, partition);
+  const pages = rowsByParent<Timeline[Table]>(page.rows, conversationIds).map((own, i) => ({
+    ...toConnection<Timeline[Table]>(own, window, NEWEST_FIRST),
+    totalCount: () => countOf(conversationIds[i]),
+  }));
   return { pages, joined: page.joined };
 }

@@ -97,7 +97,7 @@ builder.subscriptionType({
 
 builder.globalConnectionField("totalCount", (t) =>
   t.int({
-    description: "How many records the list holds across all pages (one extra query; ask only when shown).",
+    description: "How many records the list holds across all pages (one extra query per list, however many parents it is nested under; ask only when shown).",
     resolve: (connection) => connection.totalCount(),
   }),
 );
