@@ -58,6 +58,9 @@ const configSchema = z.object({
   RATE_LIMIT_WINDOW_MS: count(1000)
     .refine((ms) => ms % 1000 === 0, "must be a whole number of seconds (a multiple of 1000)")
     .default(60_000),
+  // Undelivered events a live subscriber may have queued before the oldest are dropped: a bulk
+  // update of 100 conversations writes up to 400 activities at once.
+  SUBSCRIPTION_QUEUE_SIZE: count(1).default(1_000),
   // How often the tallies behind conversationCounts and labels are folded (src/domain/conversation-tallies.ts); 0: never.
   TALLY_COMPACTION_INTERVAL_MS: count(0).default(5_000),
 });

@@ -248,6 +248,37 @@ describe("conversationEvents", () => {
     await totals.close();
   });
 
+  it("a bulk change of 100 conversations reaches a subscriber whole, its records read once for the batch, not once per event", async () => {
+    const ids = (
+      await t.db.prisma.conversation.findMany({
+        where: { workspaceId: t.seed!.workspaceId, OR: [{ priority: null }, { priority: { in: ["MEDIUM", "HIGH"] } }] },
+        take: 100,
+        orderBy: { id: "desc" },
+      })
+    ).map((c) => c.id);
+    expect(ids).toHaveLength(100);
+    const feed = overWs<Event>(ws, EVENTS);
+    await until(() => subscribersOf(t.gateway) === 1, "the subscription");
+    const { result: received, statements } = await t.db.sql.record(async () => {
+      const written = await overHttp(url, admin, `mutation($ids: [ID!]!) { bulkUpdateConversations(ids: $ids, addLabels: ["burst"], priority: LOW) { errors { id } } }`, { ids });
+      expect(written.bulkUpdateConversations.errors).toEqual([]);
+      const events = [];
+      for (let i = 0; i < 200; i++) events.push((await feed.next()).conversationEvents);
+      return events;
+    });
+    // Each conversation's two activities, none dropped.
+    const written = await t.db.prisma.conversationActivity.findMany({
+      where: { conversationId: { in: ids }, OR: [{ type: "PRIORITY_CHANGED", to: { equals: "LOW" } }, { type: "LABELS_CHANGED", to: { array_contains: "burst" } }] },
+    });
+    expect(written).toHaveLength(200);
+    expect(new Set(received.map((event) => event.activity.id))).toEqual(new Set(written.map((a) => a.id)));
+    // The events' activities and conversations are read in one statement each, not 200.
+    const byId = (table: string) => statements.filter((s) => new RegExp(`FROM "${table}" t.* WHERE t."id" = ANY`, "s").test(s.sql)).length;
+    expect(byId("ConversationActivity")).toBe(1);
+    expect(byId("Conversation")).toBeLessThanOrEqual(2);
+    await feed.close();
+  });
+
   it("rejects a bad filter or id with BAD_USER_INPUT", async () => {
     const badLabel = overWs<Event>(ws, EVENTS, { f: { labels: ["no/slashes"] } });
     await expect(badLabel.next()).rejects.toThrow(/BAD_USER_INPUT/);
@@ -344,22 +375,25 @@ describe("slow consumers", () => {
   // (the response stream buffers some kilobytes) then holds only a few, and the rest wait in the
   // subscription's queue.
   const UNREAD_WITH_MESSAGE = `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount conversation { messages(first: 1) { edges { node { body } } } } } }`;
-  const receiveInProcess = (conversationId: string, n: number) =>
-    t.gql(`mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, {
+  const receiveInProcess = (gateway: TestGateway, conversationId: string, n: number) =>
+    gateway.gql(`mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, {
       i: { conversationId, body: `slow ${n} `.padEnd(4_000, "."), externalId: `slow-${conversationId}-${n}` },
     });
   type Count = { unreadCountChanged: { unreadCount: number } };
 
-  it("a subscriber that stops reading keeps the newest 100 unreadCountChanged events, the oldest dropped", async () => {
-    const conv = await conversation();
-    const slow = await sseInProcess(t.gateway, admin, UNREAD_WITH_MESSAGE, { c: conv.id });
+  it("a subscriber that stops reading keeps the newest SUBSCRIPTION_QUEUE_SIZE (here 100) unreadCountChanged events, the oldest dropped", async () => {
+    // A gateway of its own with a small queue, so that overflowing it takes few messages.
+    const small = await startTestGateway({ seed: { contacts: 5, conversations: 10 }, config: { SUBSCRIPTION_QUEUE_SIZE: "100" } });
+    const smallWs = wsClient(await small.gateway.listen(0, "127.0.0.1"), await small.token());
+    const conv = await small.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: small.seed!.workspaceId } });
+    const slow = await sseInProcess(small.gateway, await small.token(), UNREAD_WITH_MESSAGE, { c: conv.id });
     // A client that reads everything as it comes, to know when the last event has gone out.
-    const fast = overWs<Count>(ws, `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount } }`, { c: conv.id });
+    const fast = overWs<Count>(smallWs, `subscription($c: ID) { unreadCountChanged(conversationId: $c) { unreadCount } }`, { c: conv.id });
     const fastFirst = fast.iterator.next();
-    await until(() => subscribersOf(t.gateway) === 2, "both subscriptions to start");
+    await until(() => subscribersOf(small.gateway) === 2, "both subscriptions to start");
     try {
       const sent = 150;
-      for (let i = 0; i < sent; i++) expect((await receiveInProcess(conv.id, i)).errors).toBeUndefined();
+      for (let i = 0; i < sent; i++) expect((await receiveInProcess(small, conv.id, i)).errors).toBeUndefined();
       const final = conv.unreadCount + sent;
       await fastFirst;
       while ((await fast.next()).unreadCountChanged.unreadCount < final);
@@ -370,6 +404,8 @@ describe("slow consumers", () => {
       expect(counts.slice(-100)).toEqual(Array.from({ length: 100 }, (_, i) => final - 99 + i));
     } finally {
       await Promise.all([slow.close(), fast.close()]);
+      await smallWs.dispose();
+      await small.close();
     }
   }, 60_000);
 
@@ -379,7 +415,7 @@ describe("slow consumers", () => {
     await until(() => subscribersOf(t.gateway) === 1, "the subscription to start");
     try {
       const sent = 50;
-      for (let i = 0; i < sent; i++) expect((await receiveInProcess(conv.id, i)).errors).toBeUndefined();
+      for (let i = 0; i < sent; i++) expect((await receiveInProcess(t, conv.id, i)).errors).toBeUndefined();
       const expected = await countsOf(null);
       const frames = await slow.frames<Totals>((d) => d.unreadTotals.unreadMessages === expected.unreadMessages);
       expect(frames.length).toBeLessThanOrEqual(sent + 1);

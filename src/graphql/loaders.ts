@@ -39,7 +39,13 @@ export interface Loaders {
   ): DataLoader<Parent, T>;
 }
 
-export function createLoaders(prisma: PrismaClient, workspaceId: string): Loaders {
+/**
+ * Ids the by-id loaders of a table read along with the first ids they are asked for: a live feed's
+ * batch of events is executed one event at a time, and each would otherwise wait for its own query.
+ */
+export type Prefetch = { [table: string]: readonly string[] };
+
+export function createLoaders(prisma: PrismaClient, workspaceId: string, prefetch: Prefetch = {}): Loaders {
   const loaders = new Map<string, DataLoader<string, unknown>>();
   const shared = <T>(key: string, batch: DataLoader.BatchLoadFn<string, T>) => {
     let loader = loaders.get(key);
@@ -49,17 +55,25 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string): Loader
     }
     return loader as DataLoader<string, T>;
   };
+  const prefetched = new Set<string>();
   // Raw SQL rather than findMany: Prisma's query compiler costs more CPU than the query itself.
-  const loaderOf = <T extends { id: string }>(table: string, columns: readonly string[], joins: readonly Join[] = []): ById<T> =>
-    shared<T | null>(`${table}:${columns.join(",")}${joins.map((j) => `+${j.field}:${j.columns.join(",")}`).join("")}`, async (ids) => {
+  const loaderOf = <T extends { id: string }>(table: string, columns: readonly string[], joins: readonly Join[] = []): ById<T> => {
+    const key = `${table}:${columns.join(",")}${joins.map((j) => `+${j.field}:${j.columns.join(",")}`).join("")}`;
+    const loader: ById<T> = shared<T | null>(key, async (ids) => {
+      const ahead = prefetched.has(key) ? [] : (prefetch[table] ?? []);
+      prefetched.add(key);
+      const wanted = [...new Set([...ids, ...ahead])];
       const join = joinSql(joins);
       const rows = await prisma.$queryRaw<T[]>`SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
-        WHERE t."id" = ANY(${textArray(ids)}) AND t."workspaceId" = ${workspaceId}`;
+        WHERE t."id" = ANY(${textArray(wanted)}) AND t."workspaceId" = ${workspaceId}`;
       const split = splitJoins(rows, joins);
       prime(split.joined);
       const found = new Map(split.rows.map((row) => [row.id, row]));
+      for (const id of wanted.slice(ids.length)) loader.prime(id, found.get(id) ?? null);
       return ids.map((id) => found.get(id) ?? null);
     });
+    return loader;
+  };
   const prime = (joined: readonly Joined[]) => {
     for (const { join, records } of joined) {
       const loader = loaderOf(join.table, join.columns);

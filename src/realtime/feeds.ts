@@ -11,8 +11,6 @@ import type { Logger } from "../logger.js";
 import type { ConversationChanged } from "./events.js";
 import type { EventBus } from "./pubsub.js";
 
-/** How many undelivered events a subscriber may have queued; beyond it the oldest are dropped. */
-export const SUBSCRIBER_QUEUE_SIZE = 100;
 
 /**
  * What a subscriber receives. Records are not in the payload: they load through `loaders`, made
@@ -148,9 +146,14 @@ export interface LiveFeeds {
  * filter query for all conversationEvents filters, one totals query per affected (workspace,
  * assignee), one set of loaders for all payloads. Each subscriber has a bounded queue.
  */
-export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger; queueSize?: number }): LiveFeeds {
-  const { db, bus, log } = deps;
-  const queueSize = deps.queueSize ?? SUBSCRIBER_QUEUE_SIZE;
+export function createLiveFeeds(deps: {
+  db: Database;
+  bus: EventBus;
+  log: Logger;
+  /** How many undelivered events a subscriber may have queued; beyond it the oldest are dropped. */
+  queueSize: number;
+}): LiveFeeds {
+  const { db, bus, log, queueSize } = deps;
   const workspaces = new Map<string, WorkspaceFeeds>();
   let pending: FeedEvent[] = [];
   let draining: Promise<void> | null = null;
@@ -278,7 +281,10 @@ export function createLiveFeeds(deps: { db: Database; bus: EventBus; log: Logger
     const feeds = workspaces.get(workspaceId);
     if (!feeds) return;
     await endLapsed(feeds);
-    const loaders = createLoaders(db.prisma, workspaceId);
+    const loaders = createLoaders(db.prisma, workspaceId, {
+      Conversation: events.map((event) => event.conversationId),
+      ConversationActivity: events.flatMap((event) => event.activities.map((activity) => activity.id)),
+    });
 
     for (const event of events) {
       if (!event.unreadChanged || isLate(feeds, event)) continue;
