@@ -58,6 +58,8 @@ const configSchema = z.object({
   RATE_LIMIT_WINDOW_MS: count(1000)
     .refine((ms) => ms % 1000 === 0, "must be a whole number of seconds (a multiple of 1000)")
     .default(60_000),
+  // How long an agent's standing (active, role) is trusted before it is read again; 0: every request.
+  AGENT_RECHECK_MS: count(0).default(5_000),
   // Undelivered events a live subscriber may have queued before the oldest are dropped: a bulk
   // update of 100 conversations writes up to 400 activities at once.
   SUBSCRIPTION_QUEUE_SIZE: count(1).default(1_000),

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
 import type { Registry } from "prom-client";
+import { createAgentCheck } from "./auth/agent-standing.js";
 import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
 import { createTokenVerifier } from "./auth/verify.js";
@@ -84,12 +85,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     throw error;
   }
 
-  const auth = createAuthenticator(db.prisma, verifyToken);
+  const checkAgent = createAgentCheck(db.prisma, config.AGENT_RECHECK_MS);
+  const auth = createAuthenticator(db.prisma, verifyToken, checkAgent);
   const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
   // One connection for Redis commands (publishing events, rate limits, APQ); subscribing needs its own.
   const redis = config.REDIS_URL ? redisCommandClient(config.REDIS_URL) : null;
   const bus = redis ? createRedisEventBus(redis, log, config.REDIS_PREFIX) : createInProcessEventBus(log);
-  const feeds = createLiveFeeds({ db, bus, log, queueSize: config.SUBSCRIPTION_QUEUE_SIZE });
+  const feeds = createLiveFeeds({ db, bus, log, checkAgent, queueSize: config.SUBSCRIPTION_QUEUE_SIZE });
   const tallies = foldTalliesPeriodically(db.prisma, log, config.TALLY_COMPACTION_INTERVAL_MS);
   await bus.ready();
   const server: ServerContext = { db, log, feeds, events: bus };

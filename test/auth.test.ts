@@ -138,6 +138,61 @@ function keyPair(kind: "rsa" | "ec", kid: string): { privateKey: KeyObject; jwk:
   return { privateKey: pair.privateKey, jwk: { ...pair.publicKey.export({ format: "jwk" }), kid, use: "sig" } };
 }
 
+describe("a valid token's agent as the database has it now", () => {
+  // A second agent of the workspace, changed by SQL the way an operator would, then put back.
+  let agent: TokenSubject;
+  const set = (data: { active?: boolean; role?: "VIEWER" | "AGENT" | "ADMIN" }) => database.db.prisma.agent.update({ where: { id: agent.agentId }, data });
+  beforeAll(async () => {
+    const row = await database.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, role: "AGENT", active: true } });
+    agent = { agentId: row.id, workspaceId: row.workspaceId, role: "ADMIN" };
+    await set({ role: "ADMIN" });
+  });
+  afterAll(() => set({ active: true, role: "AGENT" }));
+  const createKey = async (gateway: Gateway, subject = agent) => {
+    const res = await gateway.fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...bearer(signAgentToken(TEST_JWT_SECRET, subject)) },
+      body: JSON.stringify({ query: `mutation { createApiKey(name: "standing") { apiKey { id } } }` }),
+    });
+    const body = (await res.json()) as { errors?: { extensions: { code: string } }[] };
+    return body.errors?.[0].extensions.code ?? "OK";
+  };
+
+  it("a deactivated agent's token is refused; a demoted agent acts with its new role, never above its token's", async () => {
+    const g = await gatewayWith({ AGENT_RECHECK_MS: "0" });
+    expect(await createKey(g)).toBe("OK");
+    await set({ active: false });
+    await expectRefused(g, bearer(signAgentToken(TEST_JWT_SECRET, agent)), /^This agent has been deactivated\.$/);
+    await set({ active: true, role: "VIEWER" });
+    expect(await createKey(g)).toBe("FORBIDDEN");
+    // An ADMIN in the database, with a token that says AGENT: the token's role is the ceiling.
+    await set({ role: "ADMIN" });
+    expect(await createKey(g)).toBe("OK");
+    expect(await createKey(g, { ...agent, role: "AGENT" })).toBe("FORBIDDEN");
+  });
+
+  it("a token whose agent is missing, or of another workspace, is refused", async () => {
+    const g = await gatewayWith({});
+    await expectRefused(g, bearer(signAgentToken(TEST_JWT_SECRET, { ...agent, agentId: "agt_doesnotexist0000" })), /not an agent of its workspace/);
+    await expectRefused(g, bearer(signAgentToken(TEST_JWT_SECRET, { ...agent, workspaceId: "wsp_doesnotexist0000" })), /not an agent of its workspace/);
+  });
+
+  it("reads an agent's standing once per AGENT_RECHECK_MS, not on every request", async () => {
+    const g = await gatewayWith({ AGENT_RECHECK_MS: "60000" });
+    const checks: string[] = [];
+    const stop = database.db.sql.subscribe((statement) => {
+      if (/FROM "Agent" WHERE "id" = \$1/.test(statement.sql)) checks.push(statement.sql);
+    });
+    try {
+      const token = bearer(signAgentToken(TEST_JWT_SECRET, agent));
+      for (let i = 0; i < 20; i++) expect((await ask(g, token)).errors).toBeUndefined();
+    } finally {
+      stop();
+    }
+    expect(checks).toHaveLength(1);
+  });
+});
+
 describe("RS256 and ES256 tokens from a JWKS", () => {
   const rsa = keyPair("rsa", "rsa-1");
   const ec = keyPair("ec", "ec-1");

@@ -312,9 +312,10 @@ describe("workspace isolation", () => {
     for (const label of res.labels) {
       expect(label.conversationCount).toBe(await p.conversation.count({ where: { ...own, labels: { has: label.name } } }));
     }
-    // A token naming B's agent but A's workspace (signed by our own key) still sees no B agent.
+    // A token naming B's agent but A's workspace (signed by our own key) is refused outright.
     const crossed = await t.gql(`{ viewer { id } }`, {}, { token: t.tokenFor({ agentId: other.agent, workspaceId: a, role: "ADMIN" }) });
-    expect(dataOf<any>(crossed).viewer).toBeNull();
+    expect(crossed.status).toBe(401);
+    expect(crossed.errors).toEqual([{ message: "The token's agent is not an agent of its workspace.", extensions: { code: "UNAUTHENTICATED" } }]);
   });
 
   it("creating contacts and API keys writes to A only; A's keys never reach B", async () => {

@@ -12,7 +12,8 @@ let url: URL;
 let claims: { sub: string; workspaceId: string; role: string };
 
 beforeAll(async () => {
-  t = await startTestGateway({ seed: { contacts: 4, conversations: 6 } });
+  // An agent's standing is read on every request and delivery here, so a deactivation shows at once.
+  t = await startTestGateway({ seed: { contacts: 4, conversations: 6 }, config: { AGENT_RECHECK_MS: "0" } });
   url = await t.gateway.listen(0, "127.0.0.1");
   const admin = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, role: "ADMIN" }, orderBy: { createdAt: "asc" } });
   claims = { sub: admin.id, workspaceId: admin.workspaceId, role: admin.role };
@@ -130,23 +131,46 @@ describe("open subscriptions end when their credentials lapse", () => {
     await client.dispose();
   });
 
+  /**
+   * Subscribes over SSE and graphql-ws with `credential` (graphql-sse sends it as a bearer
+   * credential, graphql-ws in connectionParams), lapses it, and expects both streams to end with
+   * `message` before the next message reaches them.
+   */
+  async function expectEndedAfter(credential: { token: string; params: Record<string, string> }, lapse: () => Promise<unknown>, message: string) {
+    const { client } = socket(credential.params);
+    const feeds = [overSse<any>(url, credential.token, UNREAD), overWs<any>(client, UNREAD)];
+    try {
+      await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+      await receive(`before: ${message}`);
+      for (const feed of feeds) expect((await feed.next()).unreadCountChanged.conversation.lastMessagePreview).toBe(`before: ${message}`);
+      await lapse();
+      await receive(`after: ${message}`);
+      for (const feed of feeds) {
+        const { error } = (await outcome(feed.next())) as { error: string };
+        expect(error).toContain(message);
+        expect(error).toContain('"code":"UNAUTHENTICATED"');
+        expect(error).not.toContain("after:");
+      }
+    } finally {
+      await client.dispose();
+    }
+  }
+
   it("once an API key is revoked, before its next delivery: no message of it reaches the stream", async () => {
     const { secret, id } = await createKey();
-    const { client } = socket({ "x-api-key": secret });
-    // graphql-sse sends the key as a bearer credential, graphql-ws in connectionParams.
-    const feeds = [overSse<any>(url, secret, UNREAD), overWs<any>(client, UNREAD)];
-    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
-    await receive("before revoking");
-    for (const feed of feeds) expect((await feed.next()).unreadCountChanged.conversation.lastMessagePreview).toBe("before revoking");
-    expect((await t.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`, { id })).errors).toBeUndefined();
-    await receive("after revoking");
-    for (const feed of feeds) {
-      const { error } = (await outcome(feed.next())) as { error: string };
-      expect(error).toContain("The API key has been revoked.");
-      expect(error).toContain('"code":"UNAUTHENTICATED"');
-      expect(error).not.toContain("after revoking");
+    const revoke = async () => expect((await t.gql(`mutation($id: ID!) { revokeApiKey(id: $id) { revokedAt } }`, { id })).errors).toBeUndefined();
+    await expectEndedAfter({ token: secret, params: { "x-api-key": secret } }, revoke, "The API key has been revoked.");
+  });
+
+  it("once an agent is deactivated, before its next delivery", async () => {
+    const row = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, role: "AGENT", active: true } });
+    const token = t.tokenFor({ agentId: row.id, workspaceId: row.workspaceId, role: row.role });
+    const setActive = (active: boolean) => t.db.prisma.agent.update({ where: { id: row.id }, data: { active } });
+    try {
+      await expectEndedAfter({ token, params: { Authorization: `Bearer ${token}` } }, () => setActive(false), "This agent has been deactivated.");
+    } finally {
+      await setActive(true);
     }
-    await client.dispose();
   });
 });
 

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
 import type { Viewer } from "../graphql/context.js";
+import type { AgentCheck } from "./agent-standing.js";
 import { API_KEY_PREFIX, viewerForApiKey } from "./api-keys.js";
 import { unauthenticated } from "./errors.js";
 import { viewerFromClaims } from "./tokens.js";
@@ -38,7 +39,7 @@ export interface Authenticator {
   authenticate(credentials: Credentials): Promise<Viewer>;
 }
 
-export function createAuthenticator(prisma: PrismaClient, verifyToken: TokenVerifier): Authenticator {
+export function createAuthenticator(prisma: PrismaClient, verifyToken: TokenVerifier, checkAgent: AgentCheck): Authenticator {
   const byRequest = new WeakMap<Request, Promise<Viewer>>();
 
   async function authenticate({ authorization, apiKey }: Credentials): Promise<Viewer> {
@@ -48,7 +49,7 @@ export function createAuthenticator(prisma: PrismaClient, verifyToken: TokenVeri
     if (!match) throw unauthenticated("The Authorization header must be `Bearer <token>`.");
     const credential = match[1];
     if (credential.startsWith(API_KEY_PREFIX)) return viewerForApiKey(prisma, credential);
-    return viewerFromClaims(await verifyToken(credential));
+    return checkAgent(viewerFromClaims(await verifyToken(credential)));
   }
 
   return {

@@ -1,3 +1,4 @@
+import { Prisma } from "../generated/prisma/client.js";
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery, SqlQueryable, Transaction } from "@prisma/driver-adapter-utils";
 
 export interface StatementRecord {
@@ -8,6 +9,14 @@ export interface StatementRecord {
 }
 
 type Listener = (statement: StatementRecord) => void;
+
+const CALLER_CHECK_MARK = "/* caller check */";
+
+/**
+ * Marks a statement that checks the caller rather than serves the operation (an agent's standing,
+ * read at most once per agent per AGENT_RECHECK_MS): `record` leaves these out.
+ */
+export const CALLER_CHECK = Prisma.raw(CALLER_CHECK_MARK);
 
 /**
  * Sees every SQL statement Prisma sends through the driver adapter. Tests use it to pin how many
@@ -21,10 +30,12 @@ export class SqlObserver {
     return () => this.listeners.delete(listener);
   }
 
-  /** Runs `fn` and returns the statements issued meanwhile, in order. */
+  /** Runs `fn` and returns the statements issued meanwhile, in order, but for caller checks. */
   async record<T>(fn: () => Promise<T>): Promise<{ result: T; statements: StatementRecord[] }> {
     const statements: StatementRecord[] = [];
-    const unsubscribe = this.subscribe((s) => statements.push(s));
+    const unsubscribe = this.subscribe((s) => {
+      if (!s.sql.includes(CALLER_CHECK_MARK)) statements.push(s);
+    });
     try {
       return { result: await fn(), statements };
     } finally {

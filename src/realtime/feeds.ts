@@ -1,5 +1,7 @@
+import { GraphQLError } from "graphql";
 import { Repeater, SlidingBuffer } from "graphql-yoga";
 import { LRUCache } from "lru-cache";
+import type { AgentCheck } from "../auth/agent-standing.js";
 import { unauthenticated } from "../auth/errors.js";
 import type { Database } from "../db/client.js";
 import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
@@ -52,9 +54,8 @@ interface Subscriber<T> {
   push(value: T): void;
   /** Ends the subscription; with an error, the client gets it as the stream's last word. */
   stop(error?: Error): void;
-  /** What the subscriber's access rests on (Viewer): it ends when the token expires or the key is revoked. */
-  expiresAt: number | null;
-  apiKeyId: string | null;
+  /** Whose it is: it ends when the token expires, the API key is revoked or the agent may no longer act. */
+  viewer: Viewer;
   /** When it subscribed (epoch ms): changes replayed after an outage that are older are not its. */
   since: number;
 }
@@ -129,7 +130,8 @@ const subscribersOf = (feeds: WorkspaceFeeds): Subscriber<never>[] => [
 
 /**
  * Every feed is the viewer's workspace's, and lasts while the viewer's credentials do: it ends with
- * UNAUTHENTICATED when the token expires, or before the next delivery once the API key is revoked.
+ * UNAUTHENTICATED when the token expires, or before the next delivery once the API key is revoked
+ * or the agent deactivated.
  */
 export interface LiveFeeds {
   unreadCountChanged(viewer: Viewer, args: { conversationId: string | null; assignedToId: string | null }): AsyncIterable<UnreadCountChange>;
@@ -150,10 +152,11 @@ export function createLiveFeeds(deps: {
   db: Database;
   bus: EventBus;
   log: Logger;
+  checkAgent: AgentCheck;
   /** How many undelivered events a subscriber may have queued; beyond it the oldest are dropped. */
   queueSize: number;
 }): LiveFeeds {
-  const { db, bus, log, queueSize } = deps;
+  const { db, bus, log, checkAgent, queueSize } = deps;
   const workspaces = new Map<string, WorkspaceFeeds>();
   let pending: FeedEvent[] = [];
   let draining: Promise<void> | null = null;
@@ -183,12 +186,9 @@ export function createLiveFeeds(deps: {
   ): AsyncIterable<T> {
     return new Repeater<T>(async (push, stop) => {
       if (closed) return stop();
-      const expiresAt = viewer.expiresAt ?? null;
-      const unregister = register(
-        init({ push: (value) => void push(value), stop: (error) => stop(error), expiresAt, apiKeyId: viewer.apiKeyId ?? null, since: Date.now() }),
-      );
+      const unregister = register(init({ push: (value) => void push(value), stop: (error) => stop(error), viewer, since: Date.now() }));
       // Beyond a timer's range (about 24 days) the next delivery notices instead.
-      const untilExpiry = expiresAt === null ? Infinity : expiresAt - Date.now();
+      const untilExpiry = viewer.expiresAt === undefined ? Infinity : viewer.expiresAt - Date.now();
       const expiry = untilExpiry <= MAX_TIMER_MS ? setTimeout(() => stop(TOKEN_EXPIRED()), Math.max(0, untilExpiry)) : undefined;
       await stop;
       clearTimeout(expiry);
@@ -196,17 +196,33 @@ export function createLiveFeeds(deps: {
     }, new SlidingBuffer(buffer));
   }
 
-  /** Ends the subscriptions whose token has expired or whose API key was revoked: one query for the keys. */
+  /**
+   * Ends the subscriptions whose token has expired, whose API key was revoked (one query for the
+   * keys) or whose agent may no longer act (the same check as a request's, read at most once per
+   * agent per AGENT_RECHECK_MS).
+   */
   async function endLapsed(feeds: WorkspaceFeeds) {
     const subscribers = subscribersOf(feeds);
     const now = Date.now();
-    for (const subscriber of subscribers) if (subscriber.expiresAt !== null && subscriber.expiresAt <= now) subscriber.stop(TOKEN_EXPIRED());
-    const keyIds = [...new Set(subscribers.flatMap((subscriber) => (subscriber.apiKeyId ? [subscriber.apiKeyId] : [])))];
+    for (const { viewer, stop } of subscribers) if (viewer.expiresAt !== undefined && viewer.expiresAt <= now) stop(TOKEN_EXPIRED());
+    const agents = new Map(subscribers.flatMap(({ viewer }) => (viewer.agentId ? [[viewer.agentId, viewer] as const] : [])));
+    const refused = new Map<string, GraphQLError>();
+    await Promise.all(
+      [...agents].map(([agentId, viewer]) =>
+        checkAgent(viewer).catch((err: unknown) => {
+          // Only a refusal ends subscriptions; a failed read leaves them for the next delivery.
+          if (err instanceof GraphQLError) refused.set(agentId, err);
+          else log.error({ err, agentId }, "an agent's standing could not be read");
+        }),
+      ),
+    );
+    for (const { viewer, stop } of subscribers) if (viewer.agentId && refused.has(viewer.agentId)) stop(refused.get(viewer.agentId));
+    const keyIds = [...new Set(subscribers.flatMap(({ viewer }) => (viewer.apiKeyId ? [viewer.apiKeyId] : [])))];
     if (!keyIds.length) return;
     const revoked = new Set(
       (await db.prisma.apiKey.findMany({ where: { id: { in: keyIds }, revokedAt: { not: null } }, select: { id: true } })).map((key) => key.id),
     );
-    for (const subscriber of subscribers) if (subscriber.apiKeyId && revoked.has(subscriber.apiKeyId)) subscriber.stop(KEY_REVOKED());
+    for (const { viewer, stop } of subscribers) if (viewer.apiKeyId && revoked.has(viewer.apiKeyId)) stop(KEY_REVOKED());
   }
 
   function totalsKey(workspaceId: string, assignedToId: string | null): TotalsKey {
