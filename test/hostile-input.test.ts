@@ -298,6 +298,62 @@ describe("bodies beyond the limits", () => {
   });
 });
 
+describe("values PostgreSQL cannot hold are the client's error, refused before SQL", () => {
+  it("a DateTime outside years 1 to 9999, as a variable or written into the document", async () => {
+    // graphql-scalars takes year 0 (and refuses expanded years itself).
+    for (const d of ["0000-01-01T00:00:00Z", "0000-06-30T12:00:00+02:00"]) {
+      await expectRefused(() => post({ query: `query($d: DateTime) { conversations(filter: { updatedAfter: $d }) { totalCount } }`, variables: { d } }), {
+        status: 200,
+        code: "BAD_USER_INPUT",
+        message: /DateTime must fall between the years 0001 and 9999/,
+      });
+    }
+    const id = await conversationId();
+    await expectRefused(
+      () => post({ query: `mutation { receiveMessage(input: { conversationId: "${id}", externalId: "year-0", body: "hi", sentAt: "0000-01-01T00:00:00Z" }) { id } }` }),
+      { status: 400, code: "BAD_USER_INPUT", message: /DateTime must fall between the years 0001 and 9999/ },
+    );
+    // The first and last storable years are fine.
+    for (const d of ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"]) {
+      expect((await post({ query: `query($d: DateTime) { conversations(filter: { updatedAfter: $d }) { totalCount } }`, variables: { d } })).json.errors).toBeUndefined();
+    }
+  });
+
+  it("a cursor whose key or id was edited by hand: year 0, an offset beyond 15 hours, a NUL in the id", async () => {
+    const page = dataOf(await t.gql(`{ conversations(first: 1) { pageInfo { endCursor } } }`));
+    const [name, key, id] = JSON.parse(Buffer.from(page.conversations.pageInfo.endCursor, "base64url").toString()) as [string, string, string];
+    expect((await post({ query: `query($c: String) { conversations(first: 1, after: $c) { totalCount } }`, variables: { c: page.conversations.pageInfo.endCursor } })).json.errors).toBeUndefined();
+    const forged = [
+      [name, key.replace(/^\d{4}/, "0000"), id],
+      [name, key.replace(/[+-]\d{2}(:\d{2})*$/, "+99"), id],
+      [name, key, `${id}\u0000`],
+    ];
+    for (const cursor of forged) {
+      const c = Buffer.from(JSON.stringify(cursor)).toString("base64url");
+      await expectRefused(() => post({ query: `query($c: String) { conversations(first: 1, after: $c) { totalCount } }`, variables: { c } }), {
+        status: 200,
+        code: "BAD_USER_INPUT",
+        message: /"after" is not a cursor this API issued/,
+      });
+    }
+  });
+
+  it("contact metadata nested deeper than 32 levels", async () => {
+    const nested = (depth: number): Record<string, unknown> => {
+      let value: Record<string, unknown> = { leaf: 1 };
+      for (let i = 1; i < depth; i++) value = { x: i % 2 ? [value] : value };
+      return value;
+    };
+    const error = await expectRefused(() => post({ query: CREATE_CONTACT, variables: { input: { firstName: "Deep", metadata: nested(500) } } }), {
+      status: 200,
+      code: "BAD_USER_INPUT",
+      message: /metadata may nest at most 32 levels/,
+    });
+    expect(error.extensions.field).toBe("input.metadata");
+    expect(dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Deep enough", metadata: nested(16) } })).createContact.firstName).toBe("Deep enough");
+  });
+});
+
 describe("strings that look like code are data", () => {
   const SQL = `Robert'); DROP TABLE "Contact"; -- ' OR '1'='1`;
   const SCRIPT = `<script>alert("x")</script><img src=x onerror=alert(1)>`;

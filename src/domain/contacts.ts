@@ -27,6 +27,22 @@ function name(value: string | null | undefined, field: string, required: boolean
   return trimmed;
 }
 
+/** How deep contact metadata may nest: deeper objects are not data a dashboard shows, and the JSON serializer recurses. */
+export const MAX_METADATA_DEPTH = 32;
+
+function metadata(value: Record<string, unknown> | null | undefined): Prisma.InputJsonObject | undefined {
+  if (value === undefined) return undefined;
+  // Iterative, like the value may be deep.
+  const pending: [unknown, number][] = [[value, 1]];
+  while (pending.length) {
+    const [item, depth] = pending.pop()!;
+    if (!item || typeof item !== "object") continue;
+    if (depth > MAX_METADATA_DEPTH) throw badInput("input.metadata", `metadata may nest at most ${MAX_METADATA_DEPTH} levels of objects and lists.`);
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return (value ?? {}) as Prisma.InputJsonObject;
+}
+
 /** The columns a set of fields writes; absent fields stay as they are, null clears. */
 function contactData(input: ContactFields, creating: boolean) {
   const data = {
@@ -36,7 +52,7 @@ function contactData(input: ContactFields, creating: boolean) {
     phone: input.phone,
     email: input.email === undefined || input.email === null ? input.email : input.email.trim().toLowerCase(),
     preferredChannel: input.preferredChannel,
-    metadata: input.metadata === undefined ? undefined : ((input.metadata ?? {}) as Prisma.InputJsonObject),
+    metadata: metadata(input.metadata),
     status: input.status === null ? undefined : input.status,
   };
   if (creating && !data.firstName) throw badInput("input.firstName", "firstName is required.");

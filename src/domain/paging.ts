@@ -1,5 +1,6 @@
 import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
+import { idKind } from "./ids.js";
 import { type Join, type Joined, joinSql, splitJoins } from "./joins.js";
 
 /** Relay connection arguments as a client sends them. */
@@ -92,7 +93,9 @@ function decodeCursor(cursor: string, sort: SortKey, field: string): Cursor {
   }
   // The key is cast to the sort's type in SQL: one the database would refuse is refused here, so
   // a cursor made up by hand is the client's error, not the server's.
-  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === "string") || !isKeyOfType(parsed[1], sort.type)) {
+  const wellFormed =
+    Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === "string") && isKeyOfType(parsed[1], sort.type) && idKind(parsed[2]) !== null;
+  if (!wellFormed) {
     throw new DomainError("BAD_USER_INPUT", `"${field}" is not a cursor this API issued.`, { field });
   }
   const [name, key, id] = parsed as [string, string, string];
@@ -104,9 +107,10 @@ function decodeCursor(cursor: string, sort: SortKey, field: string): Cursor {
   return { key, id };
 }
 
-// How PostgreSQL renders the two key types as text (ISO DateStyle; the offset follows TimeZone);
-// a list may sort rows without a time at either end with ±infinity.
-const TIMESTAMPTZ_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+// How PostgreSQL renders the two key types as text (ISO DateStyle; the offset follows TimeZone,
+// and PostgreSQL takes offsets up to 15:59:59); a list may sort rows without a time at either end
+// with ±infinity.
+const TIMESTAMPTZ_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(\.\d{1,6})?[+-](0\d|1[0-5])(:[0-5]\d){0,2}$/;
 const INT4_RANGE = 2 ** 31;
 
 function isKeyOfType(key: string, type: SortKey["type"]): boolean {
@@ -115,8 +119,11 @@ function isKeyOfType(key: string, type: SortKey["type"]): boolean {
   const parts = TIMESTAMPTZ_TEXT.exec(key);
   if (!parts) return false;
   const [year, month, day, hour, minute, second] = parts.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
-  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
+  // setUTCFullYear, not Date.UTC, which reads years 0 to 99 as 1900 to 1999; PostgreSQL has no year 0.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second);
+  return year >= 1 && date.getUTCMonth() === month - 1 && date.getUTCDate() === day && date.getUTCHours() === hour && date.getUTCMinutes() === minute && date.getUTCSeconds() === second;
 }
 
 /**

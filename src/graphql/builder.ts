@@ -78,7 +78,7 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.addScalarType("DateTime", DateTimeResolver);
+builder.addScalarType("DateTime", storableDateTime(DateTimeResolver));
 builder.addScalarType("JSON", JSONResolver);
 builder.addScalarType("JSONObject", JSONObjectResolver);
 builder.addScalarType("EmailAddress", EmailAddressResolver);
@@ -101,6 +101,23 @@ builder.globalConnectionField("totalCount", (t) =>
     resolve: (connection) => connection.totalCount(),
   }),
 );
+
+/**
+ * PostgreSQL has no year 0 and JavaScript dates reach years PostgreSQL cannot store: a date-time
+ * outside years 1 to 9999 would fail in SQL, so it is refused as input.
+ */
+function storableDateTime(scalar: GraphQLScalarType): GraphQLScalarType {
+  const check = (date: unknown, nodes?: ValueNode) => {
+    const year = date instanceof Date ? date.getUTCFullYear() : NaN;
+    if (!(year >= 1 && year <= 9999)) throw new GraphQLError("DateTime must fall between the years 0001 and 9999 (UTC).", { nodes });
+    return date as Date;
+  };
+  return new GraphQLScalarType({
+    ...scalar.toConfig(),
+    parseValue: (value) => check(scalar.parseValue(value)),
+    parseLiteral: (ast, variables) => check(scalar.parseLiteral(ast, variables), ast),
+  });
+}
 
 const E164 = /^\+[1-9]\d{6,14}$/;
 
