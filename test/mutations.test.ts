@@ -383,6 +383,27 @@ describe("several mutations in one request", () => {
     expect(first.contact.firstName).not.toBe("Renamed");
     expect(second.contact.firstName).toBe("Renamed");
   });
+
+  it("when a later one fails, the earlier ones, committed, still show their results; only the failed field is null", async () => {
+    const conv = await freshConversation({ status: "OPEN", priority: { not: "HIGH" } });
+    const inactive = await agentOf("AGENT", false);
+    const response = await t.gql<Record<string, { priority?: string; labels?: string[] } | null>>(
+      `mutation($id: ID!, $agent: ID!) {
+        updateConversationPriority(id: $id, priority: HIGH) { priority }
+        addConversationLabels(id: $id, labels: ["partial"]) { labels }
+        assignConversation(id: $id, agentId: $agent) { id }
+      }`,
+      { id: conv.id, agent: inactive.id },
+    );
+    expect(response.data).toEqual({
+      updateConversationPriority: { priority: "HIGH" },
+      addConversationLabels: { labels: expect.arrayContaining(["partial"]) },
+      assignConversation: null,
+    });
+    expect(response.errors).toEqual([expect.objectContaining({ path: ["assignConversation"], extensions: expect.objectContaining({ code: "BAD_USER_INPUT" }) })]);
+    const stored = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } });
+    expect([stored.priority, stored.labels.includes("partial"), stored.assignedToId]).toEqual(["HIGH", true, conv.assignedToId]);
+  });
 });
 
 describe("authorization and workspaces", () => {

@@ -104,7 +104,7 @@ describe("roles", () => {
           expect(res.errors).toBeUndefined();
           expect(res.data).toHaveProperty(field);
         } else {
-          expect(res.data).toBeNull();
+          expect(res.data).toEqual({ [field]: null });
           expect(res.errors).toHaveLength(1);
           expect(res.errors![0]).toMatchObject({
             message: `Your role (${role}) may not use Mutation.${field}.`,

@@ -87,7 +87,7 @@ builder.addScalarType("PhoneNumber", strictE164(PhoneNumberResolver));
 builder.queryType({ description: "Reads, confined to the caller's workspace. Any role may read, except the API key list (ADMIN)." });
 builder.mutationType({
   description:
-    "Writes, confined to the caller's workspace. Each runs in one transaction, records its activity and publishes one event after commit; a failed write changes nothing.",
+    "Writes, confined to the caller's workspace. Each runs in one transaction, records its activity and publishes one event after commit; a failed write changes nothing. Several in one request run one after another, each committing on its own: every field is nullable, so the ones that succeeded show their results even when a later one fails (null, with its error).",
 });
 
 builder.subscriptionType({

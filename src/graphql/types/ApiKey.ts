@@ -47,6 +47,7 @@ builder.queryFields((t) => ({
 builder.mutationFields((t) => ({
   createApiKey: t.field({
     type: CreateApiKeyPayloadRef,
+    nullable: true,
     authScopes: { admin: true },
     description: "Creates an API key for an integration of this workspace and returns its secret, once (ADMIN).",
     args: {
@@ -57,6 +58,7 @@ builder.mutationFields((t) => ({
   }),
   revokeApiKey: t.field({
     type: ApiKeyRef,
+    nullable: true,
     authScopes: { admin: true },
     description: "Revokes an API key: requests carrying it are refused from now on (ADMIN). Revoking a revoked key changes nothing.",
     args: { id: t.arg.id({ required: true, description: "The key's id (key_…)." }) },

@@ -99,6 +99,7 @@ const UpdateContactInput = builder.inputType("UpdateContactInput", {
 builder.mutationFields((t) => ({
   createContact: t.field({
     type: ContactRef,
+    nullable: true,
     authScopes: { admin: true },
     description: "Creates a contact (ADMIN).",
     args: { input: t.arg({ type: CreateContactInput, required: true, description: "The new contact." }) },
@@ -106,6 +107,7 @@ builder.mutationFields((t) => ({
   }),
   updateContact: t.field({
     type: ContactRef,
+    nullable: true,
     authScopes: { admin: true },
     description: "Changes a contact (ADMIN).",
     args: {

@@ -287,7 +287,7 @@ builder.mutationFields((t) => {
       description: "The updatedAt you last saw: if the conversation changed since, the mutation fails with CONFLICT and changes nothing.",
     });
   const labelsArg = (description: string) => t.arg.stringList({ required: true, description });
-  const field = (description: string) => ({ type: ConversationRef, authScopes: { agent: true }, description });
+  const field = (description: string) => ({ type: ConversationRef, nullable: true, authScopes: { agent: true }, description });
   return {
     updateConversationStatus: t.field({
       ...field("Sets the status (OPEN, CLOSED, ARCHIVED); the current one is a no-op."),
@@ -355,6 +355,7 @@ builder.mutationFields((t) => {
     }),
     bulkUpdateConversations: t.field({
       type: BulkUpdateConversationsPayload,
+      nullable: true,
       authScopes: { agent: true },
       description: `Applies the same changes to up to ${MAX_BULK_IDS} conversations; each succeeds or fails on its own.`,
       args: {

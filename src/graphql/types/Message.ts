@@ -55,6 +55,7 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
 builder.mutationFields((t) => ({
   receiveMessage: t.field({
     type: MessageRef,
+    nullable: true,
     authScopes: { agent: true },
     description:
       "Records an inbound message: messageCount and unreadCount +1, lastMessageAt and the preview set, the contact's lastContacted set. Idempotent on externalId.",
@@ -63,6 +64,7 @@ builder.mutationFields((t) => ({
   }),
   sendMessage: t.field({
     type: MessageRef,
+    nullable: true,
     authScopes: { agent: true },
     description: "Sends a reply as the calling agent: messageCount +1, unreadCount unchanged.",
     args: { input: t.arg({ type: SendMessageInput, required: true, description: "The reply." }) },
