@@ -133,7 +133,9 @@ describe("conversation field mutations", () => {
     expect(tagged.tags).toEqual(["web", "follow-up"]);
     expect(tagged.activity.edges[0].node).toMatchObject({ type: "TAGS_CHANGED", from: conv.tags, to: ["web", "follow-up"] });
     const bad = errorOf(await t.gql(SET_TAGS, { id: conv.id, tags: ["Ümlaut"] }));
-    expect(bad.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "tags", label: "Ümlaut" });
+    expect(bad).toMatchObject({ message: expect.stringMatching(/^Invalid tag "Ümlaut": tags are 1 to 50 characters/), extensions: { code: "BAD_USER_INPUT", field: "tags", tag: "Ümlaut" } });
+    const many = errorOf(await t.gql(SET_TAGS, { id: conv.id, tags: Array.from({ length: 21 }, (_, i) => `t${i}`) }));
+    expect(many.message).toBe("A conversation has at most 20 tags; this would make 21.");
   });
 
   it("assigns only active agents of the workspace; null unassigns; the current assignee is a no-op", async () => {
@@ -627,6 +629,12 @@ describe("bulkUpdateConversations", () => {
       message: "A label cannot be both added and removed: billing.",
       extensions: { code: "BAD_USER_INPUT", field: "removeLabels" },
     });
+    // An agent who cannot be assigned is one error for the request, not one per conversation.
+    const second = await freshConversation();
+    for (const assign of [(await agentOf("AGENT", false)).id, "cnt_0123456789abcdef"]) {
+      const refused = await t.gql(BULK, { ids: [conv.id, second.id], status: "CLOSED", assign });
+      expect(refused.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: "BAD_USER_INPUT", field: "assignToId" }) })]);
+    }
     expect(await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: conv.id } })).toEqual(conv);
     expect(errorOf(await t.gql(BULK, { ids: [conv.id], status: "CLOSED" }, { token: viewerToken })).extensions!.code).toBe("FORBIDDEN");
   });

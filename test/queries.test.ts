@@ -260,6 +260,34 @@ describe("bad input", () => {
     ["bad label filter", `{ conversations(filter: { labels: ["no/slashes"] }) { totalCount } }`],
     ["bad DateTime", `{ conversations(filter: { updatedAfter: "yesterday" }) { totalCount } }`],
   ];
+  it("rejects filter ids of the wrong kind, and assignedToId with unassigned: true, naming the field (a typo is not an empty inbox)", async () => {
+    const cases: [Record<string, unknown>, string][] = [
+      [{ assignedToId: "cnt_0123456789abcdef" }, "filter.assignedToId"],
+      [{ contactId: "garbage" }, "filter.contactId"],
+      [{ assignedToId: "agt_0123456789abcdef", unassigned: true }, "filter.unassigned"],
+    ];
+    for (const [filter, field] of cases) {
+      for (const query of [
+        `query($f: ConversationFilter) { conversations(filter: $f) { totalCount } }`,
+        `query($f: ConversationFilter) { conversationCounts(filter: $f) { total } }`,
+      ]) {
+        const res = await t.gql(query, { f: filter });
+        expect(res.errors?.[0].extensions, JSON.stringify(filter)).toEqual({ code: "BAD_USER_INPUT", field });
+      }
+    }
+    // Assigned to someone (unassigned: false) and to this agent agree.
+    const agent = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, role: "AGENT" } });
+    const both = await t.gql(`query($f: ConversationFilter) { conversations(filter: $f) { totalCount } }`, { f: { assignedToId: agent.id, unassigned: false } });
+    expect(both.errors).toBeUndefined();
+  });
+
+  it("nodes: a malformed id is an error at its own index; the other entries still load", async () => {
+    const conv = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId } });
+    const res = await t.gql(`query($ids: [ID!]!) { nodes(ids: $ids) { id } viewer { id } }`, { ids: [conv.id, "bad", "conv_doesnotexist0000"] });
+    expect(res.data).toMatchObject({ nodes: [{ id: conv.id }, null, null], viewer: { id: expect.stringMatching(/^agt_/) } });
+    expect(res.errors).toEqual([expect.objectContaining({ path: ["nodes", 1], extensions: { code: "BAD_USER_INPUT", field: "ids.1" } })]);
+  });
+
   for (const [name, query, variables] of cases) {
     it(`rejects ${name} with BAD_USER_INPUT and a clear message`, async () => {
       const res = await t.gql(query, variables);

@@ -319,6 +319,17 @@ describe("conversationEvents", () => {
     const badId = overSse<Totals>(url, admin, TOTALS, { a: "conv_000000000000" });
     await expect(badId.next()).rejects.toThrow(/BAD_USER_INPUT/);
     badId.dispose();
+    // An empty id is a bad id, not "every conversation".
+    for (const [query, variables] of [
+      [EVENTS, { id: "" }],
+      [UNREAD, { c: "" }],
+      [UNREAD, { a: "" }],
+      [TOTALS, { a: "" }],
+    ] as const) {
+      const empty = overSse<unknown>(url, admin, query, variables);
+      await expect(empty.next()).rejects.toThrow(/BAD_USER_INPUT/);
+      empty.dispose();
+    }
   });
 
   it("a subscription that does not parse or validate gets BAD_USER_INPUT over graphql-ws too", async () => {

@@ -2,6 +2,8 @@ import { Prisma, type Conversation, type PrismaClient } from "../generated/prism
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import { contactMatches, containsPattern } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
+import { badInput } from "./errors.js";
+import { requireId } from "./ids.js";
 import type { Join } from "./joins.js";
 import { type PageArgs, type SortKey, countRows, countsByParent, oneOf, pageWindow, readPage, rowsByParent, textArray, toConnection } from "./paging.js";
 
@@ -70,7 +72,10 @@ function keyConditions(workspaceId: string, f: ConversationFilter): Prisma.Sql[]
   if (f.status?.length) parts.push(oneOf(Prisma.sql`t."status"`, f.status, "ConversationStatus"));
   if (f.channel?.length) parts.push(oneOf(Prisma.sql`t."channel"`, f.channel, "Channel"));
   if (f.priority?.length) parts.push(oneOf(Prisma.sql`t."priority"`, f.priority, "ConversationPriority"));
-  if (f.assignedToId != null) parts.push(Prisma.sql`t."assignedToId" = ${f.assignedToId}`);
+  if (f.assignedToId != null) {
+    if (f.unassigned) throw badInput("filter.unassigned", 'Pass "assignedToId" or "unassigned: true", not both: together they match nothing.');
+    parts.push(Prisma.sql`t."assignedToId" = ${requireId(f.assignedToId, "agent", "filter.assignedToId")}`);
+  }
   if (f.unassigned != null) {
     parts.push(f.unassigned ? Prisma.sql`t."assignedToId" IS NULL` : Prisma.sql`t."assignedToId" IS NOT NULL`);
   }
@@ -82,7 +87,7 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
   const f = filter ?? {};
   const parts = keyConditions(workspaceId, f);
   if (f.labels?.length) parts.push(Prisma.sql`t."labels" @> ${textArray(normalizeLabelList(f.labels, "filter.labels"))}`);
-  if (f.contactId != null) parts.push(Prisma.sql`t."contactId" = ${f.contactId}`);
+  if (f.contactId != null) parts.push(Prisma.sql`t."contactId" = ${requireId(f.contactId, "contact", "filter.contactId")}`);
   if (f.hasUnread != null) parts.push(f.hasUnread ? Prisma.sql`t."unreadCount" > 0` : Prisma.sql`t."unreadCount" = 0`);
   if (f.updatedAfter != null) parts.push(Prisma.sql`t."updatedAt" > ${f.updatedAfter}`);
   const term = f.search?.trim();

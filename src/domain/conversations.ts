@@ -3,7 +3,7 @@ import type { ActivityType, Channel, ConversationPriority, ConversationStatus } 
 import type { Viewer } from "../graphql/context.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
-import { MAX_LABELS, normalizeLabelList } from "./labels.js";
+import { MAX_LABELS, normalizeLabelList, tooManyLabels } from "./labels.js";
 import { textArray } from "./paging.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, inOneTransaction, sqlNow, transact } from "./write.js";
 
@@ -208,9 +208,6 @@ export function markConversationRead(deps: WriteDeps, actor: Actor, input: { id:
   return changeColumn(deps, actor, input, { type: "READ", column: "unreadCount", set: Prisma.sql`0`, changes: Prisma.sql`b."unreadCount" <> 0` });
 }
 
-const tooManyLabels = (field: string, count: number) =>
-  badInput(field, `A conversation has at most ${MAX_LABELS} labels; this would make ${count}.`);
-
 /**
  * Adds labels in one UPDATE computed from the row's current labels (appended in the order given,
  * duplicates skipped) whose WHERE refuses more than 20: concurrent adds never lose each other's
@@ -252,9 +249,7 @@ function setList(
   list: { column: "labels" | "tags"; type: ActivityType },
 ) {
   const values = normalizeLabelList(input.values, list.column);
-  if (values.length > MAX_LABELS) {
-    throw badInput(list.column, `A conversation has at most ${MAX_LABELS} ${list.column}; got ${values.length}.`);
-  }
+  if (values.length > MAX_LABELS) throw tooManyLabels(list.column, values.length);
   const column = Prisma.raw(`b."${list.column}"`);
   const next = textArray(values);
   return changeColumn(deps, actor, input, {
@@ -300,7 +295,7 @@ export async function createConversation(deps: WriteDeps, actor: Actor, input: C
   const labels = normalizeLabelList(input.labels ?? [], "input.labels");
   const tags = normalizeLabelList(input.tags ?? [], "input.tags");
   if (labels.length > MAX_LABELS) throw tooManyLabels("input.labels", labels.length);
-  if (tags.length > MAX_LABELS) throw badInput("input.tags", `A conversation has at most ${MAX_LABELS} tags.`);
+  if (tags.length > MAX_LABELS) throw tooManyLabels("input.tags", tags.length);
   const assignedToId = input.assignedToId ?? null;
   if (assignedToId) requireId(assignedToId, "agent", "input.assignedToId");
   return transact(deps, async (tx, emit) => {
@@ -367,6 +362,9 @@ export async function bulkUpdateConversations(deps: WriteDeps, actor: Actor, inp
   if (both.length) throw badInput("removeLabels", `A label cannot be both added and removed: ${both.join(", ")}.`);
   // Only "unassign" unassigns: a form that sends assignToId null for "no agent chosen" leaves assignments alone.
   const assignee = input.unassign ? null : (input.assignToId ?? undefined);
+  // An agent who cannot be assigned is one error for the request, not one per conversation; each
+  // assignment still checks again under its own lock.
+  if (assignee) await requireAssignableAgent(deps.batch?.tx ?? deps.prisma, actor, assignee, "assignToId");
   const steps: ((batch: WriteDeps, id: string) => Promise<Conversation>)[] = [];
   if (input.status) steps.push((batch, id) => updateConversationStatus(batch, actor, { id, status: input.status! }));
   if (input.priority !== undefined) steps.push((batch, id) => updateConversationPriority(batch, actor, { id, priority: input.priority ?? null }));

@@ -65,7 +65,7 @@ export function idKind(id: string): IdKind | null {
 /** Checks that `id` is a well-formed id of `kind`, or fails with BAD_USER_INPUT naming `field`. */
 export function requireId(id: string, kind: IdKind, field = "id"): string {
   if (idKind(id) !== kind) {
-    throw new DomainError("BAD_USER_INPUT", `"${field}" must be an id starting with ${ID_PREFIXES[kind]}_.`, { field });
+    throw new DomainError("BAD_USER_INPUT", `"${field}" must be an id of the form ${ID_PREFIXES[kind]}_ followed by 12 to 64 lowercase letters and digits.`, { field });
   }
   return id;
 }

@@ -5,18 +5,27 @@ export const MAX_LABELS = 20;
 export const MAX_LABEL_LENGTH = 50;
 const LABEL_PATTERN = /^[a-z0-9 _-]+$/;
 
-/** Trims and lower-cases one label, or fails with BAD_USER_INPUT naming the label. */
+/** Tags follow the rules of labels; messages name what the field holds. */
+const nounOf = (field: string) => (/tags$/i.test(field) ? "tag" : "label");
+
+/** Trims and lower-cases one label (or tag), or fails with BAD_USER_INPUT naming it. */
 export function normalizeLabel(raw: string, field: string): string {
   const label = raw.trim().toLowerCase();
   if (label.length < 1 || label.length > MAX_LABEL_LENGTH || !LABEL_PATTERN.test(label)) {
     const shown = raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
+    const noun = nounOf(field);
     throw new DomainError(
       "BAD_USER_INPUT",
-      `Invalid label "${shown}": labels are 1 to ${MAX_LABEL_LENGTH} characters of a-z, 0-9, space, "_" and "-".`,
-      { field, label: shown },
+      `Invalid ${noun} "${shown}": ${noun}s are 1 to ${MAX_LABEL_LENGTH} characters of a-z, 0-9, space, "_" and "-".`,
+      { field, [noun]: shown },
     );
   }
   return label;
+}
+
+/** The refusal of more than MAX_LABELS labels (or tags) on one conversation. */
+export function tooManyLabels(field: string, count: number): DomainError {
+  return new DomainError("BAD_USER_INPUT", `A conversation has at most ${MAX_LABELS} ${nounOf(field)}s; this would make ${count}.`, { field });
 }
 
 /** Normalised, de-duplicated labels in first-seen order. Used for tags too: same rules. */

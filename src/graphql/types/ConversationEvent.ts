@@ -34,7 +34,7 @@ builder.subscriptionField("conversationEvents", (t) =>
       // Rejects a bad filter (e.g. an invalid label) at subscribe time, as the query would.
       if (filter) conversationWhere(ctx.viewer.workspaceId, filter);
       return ctx.feeds.conversationEvents(ctx.viewer, {
-        conversationId: id ? requireId(id, "conversation") : null,
+        conversationId: id != null ? requireId(id, "conversation") : null,
         filter: filter ?? null,
       });
     },

@@ -50,7 +50,8 @@ builder.queryFields((t) => ({
     args: { ids: t.arg.idList({ required: true, description: "Record ids." }) },
     resolve: (_root, { ids }, ctx, info) => {
       if (ids.length > MAX_NODES) throw new DomainError("BAD_USER_INPUT", `"ids" takes at most ${MAX_NODES} ids.`, { field: "ids" });
-      return Promise.all(ids.map((id) => loadNode(id, ctx, info, "ids")));
+      // Each entry on its own: a malformed id is an error at its own index, the others still load.
+      return ids.map((id, i) => loadNode(id, ctx, info, `ids.${i}`));
     },
   }),
 }));

@@ -23,8 +23,8 @@ builder.subscriptionField("unreadCountChanged", (t) =>
     },
     subscribe: (_root, args, ctx) =>
       ctx.feeds.unreadCountChanged(ctx.viewer, {
-        conversationId: args.conversationId ? requireId(args.conversationId, "conversation", "conversationId") : null,
-        assignedToId: args.assignedToId ? requireId(args.assignedToId, "agent", "assignedToId") : null,
+        conversationId: args.conversationId != null ? requireId(args.conversationId, "conversation", "conversationId") : null,
+        assignedToId: args.assignedToId != null ? requireId(args.assignedToId, "agent", "assignedToId") : null,
       }),
     resolve: (change, _args, ctx) => withDeliveryLoaders(ctx, change),
   }),

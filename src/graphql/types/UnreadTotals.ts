@@ -17,7 +17,7 @@ builder.subscriptionField("unreadTotals", (t) =>
       "Unread totals of your workspace, or of one agent's conversations: the current figures at once, then new figures after every change that moves them (reassignments move both agents' totals).",
     args: { assignedToId: t.arg.id({ description: "Only conversations assigned to this agent (agt_…); the whole workspace when absent." }) },
     subscribe: (_root, { assignedToId }, ctx) =>
-      ctx.feeds.unreadTotals(ctx.viewer, assignedToId ? requireId(assignedToId, "agent", "assignedToId") : null),
+      ctx.feeds.unreadTotals(ctx.viewer, assignedToId != null ? requireId(assignedToId, "agent", "assignedToId") : null),
     resolve: (totals) => totals,
   }),
 );
