@@ -181,7 +181,7 @@ try {
          SELECT p.id, count(*) FILTER (WHERE m."direction" = 'INBOUND' AND m."createdAt" > coalesce(p.last_reply, '-infinity'))::int AS n
          FROM per p JOIN "Message" m ON m."conversationId" = p.id GROUP BY p.id
        ), last AS (
-         SELECT DISTINCT ON (m."conversationId") m."conversationId" AS id, m."body"
+         SELECT DISTINCT ON (m."conversationId") m."conversationId" AS id, m."id" AS message_id, m."body"
          FROM "Message" m WHERE m."workspaceId" = $1
          ORDER BY m."conversationId", m."createdAt" DESC, m."id" DESC
        )
@@ -190,6 +190,7 @@ try {
          "unreadCount" = CASE WHEN t."status" = 'OPEN' THEN unread.n ELSE 0 END,
          "lastMessageAt" = per.last_at,
          "lastMessagePreview" = left(btrim(regexp_replace(last."body", '\\s+', ' ', 'g')), ${PREVIEW_LENGTH}),
+         "lastMessageId" = last.message_id,
          "updatedAt" = greatest(t."createdAt", per.last_at)
        FROM per JOIN unread ON unread.id = per.id JOIN last ON last.id = per.id
        WHERE t."id" = per.id`,

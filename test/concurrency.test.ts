@@ -103,6 +103,22 @@ describe("message intake under concurrency", () => {
     // The newest message wins the preview, whatever order the deliveries committed in.
     expect(after.lastMessagePreview).toBe("message 199");
   }, 120_000);
+
+  it("concurrent deliveries stamped with the same second: the preview is the message that lists first, whatever order they commit in", async () => {
+    const sentAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 5_000).toISOString();
+    for (let round = 0; round < 10; round++) {
+      const conv = await freshConversation();
+      const results = await Promise.all(
+        Array.from({ length: 4 }, (_, i) => t.gql(RECEIVE, { input: { conversationId: conv.id, body: `tie ${round}.${i}`, externalId: `tie-${conv.id}-${i}`, sentAt } })),
+      );
+      expect(results.flatMap((r) => r.errors ?? [])).toEqual([]);
+      const { data } = await t.gql<{ conversation: { lastMessagePreview: string; messages: { edges: { node: { body: string } }[] } } }>(
+        `query($id: ID!) { conversation(id: $id) { lastMessagePreview messages(first: 1) { edges { node { body } } } } }`,
+        { id: conv.id },
+      );
+      expect(data!.conversation.lastMessagePreview).toBe(data!.conversation.messages.edges[0].node.body);
+    }
+  });
 });
 
 describe("optimistic concurrency", () => {

@@ -30,6 +30,7 @@ describe("demo seed", () => {
       expect(c.messageCount).toBe(c.messages.length);
       expect(c.lastMessageAt).toEqual(c.messages[0]?.createdAt ?? null);
       expect(c.lastMessagePreview).toBe(c.messages[0] ? messagePreview(c.messages[0].body) : null);
+      expect(c.lastMessageId).toBe(c.messages[0]?.id ?? null);
       expect(c.unreadCount).toBeLessThanOrEqual(inbound.length);
       if (c.status !== "OPEN") expect(c.unreadCount).toBe(0);
       const count = (type: string) => c.activities.filter((a) => a.type === type).length;

@@ -25,7 +25,7 @@ function requireBody(body: string): string {
 
 /**
  * Inserts a message and moves its conversation's figures in one statement: messageCount,
- * unreadCount for inbound ones, lastMessageAt and the preview (when it is the newest), the
+ * unreadCount for inbound ones, lastMessageAt and the preview (when it lists first), the
  * contact's lastContacted (inbound), and the activity. The counters are increments on the row
  * as it is when the UPDATE locks it, so concurrent messages never lose one another. Returns
  * nothing when the conversation is not in the actor's workspace or the externalId is taken.
@@ -43,6 +43,9 @@ async function addMessage(
     { actor: inbound ? null : actor, type: inbound ? "MESSAGE_RECEIVED" : "MESSAGE_SENT", from: Prisma.sql`NULL`, to: Prisma.sql`jsonb_build_object('messageId', m."id")` },
     Prisma.sql`c, m`,
   );
+  // Whether the new message lists before the conversation's last one: newest first by (createdAt,
+  // id), on the row as the UPDATE has locked it, so concurrent deliveries agree whatever their order.
+  const listsFirst = Prisma.sql`(t."lastMessageAt" IS NULL OR (t."lastMessageAt", COALESCE(t."lastMessageId", '')) < (m."createdAt", m."id"))`;
   const [row] = await tx.$queryRaw<(Message & { unreadCount: number; assignedToId: string | null; conversationUpdatedAt: Date })[]>`
     WITH m AS (
       INSERT INTO "Message" ("id", "workspaceId", "conversationId", "direction", "body", "externalId", "senderId", "createdAt")
@@ -55,8 +58,8 @@ async function addMessage(
       UPDATE "Conversation" t SET
         "messageCount" = t."messageCount" + 1,
         "unreadCount" = t."unreadCount" + ${inbound ? 1 : 0},
-        "lastMessagePreview" = CASE WHEN t."lastMessageAt" IS NULL OR t."lastMessageAt" <= m."createdAt"
-          THEN ${messagePreview(message.body)} ELSE t."lastMessagePreview" END,
+        "lastMessagePreview" = CASE WHEN ${listsFirst} THEN ${messagePreview(message.body)} ELSE t."lastMessagePreview" END,
+        "lastMessageId" = CASE WHEN ${listsFirst} THEN m."id" ELSE t."lastMessageId" END,
         "lastMessageAt" = GREATEST(t."lastMessageAt", m."createdAt"),
         "updatedAt" = ${bumpedUpdatedAt(deps)}
       FROM m WHERE t."id" = m."conversationId"
