@@ -78,6 +78,27 @@ describe("WebSocket (graphql-ws) credentials", () => {
     }
   });
 
+  it("a failure of ours while checking an operation's credentials is INTERNAL_SERVER_ERROR, not the client's UNAUTHENTICATED", async () => {
+    const { secret } = await createKey();
+    const { client } = socket({ "x-api-key": secret });
+    // The first subscription keeps the (lazy) socket open.
+    const first = overWs<Totals>(client, TOTALS);
+    await first.next();
+    // The key lookup fails for the next operation on the same socket, as when the database is down.
+    await t.db.prisma.$executeRawUnsafe(`ALTER TABLE "ApiKey" RENAME TO "ApiKeyAway"`);
+    try {
+      const refusal = await overWs(client, TOTALS).next().then(
+        (data) => ({ accepted: data }),
+        (errors: unknown) => errors,
+      );
+      expect(refusal).toEqual([{ message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }]);
+    } finally {
+      await t.db.prisma.$executeRawUnsafe(`ALTER TABLE "ApiKeyAway" RENAME TO "ApiKey"`);
+      await first.close();
+      await client.dispose();
+    }
+  });
+
   it("a key revoked while its socket is open: the next operation on that socket is refused", async () => {
     const { secret, id } = await createKey();
     const { client, state } = socket({ "x-api-key": secret });

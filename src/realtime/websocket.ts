@@ -104,6 +104,12 @@ export function serveGraphQLOverWebSocket(
           errorsSent(errors, document, params.operationName);
           return errors.map(withoutHttp);
         };
+        // A failure of ours (the database, Redis) is logged and masked, as over HTTP: it says
+        // nothing about the client's credentials or document.
+        const unexpected = (err: unknown) => {
+          ctx.extra.log?.error({ err, operationId: id }, "a websocket operation could not be started");
+          return new GraphQLError("Unexpected error.", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+        };
         // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
         const unstorable = unstorableVariables(params.variables);
         if (unstorable) return refuse([unstorable]);
@@ -111,7 +117,7 @@ export function serveGraphQLOverWebSocket(
         try {
           document = parse((await documents.documentFor(params)) ?? params.query);
         } catch (err) {
-          return refuse([withContractCode(err instanceof GraphQLError ? err : new GraphQLError("The query does not parse."))]);
+          return refuse([err instanceof GraphQLError ? withContractCode(err) : unexpected(err)]);
         }
         const errors = validate(schema, document);
         if (errors.length) return refuse(errors.map(withContractCode), document);
@@ -122,10 +128,7 @@ export function serveGraphQLOverWebSocket(
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          return refuse(
-            [err instanceof GraphQLError ? err : new GraphQLError("The operation could not be authenticated.", { extensions: { code: "UNAUTHENTICATED" } })],
-            document,
-          );
+          return refuse([err instanceof GraphQLError ? err : unexpected(err)], document);
         }
         return {
           schema,
