@@ -13,11 +13,23 @@ export function containsPattern(term: string): string {
   return `%${term.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
 }
 
-/** Whether the contact aliased `alias` matches a search pattern: its name, email or phone. */
+/**
+ * A contact's full name: as set, or its first and last name (the columns of graphql/selection.ts's
+ * NEEDS for fullName). The same rule as SQL, for the contact aliased `alias`, follows.
+ */
+export function contactFullName(contact: Pick<Contact, "fullName" | "firstName" | "lastName">): string {
+  return contact.fullName ?? [contact.firstName, contact.lastName].filter(Boolean).join(" ");
+}
+
+function contactFullNameSql(alias: string): Prisma.Sql {
+  const a = (column: string) => Prisma.raw(`${alias}."${column}"`);
+  return Prisma.sql`COALESCE(${a("fullName")}, concat_ws(' ', ${a("firstName")}, ${a("lastName")}))`;
+}
+
+/** Whether the contact aliased `alias` matches a search pattern: its full name, email or phone. */
 export function contactMatches(alias: string, pattern: string): Prisma.Sql {
   const a = (column: string) => Prisma.raw(`${alias}."${column}"`);
-  return Prisma.sql`(COALESCE(${a("fullName")}, ${a("firstName")} || ' ' || COALESCE(${a("lastName")}, '')) ILIKE ${pattern}
-    OR ${a("email")} ILIKE ${pattern} OR ${a("phone")} ILIKE ${pattern})`;
+  return Prisma.sql`(${contactFullNameSql(alias)} ILIKE ${pattern} OR ${a("email")} ILIKE ${pattern} OR ${a("phone")} ILIKE ${pattern})`;
 }
 
 export function contactWhere(workspaceId: string, filter: ContactFilter | null | undefined): Prisma.Sql {

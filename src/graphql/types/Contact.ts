@@ -1,4 +1,4 @@
-import { listContacts } from "../../domain/contact-query.js";
+import { contactFullName, listContacts } from "../../domain/contact-query.js";
 import { createContact, updateContact } from "../../domain/contacts.js";
 import { requireId } from "../../domain/ids.js";
 import { builder } from "../builder.js";
@@ -16,7 +16,7 @@ export const ContactRef = builder.prismaNode("Contact", {
     lastName: t.exposeString("lastName", { nullable: true, description: "Family name." }),
     fullName: t.string({
       description: "Full name as set, or derived from first and last name when not set.",
-      resolve: (c) => c.fullName ?? [c.firstName, c.lastName].filter(Boolean).join(" "),
+      resolve: contactFullName,
     }),
     preferredChannel: t.expose("preferredChannel", { type: ChannelEnum, nullable: true, description: "The channel the contact prefers." }),
     metadata: t.field({
