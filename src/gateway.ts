@@ -2,10 +2,10 @@ import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
-import { createYoga, useReadinessCheck, type GraphiQLOptions, type YogaServerInstance } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type GraphiQLOptions } from "graphql-yoga";
 import type { Registry } from "prom-client";
 import { createAgentCheck } from "./auth/agent-standing.js";
-import { createAuthenticator, type Authenticator } from "./auth/authenticate.js";
+import { createAuthenticator } from "./auth/authenticate.js";
 import { developmentSecret, signAgentToken } from "./auth/tokens.js";
 import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
@@ -36,17 +36,13 @@ const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graph
 const INBOX_EXAMPLE_VARIABLES = readFileSync(new URL("./graphql/operations/InboxPage.variables.json", import.meta.url), "utf8");
 
 export interface Gateway {
-  yoga: YogaServerInstance<Record<string, unknown>, RequestContext>;
   /** Sends a request through the whole gateway without a socket (used by tests). */
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
   db: Database;
-  log: Logger;
   /** A token for the first admin of the demo workspace, outside production with an HS256 secret; null otherwise. */
   devToken: string | null;
   /** The HS256 secret tokens are signed with (JWT_SECRET or the development secret); null with a JWKS. */
   jwtSecret: string | null;
-  /** Verifies the credentials of a request or a WebSocket connection: the one check every transport uses. */
-  auth: Authenticator;
   /** The live feeds (subscriptions) of this instance. */
   feeds: LiveFeeds;
   bus: EventBus;
@@ -184,13 +180,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   let webSockets: { dispose(): Promise<void> } | null = null;
   let metricsServer: Server | null = null;
   const gateway: Gateway = {
-    yoga,
     fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
     db,
-    log,
     devToken,
     jwtSecret,
-    auth,
     feeds,
     bus,
     metrics: metrics?.registry ?? null,
@@ -201,7 +194,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       const url = await listenOn(httpServer, port, host, "/graphql");
       webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents, config.MAX_REQUEST_BODY_BYTES, metrics?.countErrors);
       if (metrics && config.METRICS_PORT !== undefined) {
-        metricsServer = createServer(metricsHandler(metrics.registry));
+        metricsServer = createServer(metricsHandler(metrics.registry, log));
         gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");
       }
       return url;
@@ -255,7 +248,7 @@ function closeServer(server: Server): Promise<void> {
 }
 
 /** The metrics port serves GET /metrics and nothing else. */
-function metricsHandler(registry: Registry) {
+function metricsHandler(registry: Registry, log: Logger) {
   return (request: IncomingMessage, response: ServerResponse) => {
     if (request.method !== "GET" || new URL(request.url ?? "/", "http://metrics").pathname !== "/metrics") {
       response.writeHead(404).end();
@@ -263,7 +256,10 @@ function metricsHandler(registry: Registry) {
     }
     registry.metrics().then(
       (text) => response.writeHead(200, { "content-type": registry.contentType }).end(text),
-      () => response.writeHead(500).end(),
+      (err: unknown) => {
+        log.error({ err }, "metrics could not be collected");
+        response.writeHead(500).end();
+      },
     );
   };
 }

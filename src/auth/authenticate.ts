@@ -33,10 +33,11 @@ export function credentialsOf(source: { request?: Request; connectionParams?: un
 }
 
 export interface Authenticator {
-  /** The caller of a request or connection, verified; UNAUTHENTICATED otherwise. Each Request is verified once. */
+  /**
+   * The caller of a request or connection, verified; UNAUTHENTICATED otherwise. Each Request is
+   * verified once. The one check every transport goes through.
+   */
   viewerOf(source: { request?: Request; connectionParams?: unknown }): Promise<Viewer>;
-  /** The one check every transport goes through. */
-  authenticate(credentials: Credentials): Promise<Viewer>;
 }
 
 export function createAuthenticator(prisma: PrismaClient, verifyToken: TokenVerifier, checkAgent: AgentCheck): Authenticator {
@@ -53,7 +54,6 @@ export function createAuthenticator(prisma: PrismaClient, verifyToken: TokenVeri
   }
 
   return {
-    authenticate,
     viewerOf(source) {
       if (source.connectionParams !== undefined || !source.request) return authenticate(credentialsOf(source));
       const known = byRequest.get(source.request);

@@ -3,14 +3,15 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
+import { idKind } from "../domain/ids.js";
 import { AgentRole } from "../generated/prisma/enums.js";
 import type { Viewer } from "../graphql/context.js";
 import { unauthenticated } from "./errors.js";
 
 /** The claims an agent's token carries: who (sub), which workspace, and what they may do. */
 const claimsSchema = z.object({
-  sub: z.string().regex(/^agt_[0-9a-z]{12,}$/),
-  workspaceId: z.string().regex(/^wsp_[0-9a-z]{12,}$/),
+  sub: z.string().refine((id) => idKind(id) === "agent"),
+  workspaceId: z.string().refine((id) => idKind(id) === "workspace"),
   role: z.enum(AgentRole),
   exp: z.number().optional(),
 });

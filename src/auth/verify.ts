@@ -17,8 +17,8 @@ type KeyConfig = Pick<Config, "JWT_SECRET" | "JWT_JWKS_URL" | "JWT_JWKS_FILE" | 
 
 /**
  * The one place tokens are checked, for HTTP, SSE and WebSocket alike. Keys come from JWT_SECRET
- * (HS256) or from a JWKS (RS256/ES256) at a URL or in a file; `secret` is the development secret
- * used when none of them is set.
+ * (HS256) or from a JWKS (RS256/ES256) at a URL or in a file; `developmentSecret` is used when
+ * none of them is set.
  */
 export function createTokenVerifier(config: KeyConfig, developmentSecret?: string): TokenVerifier {
   const { provider, algorithms } = signingKeys(config, developmentSecret);

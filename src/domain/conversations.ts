@@ -7,7 +7,7 @@ import { MAX_LABELS, normalizeLabelList, tooManyLabels } from "./labels.js";
 import { textArray } from "./paging.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, inOneTransaction, sqlNow, transact } from "./write.js";
 
-/** Who makes a change: an agent of a workspace. */
+/** Who makes a change in a workspace: an agent, or an API key (agentId null). */
 export type Actor = Pick<Viewer, "agentId" | "workspaceId">;
 
 /**

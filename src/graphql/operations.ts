@@ -7,8 +7,9 @@ export const sha256 = (text: string) => createHash("sha256").update(text).digest
 const folder = new URL("./operations/", import.meta.url);
 
 /**
- * The operations shipped in src/graphql/operations/*.graphql (the dashboard's, also used by tests
- * and benchmarks) as a trusted-documents manifest: sha256 of the printed document → document.
+ * The operations shipped in src/graphql/operations/*.graphql (the dashboard's, also used by tests;
+ * the benchmark has its own, the issue's scenarios, in bench/operations) as a trusted-documents
+ * manifest: sha256 of the printed document → document.
  */
 export function shippedOperations(): Record<string, string> {
   const files = readdirSync(folder).filter((name) => name.endsWith(".graphql")).sort();

@@ -10,6 +10,7 @@ import {
   addConversationLabels,
   assignConversation,
   bulkUpdateConversations,
+  type BulkUpdateResult,
   createConversation,
   MAX_BULK_IDS,
   markConversationRead,
@@ -251,7 +252,7 @@ const CreateConversationInput = builder.inputType("CreateConversationInput", {
 });
 
 const BulkUpdateErrorRef = builder
-  .objectRef<{ id: string; code: string; message: string }>("BulkUpdateError")
+  .objectRef<BulkUpdateResult["errors"][number]>("BulkUpdateError")
   .implement({
     description: "Why one conversation of a bulk update was left unchanged.",
     fields: (t) => ({
@@ -262,7 +263,7 @@ const BulkUpdateErrorRef = builder
   });
 
 const BulkUpdateConversationsPayload = builder
-  .objectRef<{ updated: Conversation[]; errors: { id: string; code: string; message: string }[] }>("BulkUpdateConversationsPayload")
+  .objectRef<BulkUpdateResult>("BulkUpdateConversationsPayload")
   .implement({
     description: "The outcome of a bulk update: each conversation succeeded or failed on its own.",
     fields: (t) => ({
