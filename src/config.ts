@@ -94,6 +94,8 @@ export type Config = Omit<ParsedConfig, "HOST" | "GRAPHQL_INTROSPECTION" | "RATE
 /** Operations per caller per window when NODE_ENV=production and RATE_LIMIT_MAX is unset. */
 const PRODUCTION_RATE_LIMIT = 600;
 
+const SECRET_SETTINGS = new Set(["JWT_SECRET", "DATABASE_URL", "REDIS_URL"]);
+
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
@@ -123,7 +125,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     })
     .safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    const lines = parsed.error.issues.map((issue) => {
+      const name = issue.path.join(".");
+      // The value as given helps with a typo; secrets (and URLs, which may hold a password) stay out.
+      const given = name in present && !SECRET_SETTINGS.has(name) ? ` (got ${JSON.stringify(present[name])})` : "";
+      return `  ${name}: ${issue.message}${given}`;
+    });
     throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`);
   }
   const isProduction = parsed.data.NODE_ENV === "production";

@@ -1,31 +1,30 @@
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
 import { createLogger } from "./logger.js";
+import { exitOnStartupFailure } from "./startup-failure.js";
 
 // Reads config, starts the gateway and stops it cleanly on SIGTERM/SIGINT. Everything else lives
-// in createGateway, which tests use directly.
-/** A bad setting stops the start with its message and EX_CONFIG, not a stack trace. */
-function exitOnConfigError(error: unknown): never {
-  if (error instanceof ConfigError) {
-    console.error(error.message);
-    process.exit(78);
-  }
-  throw error;
-}
-
+// in createGateway, which tests use directly. A start that fails for a known reason (a bad
+// setting, a port or database that cannot be had) says so and exits with its code, not a stack trace.
 let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
-  exitOnConfigError(error);
+  exitOnStartupFailure(error);
 }
+const where = { databaseUrl: config.DATABASE_URL, host: config.HOST, port: config.PORT };
 
 const log = createLogger(config.LOG_LEVEL);
-const gateway = await createGateway(config, { log }).catch(exitOnConfigError);
-const url = await gateway.listen();
+const gateway = await createGateway(config, { log }).catch((error: unknown) => exitOnStartupFailure(error, where));
+const url = await gateway.listen().catch(async (error: unknown) => {
+  await gateway.close();
+  return exitOnStartupFailure(error, where);
+});
 
-log.info({ graphiql: url.toString(), database: gateway.db.kind, location: gateway.db.location }, "gateway ready");
-console.error(`\n  GraphiQL:  ${url}\n  Database:  ${gateway.db.kind} (${gateway.db.location})\n`);
+const graphiql = config.graphiqlEnabled ? url.toString() : null;
+log.info({ graphql: url.toString(), graphiql, database: gateway.db.kind, location: gateway.db.location }, "gateway ready");
+const lines = [`  GraphQL:   ${url}`, ...(graphiql ? [`  GraphiQL:  ${graphiql}`] : []), `  Database:  ${gateway.db.kind} (${gateway.db.location})`];
+console.error(`\n${lines.join("\n")}\n`);
 if (gateway.devToken) {
   console.error(`  Development token for the demo admin (GraphiQL already sends it):\n  Authorization: Bearer ${gateway.devToken}\n`);
 }

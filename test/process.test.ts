@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -7,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { runScript, startServerProcess, type ServerProcess } from "./server-process.js";
 
-// Starts the real server the way the README does (`npm start`, i.e. tsx src/main.ts) on a
+// Starts the real server the way the README does (`npm start`: node --import tsx src/main.ts) on a
 // temporary DATA_DIR: first start migrates and seeds, SIGTERM stops it cleanly, a second start
 // finds the same data.
 const root = path.resolve(import.meta.dirname, "..");
@@ -130,8 +131,54 @@ describe("the real server process", () => {
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(78);
     expect(stderr).toMatch(new RegExp(name));
+    // The value as given, to spot a typo.
+    expect(stderr).toContain(value);
     expect(stderr).not.toMatch(/at .*\.ts:\d+/);
   }, 60_000);
+
+  /** Runs src/main.ts until it exits by itself (or kills it after 60 s). */
+  const runToExit = (env: Record<string, string>) => runScript("src/main.ts", [], { DATA_DIR: dataDir, ...env });
+
+  it("`npm start` stops on SIGTERM sent to npm: the gateway shuts down, not left running", async () => {
+    const server = await startServerProcess({ dataDir, viaNpm: true, env: { GRAPHIQL: "off" } });
+    servers.push(server);
+    // Without GraphiQL the banner names the endpoint only.
+    expect(server.console()).not.toContain("GraphiQL:");
+    expect((await fetch(new URL("/health", server.url))).status).toBe(200);
+    expect(await server.stop()).toBe(0);
+    await expect(fetch(new URL("/health", server.url))).rejects.toThrow();
+    expect(server.logs()).toMatch(/"msg":"stopped"/);
+  }, 240_000);
+
+  it("a second process on the same DATA_DIR is refused (75) while the first keeps serving; a taken port or an unreachable database is said plainly (69)", async () => {
+    const first = await start(0);
+    const second = await runToExit({ PORT: "0" });
+    expect(second.code).toBe(75);
+    expect(second.stderr).toMatch(/open in another process/);
+    expect(second.stderr).not.toMatch(/at .*\.ts:\d+/);
+    expect((await query(Number(first.url.port), first.token, `{ conversationCounts { total } }`)).data.conversationCounts.total).toBe(1000);
+    expect(await first.stop()).toBe(0);
+
+    const busy = createServer().listen(0, "127.0.0.1");
+    await new Promise((resolve) => busy.once("listening", resolve));
+    const port = (busy.address() as AddressInfo).port;
+    try {
+      const taken = await runToExit({ PORT: String(port), HOST: "127.0.0.1" });
+      expect(taken.code).toBe(69);
+      expect(taken.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(taken.stderr).not.toMatch(/at .*\.ts:\d+/);
+    } finally {
+      busy.close();
+    }
+    // The folder was released on the way out: the next start gets it.
+    expect(await (await start(0)).stop()).toBe(0);
+
+    const unreachable = await runToExit({ DATABASE_URL: `postgresql://someone:secret@127.0.0.1:${port}/nowhere` });
+    expect(unreachable.code).toBe(69);
+    expect(unreachable.stderr).toContain(`Cannot open the PostgreSQL database at postgresql://someone:***@127.0.0.1:${port}/nowhere`);
+    expect(unreachable.stderr).not.toContain("secret");
+    expect(unreachable.stderr).not.toMatch(/at .*\.(ts|js):\d+/);
+  }, 240_000);
 });
 
 describe("npm run db:migrate and db:seed", () => {

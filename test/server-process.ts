@@ -21,8 +21,10 @@ export interface ServerProcess {
  * Starts the real server the way the README does (`npm start`, i.e. tsx src/main.ts) and waits
  * until it prints where it listens. The caller kills it (stop, or SIGKILL in afterAll).
  */
-export async function startServerProcess(options: { dataDir: string; port?: number; env?: Record<string, string> }): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+export async function startServerProcess(options: { dataDir: string; port?: number; env?: Record<string, string>; viaNpm?: boolean }): Promise<ServerProcess> {
+  // `npm start` itself (npm, then the shell, then node) or its node process alone.
+  const [command, args] = options.viaNpm ? ["npm", ["start", "--silent"]] : [process.execPath, ["--import", "tsx", "src/main.ts"]];
+  const child = spawn(command, args, {
     cwd: root,
     env: {
       ...process.env,
@@ -40,13 +42,13 @@ export async function startServerProcess(options: { dataDir: string; port?: numb
   let stderr = "";
   child.stdout!.on("data", (d) => (stdout += d));
   child.stderr!.on("data", (d) => (stderr += d));
-  // Outside production the token lines follow the GraphiQL line.
+  // Outside production the token lines follow the address lines.
   const expectToken = (options.env?.NODE_ENV ?? "development") !== "production";
   // A first start seeds 1,000 conversations: seconds on an idle machine, minutes on a busy CI box.
   const deadline = Date.now() + 240_000;
   let ready: RegExpExecArray | null = null;
   // The lines for people on stderr, not the "gateway ready" log line: LOG_LEVEL may leave that out.
-  while (!(ready = /GraphiQL: +(\S+)\n/.exec(stderr)) || (expectToken && !/Bearer \S+\n/.test(stderr))) {
+  while (!(ready = /GraphQL: +(\S+)\n/.exec(stderr)) || (expectToken && !/Bearer \S+\n/.test(stderr))) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`);
     if (Date.now() > deadline) {
       child.kill("SIGKILL");

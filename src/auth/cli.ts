@@ -1,11 +1,10 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import { parseArgs } from "node:util";
 import type jwt from "jsonwebtoken";
 import { z } from "zod";
-import { ConfigError, loadConfig } from "../config.js";
+import { type Config, loadConfig } from "../config.js";
 import { openDatabase } from "../db/client.js";
 import { AgentRole } from "../generated/prisma/enums.js";
+import { exitOnStartupFailure } from "../startup-failure.js";
 import { developmentSecret, signAgentToken } from "./tokens.js";
 
 // `npm run token -- --agent agt_… | --role ADMIN [--workspace wsp_…] [--expires 12h]`: prints a
@@ -43,27 +42,20 @@ if (values.role !== undefined && !role) fail(`--role must be VIEWER, AGENT or AD
 if (!/^\d+[smhd]$/.test(values.expires)) fail(`--expires takes a number and a unit (s, m, h or d), e.g. 12h\n${USAGE}`);
 const expiresIn = values.expires as jwt.SignOptions["expiresIn"];
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
-  if (error instanceof ConfigError) fail(error.message, 78);
-  throw error;
+  exitOnStartupFailure(error);
 }
 if (config.JWT_JWKS_URL || config.JWT_JWKS_FILE) {
   fail("Tokens are issued by your identity provider when JWT_JWKS_URL or JWT_JWKS_FILE is set; this command signs with JWT_SECRET only.", 78);
 }
-// PGlite keeps postmaster.pid while a process has the folder open; a second process could corrupt it.
-if (!config.DATABASE_URL && existsSync(path.join(config.DATA_DIR, "postmaster.pid"))) {
-  fail(
-    `The embedded database in ${path.resolve(config.DATA_DIR)} is open in another process (a running gateway?). ` +
-      "Use the token it printed at start, or stop it and run this again.",
-    75,
-  );
-}
-
 const secret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
-const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 });
+// An embedded database a running gateway has open is refused (75): use the token it printed.
+const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 }).catch((error: unknown) =>
+  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL }),
+);
 try {
   const agent = await db.prisma.agent.findFirst({
     where: { active: true, ...(values.agent ? { id: values.agent } : { role }), ...(values.workspace ? { workspaceId: values.workspace } : {}) },
@@ -77,6 +69,8 @@ try {
   );
   console.error(`Token for ${agent.name} <${agent.email}> (${agent.role}, ${agent.id}, workspace ${agent.workspaceId}), valid ${values.expires}:`);
   console.log(token);
-} finally {
+} catch (error) {
   await db.close();
+  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL });
 }
+await db.close();

@@ -1,4 +1,5 @@
-import { loadConfig } from "../config.js";
+import { type Config, loadConfig } from "../config.js";
+import { exitOnStartupFailure } from "../startup-failure.js";
 import { openDatabase } from "./client.js";
 import { migrate } from "./migrate.js";
 import { seedDemoData } from "./seed.js";
@@ -9,12 +10,22 @@ if (command !== "migrate" && command !== "seed") {
   console.error("usage: tsx src/db/cli.ts migrate|seed");
   process.exit(64);
 }
-const config = loadConfig();
-const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  exitOnStartupFailure(error);
+}
+const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 }).catch((error: unknown) =>
+  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL }),
+);
 try {
   const { applied } = await migrate(db);
   console.log(applied.length ? `Applied ${applied.join(", ")}` : "Migrations are up to date.");
   if (command === "seed") console.log("Seeded", await seedDemoData(db.prisma));
-} finally {
+} catch (error) {
+  // PostgreSQL is first reached here: a wrong DATABASE_URL is said plainly.
   await db.close();
+  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL });
 }
+await db.close();

@@ -5,6 +5,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import lockfile from "proper-lockfile";
 import { PrismaClient } from "../generated/prisma/client.js";
 import { SqlObserver } from "./sql-observer.js";
 
@@ -39,10 +40,43 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir ?? "./data");
 }
 
+/** The embedded database's folder is open in another process: opening it too would lose writes. */
+export class DatabaseInUse extends Error {
+  constructor(folder: string) {
+    super(
+      `The embedded database in ${folder} is open in another process (a running gateway, or a command run against it). ` +
+        "Stop that process, or set DATA_DIR to another folder. A process that died frees it within 10 seconds.",
+    );
+    this.name = "DatabaseInUse";
+  }
+}
+
+/**
+ * Holds the folder for this process alone. PGlite does not: two processes on one folder both
+ * accept writes and one process's are gone after a restart. The lock's mtime is refreshed every
+ * 2 s, so the lock of a process that died goes stale after 10 s.
+ */
+async function lockFolder(folder: string): Promise<() => Promise<void>> {
+  try {
+    return await lockfile.lock(folder, { lockfilePath: path.join(folder, "gateway.lock"), stale: 10_000, update: 2_000, realpath: false });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ELOCKED") throw new DatabaseInUse(folder);
+    throw err;
+  }
+}
+
 async function openPglite(dataDir: string): Promise<Database> {
   const inMemory = dataDir.startsWith("memory://");
-  if (!inMemory) await mkdir(dataDir, { recursive: true });
-  const pglite = await PGlite.create(inMemory ? dataDir : path.resolve(dataDir));
+  const folder = path.resolve(dataDir);
+  let unlock = async () => {};
+  if (!inMemory) {
+    await mkdir(folder, { recursive: true });
+    unlock = await lockFolder(folder);
+  }
+  const pglite = await PGlite.create(inMemory ? dataDir : folder).catch(async (err: unknown) => {
+    await unlock();
+    throw err;
+  });
   const sql = new SqlObserver();
   // pglite-prisma-adapter 0.6 is typed against driver-adapter-utils 6.10; at run time it speaks the
   // same adapter protocol as Prisma 6.19 (shared notes/stack.md), only the type declarations differ.
@@ -51,7 +85,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     prisma,
     kind: "pglite",
-    location: inMemory ? dataDir : path.resolve(dataDir),
+    location: inMemory ? dataDir : folder,
     sql,
     // PGlite is one connection in-process: every query already shares the session.
     withSession: (fn) =>
@@ -65,8 +99,16 @@ async function openPglite(dataDir: string): Promise<Database> {
       await prisma.$disconnect();
       // Closing flushes PGlite's files; a process that exits without it risks its data folder.
       await pglite.close();
+      await unlock();
     },
   };
+}
+
+/** A database URL as it may be shown: without its password. */
+export function redactedUrl(url: string): string {
+  const location = new URL(url);
+  location.password = location.password ? "***" : "";
+  return location.toString();
 }
 
 async function openPostgres(url: string, poolSize: number): Promise<Database> {
@@ -75,12 +117,11 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
   pool.on("error", () => undefined);
   const sql = new SqlObserver();
   const prisma = new PrismaClient({ adapter: sql.wrap(new PrismaPg(pool)) });
-  const location = new URL(url);
-  location.password = location.password ? "***" : "";
+
   return {
     prisma,
     kind: "postgresql",
-    location: location.toString(),
+    location: redactedUrl(url),
     sql,
     withSession: async (fn) => {
       const client = await pool.connect();

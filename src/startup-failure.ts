@@ -1,0 +1,34 @@
+import { ConfigError } from "./config.js";
+import { DatabaseInUse, redactedUrl } from "./db/client.js";
+
+/** What could not be reached or used at start, as the error the driver or the socket raised. */
+const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"]);
+// PostgreSQL's codes for a database that does not exist, a refused login, a missing role.
+const POSTGRES_REFUSED = new Set(["3D000", "28P01", "28000"]);
+
+/**
+ * Why the gateway or a command could not start, said for people, with a sysexits code: a bad
+ * setting (78), a database folder in use (75), a port or database that cannot be had (69). Null
+ * for anything else, which is a bug and keeps its stack trace.
+ */
+export function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number } = {}) {
+  if (error instanceof ConfigError) return { message: error.message, exitCode: 78 };
+  if (error instanceof DatabaseInUse) return { message: error.message, exitCode: 75 };
+  const code = (error as { code?: unknown })?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
+    return { message: `Cannot listen on ${where.host}:${where.port} (${code}): set PORT (and HOST) to a free address.`, exitCode: 69 };
+  }
+  if (where.databaseUrl && typeof code === "string" && (UNREACHABLE.has(code) || POSTGRES_REFUSED.has(code))) {
+    return { message: `Cannot open the PostgreSQL database at ${redactedUrl(where.databaseUrl)}: ${message || code}. Check DATABASE_URL.`, exitCode: 69 };
+  }
+  return null;
+}
+
+/** Prints why the start failed and exits with its code; rethrows what is not a known start failure. */
+export function exitOnStartupFailure(error: unknown, where?: Parameters<typeof startupFailure>[1]): never {
+  const failure = startupFailure(error, where);
+  if (!failure) throw error;
+  console.error(failure.message);
+  process.exit(failure.exitCode);
+}
