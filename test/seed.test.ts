@@ -49,6 +49,25 @@ describe("demo seed", () => {
     }
   });
 
+  it("is plausible as a support inbox: channels the contact can be reached on, open threads recent and of active contacts, nothing before its contact or after now", async () => {
+    const conversations = await db.prisma.conversation.findMany({ where: { workspaceId: seed.workspaceId }, include: { contact: true, messages: true } });
+    const now = Date.now();
+    for (const c of conversations) {
+      if (c.channel === "WHATSAPP" || c.channel === "SMS") expect(c.contact.phone, c.id).not.toBeNull();
+      if (c.channel === "EMAIL") expect(c.contact.email, c.id).not.toBeNull();
+      expect(c.createdAt.getTime()).toBeGreaterThan(c.contact.createdAt.getTime());
+      if (c.status === "OPEN") {
+        expect(c.contact.status, c.id).toBe("ACTIVE");
+        expect(now - c.createdAt.getTime()).toBeLessThan(9 * 86_400_000);
+      }
+      for (const m of c.messages) expect(m.createdAt.getTime()).toBeLessThanOrEqual(now);
+      // No two messages of a thread share an instant: their order is the order they were written in.
+      expect(new Set(c.messages.map((m) => m.createdAt.getTime())).size).toBe(c.messages.length);
+    }
+    const demo = conversations.find((c) => c.id === seed.demoConversationId)!;
+    expect(demo).toMatchObject({ status: "OPEN", channel: "WHATSAPP", unreadCount: 3 });
+  });
+
   it("derives ids from the seed: the demo conversation keeps its id whatever the size; seeding again uses fresh ids", async () => {
     const other = await freshDatabase();
     try {

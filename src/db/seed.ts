@@ -75,6 +75,11 @@ const TOPICS = [
   { subject: "Wholesale pricing", inbound: ["Do you offer wholesale prices for 200+ units?", "We're a shop in Lisbon."], outbound: ["We do! I'll send our wholesale catalogue by email."] },
 ] as const;
 
+/** The channels a contact can be written to: WhatsApp and SMS need a phone, email an address; Instagram a handle, which every demo contact has. */
+function reachableOn(contact: { phone: string | null; email: string | null }): Channel[] {
+  return CHANNELS.filter((channel) => (channel === "EMAIL" ? contact.email : channel === "INSTAGRAM" ? true : contact.phone));
+}
+
 const DAY = 86_400_000;
 const MINUTE = 60_000;
 const DEFAULT_SEED = 20261125;
@@ -131,12 +136,14 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
       const lastName = rnd.pick(LAST_NAMES);
       const at = new Date(now - rnd.int(30, 365) * DAY - rnd.int(0, DAY));
       const handle = `${firstName}.${lastName ?? "x"}${i}`.toLowerCase().normalize("NFD").replace(/[^a-z0-9.]/g, "");
+      const phone = rnd.next() < 0.85 ? `+${rnd.pick(["1", "44", "351", "49", "34", "55"])}${String(rnd.int(200_000_000, 999_999_999))}` : null;
+      const email = rnd.next() < 0.8 ? `${handle}@example.com` : null;
       const fields = {
         firstName,
         lastName,
-        phone: rnd.next() < 0.85 ? `+${rnd.pick(["1", "44", "351", "49", "34", "55"])}${String(rnd.int(200_000_000, 999_999_999))}` : null,
-        email: rnd.next() < 0.8 ? `${handle}@example.com` : null,
-        preferredChannel: rnd.pick(CHANNELS),
+        phone,
+        email,
+        preferredChannel: rnd.pick(reachableOn({ phone, email })),
         metadata: rnd.next() < 0.6 ? { customer_id: `cust_${1000 + i}`, tier: rnd.pick(["free", "standard", "premium"]) } : {},
         status: rnd.next() < 0.9 ? ("ACTIVE" as const) : rnd.pick(["INACTIVE", "DELETED"] as const),
       };
@@ -151,19 +158,28 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
     await inOneTransaction(deps, async (batch) => {
       for (let i = from; i < Math.min(from + CONVERSATIONS_PER_TRANSACTION, conversationCount); i++) {
         const demo = i === 0;
-        const contact = rnd.pick(contacts);
+        // The README's demo conversation is a WhatsApp thread with a customer who can be reached there.
+        const contact = demo ? contacts.find((c) => c.status === "ACTIVE" && c.phone)! : rnd.pick(contacts);
         const topic = rnd.pick(TOPICS);
         const draw: ConversationStatus = rnd.next() < 0.55 ? "OPEN" : rnd.next() < 0.75 ? "CLOSED" : "ARCHIVED";
-        const status = demo ? "OPEN" : draw;
+        // Only active contacts have conversations still open: the others' are history.
+        const status = demo ? "OPEN" : contact.status !== "ACTIVE" && draw === "OPEN" ? "CLOSED" : draw;
         const priority: ConversationPriority | null = rnd.next() < 0.25 ? null : rnd.pick(["LOW", "MEDIUM", "HIGH"] as const);
-        const createdAt = new Date(now - rnd.int(0, 60) * DAY - rnd.int(0, DAY));
         const orderNo = rnd.int(10_000, 99_999);
         // A few fresh conversations have no message yet: they sort last in the inbox.
         const messageTotal = demo ? 3 : rnd.next() < 0.03 ? 0 : rnd.int(1, 7);
+        // The gaps between messages (and before closing) are drawn first, so the conversation can
+        // start early enough for its last step to fall before now: open ones within the last
+        // week, settled ones within two months, none before its contact was created.
+        const gaps = Array.from({ length: messageTotal + 1 }, () => rnd.int(1, 180) * MINUTE);
+        const span = gaps.reduce((sum, gap) => sum + gap, 0);
+        const age = rnd.int(0, status === "OPEN" ? 7 : 60) * DAY + rnd.int(0, DAY);
+        const createdAt = new Date(Math.max(now - span - age, contact.createdAt.getTime() + MINUTE));
         const assignee = rnd.next() < 0.7 ? rnd.pick(assignable) : null;
+        const channels = reachableOn(contact);
         const conversation = await createConversation({ ...batch, at: createdAt }, admin, {
           contactId: contact.id,
-          channel: rnd.next() < 0.6 ? (contact.preferredChannel as Channel) : rnd.pick(CHANNELS),
+          channel: demo ? "WHATSAPP" : rnd.next() < 0.6 ? contact.preferredChannel! : rnd.pick(channels),
           subject: topic.subject,
           priority,
           labels: rnd.sample(LABELS, rnd.int(0, 3)),
@@ -172,13 +188,14 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
         });
         if (demo) demoConversationId = conversation.id;
         let at = createdAt.getTime();
-        const step = (minutes: number) => new Date(Math.min((at += minutes * MINUTE), now));
+        let next = 0;
+        const step = () => new Date((at += gaps[next++]));
         let unread = 0;
         for (let m = 0; m < messageTotal; m++) {
           // Conversations open with the contact; replies alternate irregularly after that.
           const inbound = m === 0 || demo || rnd.next() < 0.55;
           const body = rnd.pick(inbound ? topic.inbound : topic.outbound).replace("{n}", String(orderNo));
-          const sentAt = step(rnd.int(1, 180));
+          const sentAt = step();
           if (inbound) {
             await receiveMessage({ ...batch, at: sentAt }, admin, { conversationId: conversation.id, body, externalId: `demo-${i}-${m}`, sentAt });
             unread++;
@@ -196,7 +213,7 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
         if (status !== "OPEN") {
           // Only open conversations wait to be read; whoever closes one reads it first.
           const agent = actorOf(assignee ?? rnd.pick(assignable));
-          const closedAt = step(rnd.int(5, 600));
+          const closedAt = step();
           if (unread) await markConversationRead({ ...batch, at: closedAt }, agent, { id: conversation.id });
           await updateConversationStatus({ ...batch, at: closedAt }, agent, { id: conversation.id, status });
         }
