@@ -83,7 +83,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const checkAgent = createAgentCheck(db.prisma, config.AGENT_RECHECK_MS);
   const auth = createAuthenticator(db.prisma, verifyToken, checkAgent);
-  const devToken = config.isProduction || !jwtSecret ? null : await demoAdminToken(db, jwtSecret, config);
+  const devTokens = config.isProduction || !jwtSecret ? null : await demoAdminTokens(db, jwtSecret, config);
+  const devToken = devTokens?.() ?? null;
   // One connection for Redis commands (publishing events, rate limits, APQ); subscribing needs its own.
   const redis = config.REDIS_URL ? redisCommandClient(config.REDIS_URL) : null;
   const bus = redis ? createRedisEventBus(redis, log, config.REDIS_PREFIX) : createInProcessEventBus(log);
@@ -97,7 +98,6 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     title: "inbox-gateway",
     defaultQuery: INBOX_EXAMPLE,
     variables: INBOX_EXAMPLE_VARIABLES,
-    headers: devToken ? JSON.stringify({ Authorization: `Bearer ${devToken}` }, null, 2) : undefined,
     // Yoga's GraphiQL would keep typed-in tokens in localStorage; a reload offers the dev token again.
     shouldPersistHeaders: false,
     // GraphiQL runs subscriptions as GET event streams, which CSRF prevention refuses without this header.
@@ -131,7 +131,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     cors: config.CORS_ORIGINS.length
       ? { origin: config.CORS_ORIGINS, credentials: false, exposedHeaders: ["x-request-id", "retry-after"] }
       : false,
-    graphiql: graphiql ? graphiqlOptions : false,
+    // Each page gets a freshly signed development token: one signed at start would expire (12 h)
+    // under a gateway left running.
+    graphiql: graphiql
+      ? () => ({ ...graphiqlOptions, headers: devTokens ? JSON.stringify({ Authorization: `Bearer ${devTokens()}` }, null, 2) : undefined })
+      : false,
     renderGraphiQL: graphiql?.render,
     // Counted in bytes while reading, so a chunked body without content-length stops there too.
     maxRequestBodySize: config.MAX_REQUEST_BODY_BYTES,
@@ -270,9 +274,10 @@ async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
 }
 
-async function demoAdminToken(db: Database, secret: string, config: Config): Promise<string | null> {
+/** Signs a fresh token for the demo admin (the first active admin) each time it is called; null when there is none. */
+async function demoAdminTokens(db: Database, secret: string, config: Config): Promise<(() => string) | null> {
   const admin = await db.prisma.agent.findFirst({ where: { role: "ADMIN", active: true }, orderBy: { createdAt: "asc" } });
-  return admin
-    ? signAgentToken(secret, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role }, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE })
-    : null;
+  if (!admin) return null;
+  const subject = { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role };
+  return () => signAgentToken(secret, subject, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE });
 }

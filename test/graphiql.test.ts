@@ -1,5 +1,5 @@
 import { gunzipSync } from "node:zlib";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createGateway } from "../src/gateway.js";
 import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
 
@@ -64,9 +64,37 @@ describe("GraphiQL (default: on outside production)", () => {
       const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(text)![1]!);
       expect(options.defaultQuery).toMatch(/query InboxPage/);
       expect(JSON.parse(options.variables)).toMatchObject({ filter: { status: ["OPEN"] } });
-      expect(JSON.parse(options.headers).Authorization).toBe(`Bearer ${gateway.devToken}`);
+      expect(JSON.parse(options.headers).Authorization).toMatch(/^Bearer \S+$/);
       expect(options.shouldPersistHeaders).toBe(false);
     } finally {
+      await gateway.close();
+    }
+  });
+
+  it("signs the page's token when the page is served: a gateway left running past the start token's 12 hours still opens GraphiQL ready to use", async () => {
+    const gateway = await createGateway(testConfig(), { db: t.db });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 13 * 3_600_000);
+      const text = await (await gateway.fetch("/graphql", { headers: html })).text();
+      const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(text)![1]!);
+      const authorization = JSON.parse(options.headers).Authorization as string;
+      expect(authorization).not.toBe(`Bearer ${gateway.devToken}`);
+      const answer = await gateway.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization },
+        body: JSON.stringify({ query: "{ viewer { id } }" }),
+      });
+      expect(((await answer.json()) as { data: { viewer: { id: string } } }).data.viewer.id).toMatch(/^agt_/);
+      // The token printed at start has expired by now.
+      const stale = await gateway.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${gateway.devToken}` },
+        body: JSON.stringify({ query: "{ viewer { id } }" }),
+      });
+      expect(stale.status).toBe(401);
+    } finally {
+      vi.useRealTimers();
       await gateway.close();
     }
   });
