@@ -11,7 +11,7 @@ import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
-import { seedDemoData } from "./db/seed.js";
+import { demoWorkspaceExists, seedDemoData } from "./db/seed.js";
 import { foldTalliesPeriodically } from "./domain/conversation-tallies.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, useContractErrorCodes, useUnexpectedErrorLog } from "./graphql/errors.js";
@@ -270,7 +270,8 @@ function metricsHandler(registry: Registry, log: Logger) {
 
 async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   if (config.SEED_DEMO_DATA === "never") return false;
-  if (config.SEED_DEMO_DATA === "always") return true;
+  // always: the demo workspace once, even in production or next to other workspaces.
+  if (config.SEED_DEMO_DATA === "always") return !(await demoWorkspaceExists(db.prisma));
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
 }
 

@@ -23,6 +23,7 @@ const url = await gateway.listen().catch(async (error: unknown) => {
 
 const graphiql = config.graphiqlEnabled ? url.toString() : null;
 log.info({ graphql: url.toString(), graphiql, database: gateway.db.kind, location: gateway.db.location }, "gateway ready");
+if (gateway.bus.status() === "connecting") log.warn("Redis has not answered yet: /ready answers 503 (out of rotation) until it does");
 const lines = [`  GraphQL:   ${url}`, ...(graphiql ? [`  GraphiQL:  ${graphiql}`] : []), `  Database:  ${gateway.db.kind} (${gateway.db.location})`];
 console.error(`\n${lines.join("\n")}\n`);
 if (gateway.devToken) {

@@ -203,6 +203,8 @@ describe("npm run db:migrate and db:seed", () => {
     } finally {
       await db.close();
     }
+    const twice = await cli(["seed"], dir);
+    expect(twice.stdout).toContain("The demo workspace is already there; nothing seeded.");
     const wrong = await cli(["drop"], dir);
     expect(wrong.code).toBe(64);
     expect(wrong.stderr).toContain("usage: tsx src/db/cli.ts migrate|seed");

@@ -90,7 +90,7 @@ describe("demo seed", () => {
 });
 
 describe("SEED_DEMO_DATA", () => {
-  it("auto seeds an empty database outside production only; never and always override it", async () => {
+  it("auto seeds an empty database outside production only; never and always override it; always seeds the demo workspace once", async () => {
     const empty = await freshDatabase();
     try {
       const workspacesAfterStart = async (config: Record<string, string>) => {
@@ -102,6 +102,8 @@ describe("SEED_DEMO_DATA", () => {
       expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toBe(1);
       // auto leaves a database that has data alone, even outside production.
       expect(await workspacesAfterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "auto" })).toBe(1);
+      // always adds the demo workspace once, not one more on every start.
+      expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toBe(1);
     } finally {
       await empty.drop();
     }

@@ -2,7 +2,7 @@ import { type Config, loadConfig } from "../config.js";
 import { exitOnStartupFailure } from "../startup-failure.js";
 import { openDatabase } from "./client.js";
 import { migrate } from "./migrate.js";
-import { seedDemoData } from "./seed.js";
+import { demoWorkspaceExists, seedDemoData } from "./seed.js";
 
 // `npm run db:migrate` and `npm run db:seed`: the code the gateway runs at start, on demand.
 const command = process.argv[2];
@@ -22,7 +22,9 @@ const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_D
 try {
   const { applied } = await migrate(db);
   console.log(applied.length ? `Applied ${applied.join(", ")}` : "Migrations are up to date.");
-  if (command === "seed") console.log("Seeded", await seedDemoData(db.prisma));
+  if (command === "seed") {
+    console.log((await demoWorkspaceExists(db.prisma)) ? "The demo workspace is already there; nothing seeded." : ["Seeded", JSON.stringify(await seedDemoData(db.prisma))].join(" "));
+  }
 } catch (error) {
   // PostgreSQL is first reached here: a wrong DATABASE_URL is said plainly.
   await db.close();

@@ -87,6 +87,11 @@ const DEFAULT_SEED = 20261125;
 // connection for the whole seed, one per write costs a commit each.
 const CONVERSATIONS_PER_TRANSACTION = 100;
 
+/** Whether the demo workspace of this seed (the one whose ids the README names) is in the database. */
+export async function demoWorkspaceExists(prisma: PrismaClient, seed = DEFAULT_SEED): Promise<boolean> {
+  return (await prisma.workspace.count({ where: { id: seededIds(seed)("workspace") } })) > 0;
+}
+
 /**
  * Demo data for a first start: one workspace with agents, contacts and conversations across every
  * channel, status and priority. Contacts, conversations and their histories are written through
@@ -106,7 +111,7 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
   const now = Date.now();
   const seeded = seededIds(seed);
   const seededWorkspaceId = seeded("workspace");
-  const reseeding = (await prisma.workspace.count({ where: { id: seededWorkspaceId } })) > 0;
+  const reseeding = await demoWorkspaceExists(prisma, seed);
   const ids = reseeding ? newId : seeded;
   const workspaceId = reseeding ? newId("workspace") : seededWorkspaceId;
   const deps: WriteDeps = { prisma, events: { publish: () => undefined }, ids };
