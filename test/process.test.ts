@@ -150,6 +150,14 @@ describe("the real server process", () => {
     expect(server.logs()).toMatch(/"msg":"stopped"/);
   }, 240_000);
 
+  it("with a REDIS_URL where nothing answers, says next to 'gateway ready' that it stays out of rotation", async () => {
+    const server = await startServerProcess({ dataDir, env: { REDIS_URL: "redis://127.0.0.1:1" } });
+    servers.push(server);
+    expect(server.logs()).toMatch(/"level":40,.*"msg":"Redis has not answered yet: \/ready answers 503/);
+    expect((await fetch(new URL("/ready", server.url))).status).toBe(503);
+    expect(await server.stop()).toBe(0);
+  }, 240_000);
+
   it("a second process on the same DATA_DIR is refused (75) while the first keeps serving; a taken port or an unreachable database is said plainly (69)", async () => {
     const first = await start(0);
     const second = await runToExit({ PORT: "0" });
