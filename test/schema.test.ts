@@ -9,7 +9,7 @@ describe("schema", () => {
     expect(committed).toBe(`${printSchema(schema)}\n`);
   });
 
-  it("describes every type, field, argument and input field", () => {
+  it("describes every type, field, argument, input field and enum value", () => {
     const missing: string[] = [];
     for (const type of Object.values(schema.getTypeMap())) {
       if (type.name.startsWith("__") || ["String", "Int", "Float", "Boolean", "ID"].includes(type.name)) continue;
@@ -23,6 +23,7 @@ describe("schema", () => {
         }
       }
       if (isEnumType(type) && type.getValues().length === 0) missing.push(`${type.name} (no values)`);
+      if (isEnumType(type)) for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
     }
     expect(missing).toEqual([]);
   });
