@@ -299,12 +299,30 @@ describe("bodies beyond the limits", () => {
   });
 });
 
+describe("variables that cannot be coerced", () => {
+  it("name the field at fault, down to a missing input field, and are a 400 for application/graphql-response+json (200 for application/json)", async () => {
+    const cases: [string, Record<string, unknown>, string][] = [
+      [`query($id: ID!) { conversation(id: $id) { id } }`, { id: null }, "id"],
+      [`query($id: ID!) { conversation(id: $id) { id } }`, {}, "id"],
+      [`mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`, { input: { contactId: "cnt_0123456789abcdef" } }, "input.channel"],
+      [`mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`, { input: { contactId: "cnt_0123456789abcdef", channel: "SMS", colour: "red" } }, "input.colour"],
+    ];
+    for (const [query, variables, field] of cases) {
+      const error = await expectRefused(() => post({ query, variables }), { status: 400, code: "BAD_USER_INPUT", message: /^Variable "\$/ });
+      expect(error.extensions.field, JSON.stringify(variables)).toBe(field);
+      const legacy = await send({ body: JSON.stringify({ query, variables }), headers: { accept: "application/json" } });
+      expect(legacy.status).toBe(200);
+      expect(legacy.json.errors[0].extensions).toEqual({ code: "BAD_USER_INPUT", field });
+    }
+  });
+});
+
 describe("values PostgreSQL cannot hold are the client's error, refused before SQL", () => {
   it("a DateTime outside years 1 to 9999, as a variable or written into the document", async () => {
     // graphql-scalars takes year 0 (and refuses expanded years itself).
     for (const d of ["0000-01-01T00:00:00Z", "0000-06-30T12:00:00+02:00"]) {
       await expectRefused(() => post({ query: `query($d: DateTime) { conversations(filter: { updatedAfter: $d }) { totalCount } }`, variables: { d } }), {
-        status: 200,
+        status: 400,
         code: "BAD_USER_INPUT",
         message: /DateTime must fall between the years 0001 and 9999/,
       });

@@ -23,7 +23,11 @@ export function withContractCode(error: GraphQLError): GraphQLError {
   if (typeof given === "string" && !REQUEST_ERROR_CODES.has(given)) return error;
   const status = (extensions.http as { status?: number } | undefined)?.status;
   const field = status === 401 || status === 403 ? undefined : variableField(error.message);
-  return withExtensions(error, { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}) });
+  // A variable that cannot be coerced fails the whole request: 400 for clients of
+  // application/graphql-response+json, as the GraphQL-over-HTTP spec has it (`spec`: Yoga keeps
+  // 200 for application/json).
+  const http = field && status === undefined ? { http: { status: 400, spec: true } } : {};
+  return withExtensions(error, { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}), ...http });
 }
 
 /** The same error with other extensions (GraphQLError's are read-only). */
@@ -56,12 +60,17 @@ function codeForStatus(status: number | undefined): string {
 }
 
 /**
- * The input field a variable coercion error is about (a bad phone number, email, enum value …):
- * graphql-js names it only in the message, `Variable "$input" got invalid value … at "input.phone"`.
+ * The input field a variable coercion error is about (a bad phone number, email, enum value, a
+ * missing or unknown input field, a null for a non-null variable): graphql-js names it only in the
+ * message, as `Variable "$input" got invalid value … at "input.phone"` or `…; Field "channel" of
+ * required type "Channel!" was not provided.`
  */
 function variableField(message: string): string | undefined {
-  const match = /^Variable "\$([^"]+)" got invalid value .*? at "([^"]+)"/s.exec(message) ?? /^Variable "\$([^"]+)" got invalid value/.exec(message);
-  return match ? (match[2] ?? match[1]) : undefined;
+  const variable = /^Variable "\$([^"]+)"/.exec(message)?.[1];
+  if (!variable) return undefined;
+  const at = /^Variable "\$[^"]+" got invalid value .*? at "([^"]+)"/s.exec(message)?.[1] ?? variable;
+  const inner = /; Field "([^"]+)" (?:of required type "[^"]+" was not provided|is not defined by type)/.exec(message)?.[1];
+  return inner ? `${at}.${inner}` : at;
 }
 
 /** An error raised on purpose (by our code, graphql-js or a plugin): it keeps its message. */
