@@ -1,10 +1,8 @@
 import { parseArgs } from "node:util";
 import type jwt from "jsonwebtoken";
 import { z } from "zod";
-import { type Config, loadConfig } from "../config.js";
-import { openDatabase } from "../db/client.js";
+import { failCommand, openForCommand } from "../db/command.js";
 import { AgentRole } from "../generated/prisma/enums.js";
-import { exitOnStartupFailure } from "../startup-failure.js";
 import { developmentSecret, signAgentToken } from "./tokens.js";
 
 // `npm run token -- --agent agt_… | --role ADMIN [--workspace wsp_…] [--expires 12h]`: prints a
@@ -42,20 +40,13 @@ if (values.role !== undefined && !role) fail(`--role must be VIEWER, AGENT or AD
 if (!/^\d+[smhd]$/.test(values.expires)) fail(`--expires takes a number and a unit (s, m, h or d), e.g. 12h\n${USAGE}`);
 const expiresIn = values.expires as jwt.SignOptions["expiresIn"];
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  exitOnStartupFailure(error);
-}
+// An embedded database a running gateway has open is refused (75): use the token it printed.
+const { config, db } = await openForCommand();
 if (config.JWT_JWKS_URL || config.JWT_JWKS_FILE) {
+  await db.close();
   fail("Tokens are issued by your identity provider when JWT_JWKS_URL or JWT_JWKS_FILE is set; this command signs with JWT_SECRET only.", 78);
 }
 const secret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
-// An embedded database a running gateway has open is refused (75): use the token it printed.
-const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 }).catch((error: unknown) =>
-  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL }),
-);
 try {
   const agent = await db.prisma.agent.findFirst({
     where: { active: true, ...(values.agent ? { id: values.agent } : { role }), ...(values.workspace ? { workspaceId: values.workspace } : {}) },
@@ -70,7 +61,6 @@ try {
   console.error(`Token for ${agent.name} <${agent.email}> (${agent.role}, ${agent.id}, workspace ${agent.workspaceId}), valid ${values.expires}:`);
   console.log(token);
 } catch (error) {
-  await db.close();
-  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL });
+  await failCommand(db, config, error);
 }
 await db.close();

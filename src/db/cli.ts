@@ -1,6 +1,4 @@
-import { type Config, loadConfig } from "../config.js";
-import { exitOnStartupFailure } from "../startup-failure.js";
-import { openDatabase } from "./client.js";
+import { failCommand, openForCommand } from "./command.js";
 import { migrate } from "./migrate.js";
 import { demoWorkspaceExists, seedDemoData } from "./seed.js";
 
@@ -10,15 +8,7 @@ if (command !== "migrate" && command !== "seed") {
   console.error("usage: tsx src/db/cli.ts migrate|seed");
   process.exit(64);
 }
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  exitOnStartupFailure(error);
-}
-const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 }).catch((error: unknown) =>
-  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL }),
-);
+const { config, db } = await openForCommand();
 try {
   const { applied } = await migrate(db);
   console.log(applied.length ? `Applied ${applied.join(", ")}` : "Migrations are up to date.");
@@ -26,8 +16,6 @@ try {
     console.log((await demoWorkspaceExists(db.prisma)) ? "The demo workspace is already there; nothing seeded." : ["Seeded", JSON.stringify(await seedDemoData(db.prisma))].join(" "));
   }
 } catch (error) {
-  // PostgreSQL is first reached here: a wrong DATABASE_URL is said plainly.
-  await db.close();
-  exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL });
+  await failCommand(db, config, error);
 }
 await db.close();
