@@ -31,16 +31,8 @@ const TRANSACTION_OPTIONS = { maxWait: 30_000, timeout: 30_000 };
  * publishes what it recorded only after the commit. A failed publish is logged, never thrown: the
  * change is committed and the caller must see it succeed.
  */
-export async function transact<T>(deps: WriteDeps, work: (tx: Tx, emit: (event: PendingEvent) => void) => Promise<T>): Promise<T> {
-  if (deps.batch) {
-    const { tx, pending } = deps.batch;
-    return work(tx, (event) => pending.push(event));
-  }
-  const pending: PendingEvent[] = [];
-  const result = await deps.prisma.$transaction((tx) => work(tx, (event) => pending.push(event)), TRANSACTION_OPTIONS);
-  deps.committed?.();
-  publish(deps, pending);
-  return result;
+export function transact<T>(deps: WriteDeps, work: (tx: Tx, emit: (event: PendingEvent) => void) => Promise<T>): Promise<T> {
+  return inOneTransaction(deps, ({ batch }) => work(batch!.tx, (event) => batch!.pending.push(event)));
 }
 
 /**
