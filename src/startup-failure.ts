@@ -11,7 +11,7 @@ const POSTGRES_REFUSED = new Set(["3D000", "28P01", "28000"]);
  * setting (78), a database folder in use (75), a port or database that cannot be had (69). Null
  * for anything else, which is a bug and keeps its stack trace.
  */
-export function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number } = {}) {
+function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number } = {}) {
   if (error instanceof ConfigError) return { message: error.message, exitCode: 78 };
   if (error instanceof DatabaseInUse) return { message: error.message, exitCode: 75 };
   const code = (error as { code?: unknown })?.code;

@@ -43,7 +43,7 @@ export interface Loaders {
  * Ids the by-id loaders of a table read along with the first ids they are asked for: a live feed's
  * batch of events is executed one event at a time, and each would otherwise wait for its own query.
  */
-export type Prefetch = { [table: string]: readonly string[] };
+type Prefetch = { [table: string]: readonly string[] };
 
 export function createLoaders(prisma: PrismaClient, workspaceId: string, prefetch: Prefetch = {}): Loaders {
   const loaders = new Map<string, DataLoader<string, unknown>>();

@@ -13,7 +13,6 @@ import type { Logger } from "../logger.js";
 import type { ConversationChanged } from "./events.js";
 import type { EventBus } from "./pubsub.js";
 
-
 /**
  * What a subscriber receives. Records are not in the payload: they load through `loaders`, made
  * once per delivered batch and workspace and shared by every subscriber of that batch, so 10,000
