@@ -4,7 +4,7 @@ import { DomainError, badInput, notFound } from "./errors.js";
 import { newId, requireId } from "./ids.js";
 
 // The API has no mutations for workspaces and agents (the contract names none): these are for the
-// operator's command line, `npm run workspace` and `npm run agent` (src/db/cli.ts).
+// operator's command line, `npm run workspace` and `npm run agent` (src/db/agents-cli.ts).
 
 const MAX_NAME_LENGTH = 100;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

@@ -2,12 +2,12 @@ import { Prisma, type ConversationActivity, type Message, type PrismaClient } fr
 import type { Join } from "./joins.js";
 import { type PageArgs, countsByParent, NEWEST_FIRST, pageWindow, readPage, rowsByParent, toConnection } from "./paging.js";
 
-// A conversation's timeline reads newest first; the (conversationId, createdAt DESC, id DESC)
-// indexes serve both lists.
-
 type Timeline = { Message: Message; ConversationActivity: ConversationActivity };
 
-/** One page of messages or activity for each of many conversations, in one statement, and the joined records. */
+/**
+ * One page of messages or activity for each of many conversations, in one statement, and the
+ * joined records. Newest first: the (conversationId, createdAt DESC, id DESC) indexes serve both lists.
+ */
 export async function listTimelineOf<Table extends keyof Timeline>(
   db: PrismaClient,
   table: Table,

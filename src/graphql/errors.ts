@@ -97,7 +97,7 @@ function logUnexpected(log: Logger, error: unknown): void {
  * bare INTERNAL_SERVER_ERROR, so no stack, SQL or file path reaches a client.
  */
 export function createMaskError(log: Logger) {
-  return (error: unknown, message: string): Error => {
+  return (error: unknown, message: string): GraphQLError => {
     if (isExpected(error)) return withContractCode(error);
     logUnexpected(log, error);
     return new GraphQLError(message, {

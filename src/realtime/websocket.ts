@@ -6,7 +6,7 @@ import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { RequestContext } from "../graphql/context.js";
-import { withContractCode, withoutHttp } from "../graphql/errors.js";
+import { createMaskError, withContractCode, withoutHttp } from "../graphql/errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../plugins/metrics.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
@@ -104,12 +104,9 @@ export function serveGraphQLOverWebSocket(
           errorsSent(errors, document, params.operationName);
           return errors.map(withoutHttp);
         };
-        // A failure of ours (the database, Redis) is logged and masked, as over HTTP: it says
-        // nothing about the client's credentials or document.
-        const unexpected = (err: unknown) => {
-          ctx.extra.log?.error({ err, operationId: id }, "a websocket operation could not be started");
-          return new GraphQLError("Unexpected error.", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
-        };
+        // Through Yoga's own mask: a client's error keeps its message and code; a failure of ours
+        // (the database, Redis) is logged and answered INTERNAL_SERVER_ERROR, as over HTTP.
+        const masked = (err: unknown) => createMaskError(ctx.extra.log ?? log)(err, "Unexpected error.");
         // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
         const unstorable = unstorableVariables(params.variables);
         if (unstorable) return refuse([unstorable]);
@@ -117,7 +114,7 @@ export function serveGraphQLOverWebSocket(
         try {
           document = parse((await documents.documentFor(params)) ?? params.query);
         } catch (err) {
-          return refuse([err instanceof GraphQLError ? withContractCode(err) : unexpected(err)]);
+          return refuse([masked(err)]);
         }
         const errors = validate(schema, document);
         if (errors.length) return refuse(errors.map(withContractCode), document);
@@ -128,7 +125,7 @@ export function serveGraphQLOverWebSocket(
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          return refuse([err instanceof GraphQLError ? err : unexpected(err)], document);
+          return refuse([masked(err)], document);
         }
         return {
           schema,
