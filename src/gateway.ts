@@ -11,7 +11,7 @@ import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
-import { demoWorkspaceExists, seedDemoData } from "./db/seed.js";
+import { seedDemoWorkspaceOnce } from "./db/seed.js";
 import { foldTalliesPeriodically } from "./domain/conversation-tallies.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, useContractErrorCodes, useUnexpectedErrorLog } from "./graphql/errors.js";
@@ -73,8 +73,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     const { applied } = await migrate(db);
     if (applied.length) log.info({ applied }, "applied migrations");
     if (await shouldSeed(db, config)) {
-      const seeded = await seedDemoData(db.prisma);
-      log.info(seeded, "seeded demo data");
+      const seeded = await seedDemoWorkspaceOnce(db.prisma);
+      if (seeded) log.info(seeded, "seeded demo data");
     }
   } catch (error) {
     if (ownsDb) await db.close();
@@ -270,8 +270,8 @@ function metricsHandler(registry: Registry, log: Logger) {
 
 async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   if (config.SEED_DEMO_DATA === "never") return false;
-  // always: the demo workspace once, even in production or next to other workspaces.
-  if (config.SEED_DEMO_DATA === "always") return !(await demoWorkspaceExists(db.prisma));
+  // always: the demo workspace once (seedDemoWorkspaceOnce), even in production or next to other workspaces.
+  if (config.SEED_DEMO_DATA === "always") return true;
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
 }
 

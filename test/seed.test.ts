@@ -4,7 +4,8 @@ import { migrate } from "../src/db/migrate.js";
 import { type SeedResult, seedDemoData } from "../src/db/seed.js";
 import { messagePreview } from "../src/domain/messages.js";
 import { createGateway } from "../src/gateway.js";
-import { freshDatabase, testConfig } from "./helpers.js";
+import { openDatabase } from "../src/db/client.js";
+import { freshDatabase, onPostgres, testConfig } from "./helpers.js";
 
 // The demo seed writes through the domain functions: its figures must agree with its rows.
 let db: Database;
@@ -105,6 +106,22 @@ describe("SEED_DEMO_DATA", () => {
       // always adds the demo workspace once, not one more on every start.
       expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toBe(1);
     } finally {
+      await empty.drop();
+    }
+  }, 120_000);
+
+  it.runIf(onPostgres)("lets instances start together on an empty database: one seeds the demo workspace, the others start beside it", async () => {
+    const empty = await freshDatabase();
+    const instances = await Promise.all([1, 2, 3].map(() => openDatabase({ url: empty.url!, poolSize: 3 })));
+    try {
+      for (const mode of ["auto", "always"]) {
+        const gateways = await Promise.all(instances.map((db) => createGateway(testConfig({ NODE_ENV: "development", SEED_DEMO_DATA: mode }), { db })));
+        await Promise.all(gateways.map((g) => g.close()));
+        expect(await empty.db.prisma.workspace.count()).toBe(1);
+      }
+      expect(await empty.db.prisma.conversation.count()).toBe(1000);
+    } finally {
+      await Promise.all(instances.map((db) => db.close()));
       await empty.drop();
     }
   }, 120_000);

@@ -1,6 +1,6 @@
 import { failCommand, openForCommand } from "./command.js";
 import { migrate } from "./migrate.js";
-import { demoWorkspaceExists, seedDemoData } from "./seed.js";
+import { seedDemoWorkspaceOnce } from "./seed.js";
 
 // `npm run db:migrate` and `npm run db:seed`: the code the gateway runs at start, on demand.
 const command = process.argv[2];
@@ -13,7 +13,8 @@ try {
   const { applied } = await migrate(db);
   console.log(applied.length ? `Applied ${applied.join(", ")}` : "Migrations are up to date.");
   if (command === "seed") {
-    console.log((await demoWorkspaceExists(db.prisma)) ? "The demo workspace is already there; nothing seeded." : ["Seeded", JSON.stringify(await seedDemoData(db.prisma))].join(" "));
+    const seeded = await seedDemoWorkspaceOnce(db.prisma);
+    console.log(seeded ? `Seeded ${JSON.stringify(seeded)}` : "The demo workspace is already there; nothing seeded.");
   }
 } catch (error) {
   await failCommand(db, config, error);

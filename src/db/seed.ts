@@ -1,4 +1,4 @@
-import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import { createContact } from "../domain/contacts.js";
 import {
@@ -92,6 +92,24 @@ export async function demoWorkspaceExists(prisma: PrismaClient, seed = DEFAULT_S
   return (await prisma.workspace.count({ where: { id: seededIds(seed)("workspace") } })) > 0;
 }
 
+/** Another process wrote this seed's workspace while this one was about to. */
+class DemoWorkspaceTaken extends Error {}
+
+/**
+ * The demo workspace, unless it is there already: null then. Instances that start together on an
+ * empty database all get here; the first to write the workspace seeds it, the others get null.
+ */
+export async function seedDemoWorkspaceOnce(prisma: PrismaClient): Promise<SeedResult | null> {
+  if (await demoWorkspaceExists(prisma)) return null;
+  try {
+    // With the seed's own ids even if the workspace appeared since: its id is what tells the race.
+    return await writeDemoData(prisma, {}, false);
+  } catch (error) {
+    if (error instanceof DemoWorkspaceTaken) return null;
+    throw error;
+  }
+}
+
 /**
  * Demo data for a first start: one workspace with agents, contacts and conversations across every
  * channel, status and priority. Contacts, conversations and their histories are written through
@@ -104,6 +122,10 @@ export async function demoWorkspaceExists(prisma: PrismaClient, seed = DEFAULT_S
  * workspace uses random ids instead.
  */
 export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = {}): Promise<SeedResult> {
+  return writeDemoData(prisma, options, await demoWorkspaceExists(prisma, options.seed));
+}
+
+async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseeding: boolean): Promise<SeedResult> {
   const seed = options.seed ?? DEFAULT_SEED;
   const rnd = random(seed);
   const contactCount = options.contacts ?? 200;
@@ -111,7 +133,6 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
   const now = Date.now();
   const seeded = seededIds(seed);
   const seededWorkspaceId = seeded("workspace");
-  const reseeding = await demoWorkspaceExists(prisma, seed);
   const ids = reseeding ? newId : seeded;
   const workspaceId = reseeding ? newId("workspace") : seededWorkspaceId;
   const deps: WriteDeps = { prisma, events: { publish: () => undefined }, ids };
@@ -128,10 +149,15 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
   }));
   const assignable = agents.filter((a) => a.active && a.role !== "VIEWER");
   const actorOf = (agent: Prisma.AgentCreateManyInput) => ({ agentId: agent.id, workspaceId });
-  await prisma.$transaction(async (tx) => {
-    await tx.workspace.create({ data: { id: workspaceId, name: options.workspaceName ?? "Acme Support" } });
-    await tx.agent.createMany({ data: agents });
-  });
+  await prisma
+    .$transaction(async (tx) => {
+      await tx.workspace.create({ data: { id: workspaceId, name: options.workspaceName ?? "Acme Support" } });
+      await tx.agent.createMany({ data: agents });
+    })
+    .catch((error: unknown) => {
+      const taken = error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+      throw taken && !reseeding ? new DemoWorkspaceTaken() : error;
+    });
   const admin = actorOf(agents[0]);
 
   const contacts = await inOneTransaction(deps, async (batch) => {
