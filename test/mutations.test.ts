@@ -310,6 +310,31 @@ describe("messages", () => {
     expect(missing.extensions!.code).toBe("NOT_FOUND");
   });
 
+  it("counts characters, not UTF-16 units: an emoji at the preview's cut stays whole, a body of 10,000 emoji is accepted", async () => {
+    const conv = await freshConversation({ status: "OPEN" });
+    // 🙏 is two UTF-16 units starting at index 139: a cut there by units leaves half of it, which PostgreSQL cannot store.
+    const body = `${"a".repeat(139)}🙏 thanks, see you`;
+    const { receiveMessage: message } = dataOf(await t.gql(RECEIVE, { input: { conversationId: conv.id, body, externalId: `emoji-${conv.id}` } }));
+    expect(message.body).toBe(body);
+    expect(message.conversation.lastMessagePreview).toBe(`${"a".repeat(139)}🙏`);
+
+    const longest = "😀".repeat(10_000);
+    const accepted = dataOf(await t.gql(RECEIVE, { input: { conversationId: conv.id, body: longest, externalId: `emoji-long-${conv.id}` } }));
+    expect([...accepted.receiveMessage.body]).toHaveLength(10_000);
+    expect([...accepted.receiveMessage.conversation.lastMessagePreview]).toHaveLength(140);
+    const refused = errorOf(await t.gql(RECEIVE, { input: { conversationId: conv.id, body: `${longest}😀`, externalId: `emoji-over-${conv.id}` } }));
+    expect(refused.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.body" });
+  });
+
+  it("quotes a refused label without splitting an emoji, so the error is valid UTF-8", async () => {
+    const conv = await freshConversation();
+    const refused = errorOf(await t.gql(ADD_LABELS, { id: conv.id, labels: [`a${"😀".repeat(31)}`] }));
+    expect(refused.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "labels" });
+    // With the u flag a surrogate range matches only a lone surrogate, never half of a pair.
+    expect(refused.message).not.toMatch(/[\uD800-\uDFFF]/u);
+    expect(refused.extensions!.label).not.toMatch(/[\uD800-\uDFFF]/u);
+  });
+
   it("a sentAt a few minutes ahead (a drifting clock) counts as received now, so a later reply sorts after it", async () => {
     const conv = await freshConversation({ status: "OPEN" });
     const ahead = new Date(Date.now() + 4 * 60_000).toISOString();
@@ -489,6 +514,13 @@ describe("contacts", () => {
     expect(created.id).toMatch(/^cnt_[0-9a-z]{16}$/);
     const found = dataOf(await t.gql(`query($id: ID!) { contact(id: $id) { id } }`, { id: created.id }));
     expect(found.contact).toEqual({ id: created.id });
+  });
+
+  it("limits names in characters: 100 emoji are a name, 101 are not", async () => {
+    const { createContact: contact } = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "😀".repeat(100) } }));
+    expect([...contact.firstName]).toHaveLength(100);
+    const refused = errorOf(await t.gql(UPDATE_CONTACT, { id: contact.id, input: { lastName: "😀".repeat(101) } }));
+    expect(refused.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.lastName" });
   });
 
   it("updateContact changes given fields, clears with null, checks expectedUpdatedAt and the workspace", async () => {

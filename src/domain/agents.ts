@@ -2,6 +2,7 @@ import type { Agent, PrismaClient, Workspace } from "../generated/prisma/client.
 import type { AgentRole } from "../generated/prisma/enums.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { newId, requireId } from "./ids.js";
+import { characterCount } from "./text.js";
 
 // The API has no mutations for workspaces and agents (the contract names none): these are for the
 // operator's command line, `npm run workspace` and `npm run agent` (src/db/agents-cli.ts).
@@ -11,7 +12,7 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function requireName(value: string, field: string): string {
   const name = value.trim();
-  if (!name || name.length > MAX_NAME_LENGTH) throw badInput(field, `${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
+  if (!name || characterCount(name) > MAX_NAME_LENGTH) throw badInput(field, `${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
   return name;
 }
 

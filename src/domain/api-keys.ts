@@ -5,6 +5,7 @@ import type { Actor } from "./conversations.js";
 import { badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type WriteDeps, idFor } from "./write.js";
+import { characterCount } from "./text.js";
 
 const MAX_KEY_NAME_LENGTH = 100;
 
@@ -15,7 +16,7 @@ export async function createApiKey(
   input: { name: string; role?: AgentRole | null },
 ): Promise<{ apiKey: ApiKey; secret: string }> {
   const name = input.name.trim();
-  if (!name || name.length > MAX_KEY_NAME_LENGTH) throw badInput("name", `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters.`);
+  if (!name || characterCount(name) > MAX_KEY_NAME_LENGTH) throw badInput("name", `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters.`);
   const { secret, secretHash, prefix } = generateApiKey();
   const apiKey = await deps.prisma.apiKey.create({
     data: {

@@ -4,6 +4,7 @@ import type { Actor } from "./conversations.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type WriteDeps, idFor, transact } from "./write.js";
+import { characterCount } from "./text.js";
 
 /** Contact fields as a client sets them; phone (E.164) and email arrive validated by their scalars. */
 export interface ContactFields {
@@ -23,7 +24,7 @@ function name(value: string | null | undefined, field: string, required: boolean
   if (value === undefined) return undefined;
   const trimmed = value?.trim() || null;
   if (required && !trimmed) throw badInput(field, `${field.split(".").pop()} may not be empty.`);
-  if (trimmed && trimmed.length > MAX_NAME_LENGTH) throw badInput(field, `${field.split(".").pop()} is at most ${MAX_NAME_LENGTH} characters.`);
+  if (trimmed && characterCount(trimmed) > MAX_NAME_LENGTH) throw badInput(field, `${field.split(".").pop()} is at most ${MAX_NAME_LENGTH} characters.`);
   return trimmed;
 }
 

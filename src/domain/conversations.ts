@@ -6,6 +6,7 @@ import { requireId } from "./ids.js";
 import { MAX_LABELS, normalizeLabelList, tooManyLabels } from "./labels.js";
 import { textArray } from "./paging.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, inOneTransaction, sqlNow, transact } from "./write.js";
+import { characterCount } from "./text.js";
 
 /** Who makes a change in a workspace: an agent, or an API key (agentId null). */
 export type Actor = Pick<Viewer, "agentId" | "workspaceId">;
@@ -289,7 +290,7 @@ export const MAX_SUBJECT_LENGTH = 200;
 export async function createConversation(deps: WriteDeps, actor: Actor, input: CreateConversationInput): Promise<Conversation> {
   requireId(input.contactId, "contact", "input.contactId");
   const subject = input.subject?.trim() || null;
-  if (subject && subject.length > MAX_SUBJECT_LENGTH) {
+  if (subject && characterCount(subject) > MAX_SUBJECT_LENGTH) {
     throw badInput("input.subject", `The subject is at most ${MAX_SUBJECT_LENGTH} characters.`);
   }
   const labels = normalizeLabelList(input.labels ?? [], "input.labels");

@@ -1,5 +1,6 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
+import { characterCount, firstCharacters } from "./text.js";
 
 export const MAX_LABELS = 20;
 export const MAX_LABEL_LENGTH = 50;
@@ -12,7 +13,7 @@ const nounOf = (field: string) => (/tags$/i.test(field) ? "tag" : "label");
 export function normalizeLabel(raw: string, field: string): string {
   const label = raw.trim().toLowerCase();
   if (label.length < 1 || label.length > MAX_LABEL_LENGTH || !LABEL_PATTERN.test(label)) {
-    const shown = raw.length > 60 ? `${raw.slice(0, 60)}…` : raw;
+    const shown = characterCount(raw) > 60 ? `${firstCharacters(raw, 60)}…` : raw;
     const noun = nounOf(field);
     throw new DomainError(
       "BAD_USER_INPUT",

@@ -4,6 +4,7 @@ import { type Actor, activityInsert, bumpedUpdatedAt, changeEvent, lockConversat
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, sqlNow, transact } from "./write.js";
+import { characterCount, firstCharacters } from "./text.js";
 
 export const PREVIEW_LENGTH = 140;
 export const MAX_BODY_LENGTH = 10_000;
@@ -14,12 +15,12 @@ const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** What an inbox row shows of a message: whitespace collapsed, the first 140 characters. */
 export function messagePreview(body: string): string {
-  return body.replace(/\s+/g, " ").trim().slice(0, PREVIEW_LENGTH);
+  return firstCharacters(body.replace(/\s+/g, " ").trim(), PREVIEW_LENGTH);
 }
 
 function requireBody(body: string): string {
   if (!body.trim()) throw badInput("input.body", "A message needs a body.");
-  if (body.length > MAX_BODY_LENGTH) throw badInput("input.body", `A message body is at most ${MAX_BODY_LENGTH} characters.`);
+  if (characterCount(body) > MAX_BODY_LENGTH) throw badInput("input.body", `A message body is at most ${MAX_BODY_LENGTH} characters.`);
   return body;
 }
 
@@ -91,7 +92,7 @@ export interface ReceiveMessageInput {
 export async function receiveMessage(deps: WriteDeps, actor: Actor, input: ReceiveMessageInput): Promise<Message> {
   const body = requireBody(input.body);
   const externalId = input.externalId.trim();
-  if (!externalId || externalId.length > MAX_EXTERNAL_ID_LENGTH) {
+  if (!externalId || characterCount(externalId) > MAX_EXTERNAL_ID_LENGTH) {
     throw badInput("input.externalId", `externalId is 1 to ${MAX_EXTERNAL_ID_LENGTH} characters.`);
   }
   if (input.sentAt && input.sentAt.getTime() > Date.now() + MAX_CLOCK_SKEW_MS) {
