@@ -523,6 +523,19 @@ describe("contacts", () => {
     expect(refused.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.lastName" });
   });
 
+  it("updateContact with the metadata it has, keys in another order, changes nothing (jsonb keeps no key order)", async () => {
+    const { createContact: contact } = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Ada", metadata: { tier: "gold", customer_id: 7, tags: ["a", "b"] } } }));
+    const { updateContact: same } = dataOf(
+      await t.gql(UPDATE_CONTACT, { id: contact.id, input: { metadata: { tags: ["a", "b"], customer_id: 7, tier: "gold" } }, expected: contact.updatedAt }),
+    );
+    expect(same.updatedAt).toBe(contact.updatedAt);
+    // Written into the document, as GraphiQL users do: the JSON scalar builds those objects without a prototype.
+    const literal = `mutation($id: ID!) { updateContact(id: $id, input: { metadata: { tags: ["a", "b"], customer_id: 7, tier: "gold" } }) { updatedAt } }`;
+    expect(dataOf(await t.gql(literal, { id: contact.id })).updateContact.updatedAt).toBe(contact.updatedAt);
+    const { updateContact: changed } = dataOf(await t.gql(UPDATE_CONTACT, { id: contact.id, input: { metadata: { tags: ["b", "a"], customer_id: 7, tier: "gold" } } }));
+    expect(changed.updatedAt).not.toBe(contact.updatedAt);
+  });
+
   it("updateContact changes given fields, clears with null, checks expectedUpdatedAt and the workspace", async () => {
     const { createContact: contact } = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Tom", phone: "+4915112345678" } }));
     const { updateContact: updated } = dataOf(

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { Contact, Prisma } from "../generated/prisma/client.js";
 import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
 import type { Actor } from "./conversations.js";
@@ -76,6 +77,15 @@ export async function createContact(deps: WriteDeps, actor: Actor, input: Contac
   );
 }
 
+/**
+ * Whether a given value equals a stored one as JSON values: jsonb keeps no key order, and the JSON
+ * scalar builds the objects written into a document without a prototype, which a deep comparison
+ * would count as a difference; the round trip gives both plain objects.
+ */
+function sameJson(given: unknown, stored: unknown): boolean {
+  return isDeepStrictEqual(JSON.parse(JSON.stringify(given)), stored);
+}
+
 /** Changes the given fields; a stale expectedUpdatedAt is a CONFLICT; changing nothing is a no-op. */
 export async function updateContact(
   deps: WriteDeps,
@@ -94,9 +104,7 @@ export async function updateContact(
         updatedAt: before.updatedAt.toISOString(),
       });
     }
-    const changed = Object.entries(data).filter(
-      ([key, value]) => value !== undefined && JSON.stringify(value) !== JSON.stringify(before[key as keyof Contact]),
-    );
+    const changed = Object.entries(data).filter(([key, value]) => value !== undefined && !sameJson(value, before[key as keyof Contact]));
     if (!changed.length) return before;
     // Monotonic like conversations: two edits in one millisecond still differ.
     const now = (deps.at ?? new Date()).getTime();
