@@ -667,6 +667,12 @@ describe("bulkUpdateConversations", () => {
       field: "addLabels",
     });
     expect(errorOf(await t.gql(BULK, { ids: [conv.id] })).extensions!.code).toBe("BAD_USER_INPUT");
+    // More labels than a conversation can hold would fail on every conversation: one error for the request.
+    const tooMany = Array.from({ length: 21 }, (_, i) => `label-${i}`);
+    expect(errorOf(await t.gql(BULK, { ids: [conv.id, (await freshConversation()).id], add: tooMany })).extensions).toMatchObject({
+      code: "BAD_USER_INPUT",
+      field: "addLabels",
+    });
     const agent = await agentOf("AGENT");
     expect(errorOf(await t.gql(BULK, { ids: [conv.id], assign: agent.id, unassign: true })).extensions).toMatchObject({ field: "unassign" });
     // A label both added and removed would be two activities for no change.

@@ -358,6 +358,7 @@ export async function bulkUpdateConversations(deps: WriteDeps, actor: Actor, inp
   if (input.assignToId && input.unassign) throw badInput("unassign", 'Pass "assignToId" or "unassign", not both.');
   // Bad labels fail the whole request before anything changes.
   const addLabels = normalizeLabelList(input.addLabels ?? [], "addLabels");
+  if (addLabels.length > MAX_LABELS) throw tooManyLabels("addLabels", addLabels.length);
   const removeLabels = normalizeLabelList(input.removeLabels ?? [], "removeLabels");
   const both = addLabels.filter((label) => removeLabels.includes(label));
   if (both.length) throw badInput("removeLabels", `A label cannot be both added and removed: ${both.join(", ")}.`);
