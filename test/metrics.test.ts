@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../src/gateway.js";
 import { shippedOperations } from "../src/graphql/operations.js";
 import { OperationNames } from "../src/plugins/metrics.js";
-import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { signAgentToken } from "../src/auth/tokens.js";
+import { startTestGateway, TEST_JWT_SECRET, testConfig, type TestGateway } from "./helpers.js";
 import { overSse, until, wsClient } from "./live.js";
 
 let t: TestGateway;
@@ -92,6 +93,22 @@ describe("GET /metrics", () => {
       await refused.dispose();
       const unauthenticated = { code: "UNAUTHENTICATED", operationName: "unknown", operationType: "unknown" };
       expect(sample(await scrapeMain(), "graphql_errors_total", unauthenticated) - sample(after, "graphql_errors_total", unauthenticated)).toBe(1);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("counts the error that ends a graphql-ws stream: a token that expires while subscribed", async () => {
+    const admin = await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, role: "ADMIN", active: true } });
+    const shortLived = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: "ADMIN" }, { expiresIn: 2 });
+    const client = wsClient(await listening(), shortLived);
+    const labels = { code: "UNAUTHENTICATED", operationName: "WsExpiring", operationType: "subscription" };
+    try {
+      const before = await scrapeMain();
+      const frames = client.iterate({ query: `subscription WsExpiring { unreadTotals { unreadMessages } }` });
+      await frames.next();
+      await expect(frames.next()).rejects.toBeDefined();
+      expect(sample(await scrapeMain(), "graphql_errors_total", labels) - sample(before, "graphql_errors_total", labels)).toBe(1);
     } finally {
       await client.dispose();
     }

@@ -23,6 +23,8 @@ type Extra = WsExtra & {
 
 interface OperationLog {
   startedAt: number;
+  /** Once parsed: the metrics label the operation's errors by it. */
+  document?: DocumentNode;
   /** From the validated document; unknown while the operation has not got that far. */
   operation?: string;
   operationName?: string;
@@ -58,6 +60,10 @@ export function serveGraphQLOverWebSocket(
     connectionParams: ctx.connectionParams ?? {},
     connectionLog: ctx.extra.log,
   });
+
+  // Through Yoga's own mask: a client's error keeps its message and code; a failure of ours (the
+  // database, Redis) is logged with the connection's id and answered INTERNAL_SERVER_ERROR, as over HTTP.
+  const mask = (extra: Extra, err: unknown) => createMaskError(extra.log ?? log)(err, "Unexpected error.");
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -95,29 +101,31 @@ export function serveGraphQLOverWebSocket(
       },
       // One line per operation, as HTTP has one per request: when it ends, or when it is refused.
       onComplete: (ctx, id) => logOperationEnd(ctx.extra, id),
-      onError: (ctx, id, _payload, errors) => logOperationEnd(ctx.extra, id, errors),
+      // Both the refusals onSubscribe returns and the error a stream ends with (its credentials
+      // lapsed) come through here. graphql-ws wraps the latter in an error of its own, with its
+      // message unmasked: it goes through the same mask as the rest.
+      onError: (ctx, id, payload, errors) => {
+        const masked = errors.map((error) => withoutHttp(mask(ctx.extra, error)));
+        errorsSent(masked, ctx.extra.operations?.get(id)?.document, payload.operationName);
+        logOperationEnd(ctx.extra, id, masked);
+        return masked;
+      },
       onSubscribe: async (ctx, id, params) => {
         const started: OperationLog = { startedAt: performance.now() };
         (ctx.extra.operations ??= new Map()).set(id, started);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
-        const refuse = (errors: readonly GraphQLError[], document?: DocumentNode) => {
-          errorsSent(errors, document, params.operationName);
-          return errors.map(withoutHttp);
-        };
-        // Through Yoga's own mask: a client's error keeps its message and code; a failure of ours
-        // (the database, Redis) is logged and answered INTERNAL_SERVER_ERROR, as over HTTP.
-        const masked = (err: unknown) => createMaskError(ctx.extra.log ?? log)(err, "Unexpected error.");
         // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
         const unstorable = unstorableVariables(params.variables);
-        if (unstorable) return refuse([unstorable]);
+        if (unstorable) return [unstorable];
         let document;
         try {
           document = parse((await documents.documentFor(params)) ?? params.query);
         } catch (err) {
-          return refuse([masked(err)]);
+          return [mask(ctx.extra, err)];
         }
+        started.document = document;
         const errors = validate(schema, document);
-        if (errors.length) return refuse(errors.map(withContractCode), document);
+        if (errors.length) return errors.map(withContractCode);
         const operation = getOperationAST(document, params.operationName);
         started.operation = operation?.operation;
         started.operationName = operation?.name?.value;
@@ -125,7 +133,7 @@ export function serveGraphQLOverWebSocket(
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          return refuse([masked(err)], document);
+          return [mask(ctx.extra, err)];
         }
         return {
           schema,
