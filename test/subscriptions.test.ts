@@ -228,6 +228,22 @@ describe("conversationEvents", () => {
     await byId.close();
   });
 
+  it("delivers to filtered subscribers however many distinct filters a workspace has (a statement's select list holds at most 1,664 columns)", async () => {
+    const conv = await conversation({ status: "OPEN" });
+    const crowd = wsClient(url, admin);
+    const others = Array.from({ length: 1_700 }, (_, i) => overWs<Event>(crowd, EVENTS, { f: { search: `nobody-${i}` } }));
+    const feed = overWs<Event>(ws, EVENTS, { f: { status: ["OPEN"] } });
+    try {
+      await until(() => subscribersOf(t.gateway) === 1_701, "the subscriptions");
+      await receive(conv.id);
+      expect((await feed.next()).conversationEvents).toMatchObject({ type: "MESSAGE_RECEIVED", conversation: { id: conv.id } });
+    } finally {
+      await feed.close();
+      await Promise.all(others.map((other) => other.close()));
+      await crowd.dispose();
+    }
+  }, 60_000);
+
   it("a bulk change sends each conversation's activities, in order, with the records as they are after it", async () => {
     const ids = (await Promise.all(Array.from({ length: 5 }, () => conversation({ status: "OPEN", priority: { not: "HIGH" } })))).map((c) => c.id);
     const feed = overWs<Event>(ws, EVENTS, { f: { labels: ["bulk-live"] } });

@@ -211,8 +211,15 @@ export async function countConversations(
 }
 
 /**
+ * Filters per statement: PostgreSQL's select list holds at most 1,664 columns, and subscribers,
+ * not the gateway, decide how many distinct filters a workspace has.
+ */
+const FILTERS_PER_STATEMENT = 500;
+
+/**
  * Which of several filters each conversation matches now, for live feeds: the same conditions as
- * the list and the counts (conversationWhere), every filter a column of one statement.
+ * the list and the counts (conversationWhere), every filter a column of a statement, up to
+ * FILTERS_PER_STATEMENT filters to a statement.
  */
 export async function conversationsMatching(
   db: PrismaClient,
@@ -220,9 +227,17 @@ export async function conversationsMatching(
   conversationIds: readonly string[],
   filters: readonly ConversationFilter[],
 ): Promise<Map<string, boolean[]>> {
-  const columns = filters.map((filter, i) => Prisma.sql`(${conversationWhere(workspaceId, filter)}) AS ${Prisma.raw(`"f${i}"`)}`);
-  const rows = await db.$queryRaw<Record<string, unknown>[]>`
-    SELECT t."id", ${Prisma.join(columns)} FROM "Conversation" t
-    WHERE t."workspaceId" = ${workspaceId} AND t."id" = ANY(${textArray(conversationIds)})`;
-  return new Map(rows.map((row) => [row.id as string, filters.map((_f, i) => row[`f${i}`] === true)]));
+  const matches = new Map(conversationIds.map((id) => [id, filters.map(() => false)]));
+  for (let first = 0; first < filters.length; first += FILTERS_PER_STATEMENT) {
+    const chunk = filters.slice(first, first + FILTERS_PER_STATEMENT);
+    const columns = chunk.map((filter, i) => Prisma.sql`(${conversationWhere(workspaceId, filter)}) AS ${Prisma.raw(`"f${i}"`)}`);
+    const rows = await db.$queryRaw<Record<string, unknown>[]>`
+      SELECT t."id", ${Prisma.join(columns)} FROM "Conversation" t
+      WHERE t."workspaceId" = ${workspaceId} AND t."id" = ANY(${textArray(conversationIds)})`;
+    for (const row of rows) {
+      const matched = matches.get(row.id as string)!;
+      chunk.forEach((_filter, i) => (matched[first + i] = row[`f${i}`] === true));
+    }
+  }
+  return matches;
 }
