@@ -38,7 +38,7 @@ type FromGateway = { ready: { url: string; token: string; conversations: string[
 
 /** The gateway side: an in-memory PGlite gateway that reports memory and commit times over IPC. */
 async function serve() {
-  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "warn", JWT_SECRET: SECRET, SEED_DEMO_DATA: "never", DATA_DIR: "memory://" });
+  const config = loadConfig({ NODE_ENV: "test", LOG_LEVEL: "warn", JWT_SECRET: SECRET, SEED_DEMO_DATA: "never", DATA_DIR: "memory://", MAX_SUBSCRIPTIONS_PER_CALLER: "0" });
   const gateway = await createGateway(config);
   const seed = await seedDemoData(gateway.db.prisma, { contacts: 50, conversations: 200 });
   const admin = await gateway.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seed.workspaceId, role: "ADMIN" } });

@@ -63,6 +63,8 @@ const configSchema = z.object({
   // Undelivered events a live subscriber may have queued before the oldest are dropped: a bulk
   // update of 100 conversations writes up to 400 activities at once.
   SUBSCRIPTION_QUEUE_SIZE: count(1).default(1_000),
+  // Subscriptions one agent or API key may hold open at once on one gateway; 0: no limit.
+  MAX_SUBSCRIPTIONS_PER_CALLER: count(0).default(200),
   // How often the tallies behind conversationCounts and labels are folded (src/domain/conversation-tallies.ts); 0: never.
   TALLY_COMPACTION_INTERVAL_MS: count(0).default(5_000),
 });

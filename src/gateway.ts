@@ -88,7 +88,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   // One connection for Redis commands (publishing events, rate limits, APQ); subscribing needs its own.
   const redis = config.REDIS_URL ? redisCommandClient(config.REDIS_URL) : null;
   const bus = redis ? createRedisEventBus(redis, log, config.REDIS_PREFIX) : createInProcessEventBus(log);
-  const feeds = createLiveFeeds({ db, bus, log, checkAgent, queueSize: config.SUBSCRIPTION_QUEUE_SIZE });
+  const feeds = createLiveFeeds({ db, bus, log, checkAgent, queueSize: config.SUBSCRIPTION_QUEUE_SIZE, maxPerCaller: config.MAX_SUBSCRIPTIONS_PER_CALLER });
   const tallies = foldTalliesPeriodically(db.prisma, log, config.TALLY_COMPACTION_INTERVAL_MS);
   await bus.ready();
   const server: ServerContext = { db, log, feeds, events: bus };

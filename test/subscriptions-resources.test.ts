@@ -9,7 +9,8 @@ let t: TestGateway;
 let url: URL;
 let admin: string;
 beforeAll(async () => {
-  t = await startTestGateway({ seed: { contacts: 10, conversations: 30 } });
+  // One admin token holds all 1,000: no per-caller cap here.
+  t = await startTestGateway({ seed: { contacts: 10, conversations: 30 }, config: { MAX_SUBSCRIPTIONS_PER_CALLER: "0" } });
   url = await t.gateway.listen(0, "127.0.0.1");
   admin = await t.token();
 });

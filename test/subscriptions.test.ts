@@ -16,7 +16,8 @@ let ws: Client;
 let otherWs: Client;
 
 beforeAll(async () => {
-  t = await startTestGateway();
+  // No per-caller cap: one test opens 1,700 subscriptions with one token (the cap is tested on a gateway of its own).
+  t = await startTestGateway({ config: { MAX_SUBSCRIPTIONS_PER_CALLER: "0" } });
   url = await t.gateway.listen(0, "127.0.0.1");
   admin = await t.token();
   other = await seedDemoData(t.db.prisma, { seed: 4242, contacts: 5, conversations: 12, workspaceName: "Other Co" });
@@ -466,6 +467,34 @@ describe("slow consumers", () => {
     } finally {
       await Promise.all([slow.close(), fast.close()]);
       await smallWs.dispose();
+      await small.close();
+    }
+  }, 60_000);
+
+  it("one caller may hold MAX_SUBSCRIPTIONS_PER_CALLER (here 3) subscriptions at once, over both transports; more are RATE_LIMITED", async () => {
+    const small = await startTestGateway({ seed: { contacts: 5, conversations: 10 }, config: { MAX_SUBSCRIPTIONS_PER_CALLER: "3" } });
+    const smallUrl = await small.gateway.listen(0, "127.0.0.1");
+    const adminWs = wsClient(smallUrl, await small.token());
+    const agentWs = wsClient(smallUrl, await small.token("AGENT"));
+    const open = [overWs<Totals>(adminWs, TOTALS), overWs<Totals>(adminWs, TOTALS), overSse<Totals>(smallUrl, await small.token(), TOTALS)];
+    try {
+      for (const feed of open) await feed.next();
+      const refused = await overWs<Totals>(adminWs, TOTALS).next().catch((errors: unknown) => errors);
+      expect(JSON.stringify(refused)).toContain('"code":"RATE_LIMITED"');
+      // Another agent has room of its own.
+      const other = overWs<Totals>(agentWs, TOTALS);
+      expect((await other.next()).unreadTotals).toBeDefined();
+      await other.close();
+      // A closed subscription makes room again.
+      await open.shift()!.close();
+      await until(() => subscribersOf(small.gateway) === 2, "the closed subscription to be released");
+      const again = overWs<Totals>(adminWs, TOTALS);
+      expect((await again.next()).unreadTotals).toBeDefined();
+      open.push(again);
+    } finally {
+      await Promise.all(open.map((feed) => feed.close()));
+      await adminWs.dispose();
+      await agentWs.dispose();
       await small.close();
     }
   }, 60_000);

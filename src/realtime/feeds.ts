@@ -5,6 +5,7 @@ import type { AgentCheck } from "../auth/agent-standing.js";
 import { unauthenticated } from "../auth/errors.js";
 import type { Database } from "../db/client.js";
 import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
+import { DomainError } from "../domain/errors.js";
 import { changesSince, MOVES_UNREAD } from "../domain/missed-changes.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
 import type { Viewer } from "../graphql/context.js";
@@ -88,6 +89,8 @@ interface TotalsKey {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_EXPIRED = () => unauthenticated("Your token has expired: subscribe again with a fresh one.");
 const KEY_REVOKED = () => unauthenticated("The API key has been revoked.");
+const tooManySubscriptions = (max: number) =>
+  new DomainError("RATE_LIMITED", `At most ${max} subscriptions may be open at once for one agent or API key: close one first.`);
 
 /**
  * How many conversations per workspace the unread feed remembers its last delivery of, how many
@@ -154,9 +157,13 @@ export function createLiveFeeds(deps: {
   checkAgent: AgentCheck;
   /** How many undelivered events a subscriber may have queued; beyond it the oldest are dropped. */
   queueSize: number;
+  /** How many subscriptions one agent or API key may hold open at once; 0: no limit. */
+  maxPerCaller: number;
 }): LiveFeeds {
-  const { db, bus, log, checkAgent, queueSize } = deps;
+  const { db, bus, log, checkAgent, queueSize, maxPerCaller } = deps;
   const workspaces = new Map<string, WorkspaceFeeds>();
+  // Open subscriptions by caller: each costs a queue, and each distinct filter a column of every batch's filter query.
+  const openByCaller = new Map<string, number>();
   let pending: FeedEvent[] = [];
   let draining: Promise<void> | null = null;
   let closed = false;
@@ -185,6 +192,10 @@ export function createLiveFeeds(deps: {
   ): AsyncIterable<T> {
     return new Repeater<T>(async (push, stop) => {
       if (closed) return stop();
+      const caller = viewer.apiKeyId ?? viewer.agentId ?? viewer.workspaceId;
+      const open = openByCaller.get(caller) ?? 0;
+      if (maxPerCaller && open >= maxPerCaller) return stop(tooManySubscriptions(maxPerCaller));
+      openByCaller.set(caller, open + 1);
       const unregister = register(init({ push: (value) => void push(value), stop: (error) => stop(error), viewer, since: Date.now() }));
       // Beyond a timer's range (about 24 days) the next delivery notices instead.
       const untilExpiry = viewer.expiresAt === undefined ? Infinity : viewer.expiresAt - Date.now();
@@ -192,6 +203,9 @@ export function createLiveFeeds(deps: {
       await stop;
       clearTimeout(expiry);
       unregister();
+      const left = openByCaller.get(caller)! - 1;
+      if (left) openByCaller.set(caller, left);
+      else openByCaller.delete(caller);
     }, new SlidingBuffer(buffer));
   }
 
