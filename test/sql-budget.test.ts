@@ -202,6 +202,26 @@ describe("query plans", () => {
     expect(explained).toMatch(/Index Cond: .*ROW\(/s);
   });
 
+  it("every order of the conversations list, either way, on the first page and past a cursor, is an index scan with no sort", async () => {
+    const fields = ["LAST_MESSAGE_AT", "CREATED_AT", "UPDATED_AT", "PRIORITY", "UNREAD_COUNT"];
+    const query = `query($order: ConversationOrder, $after: String) {
+      conversations(first: 20, orderBy: $order, after: $after) { pageInfo { endCursor } edges { node { id } } } }`;
+    for (const field of fields) {
+      for (const direction of ["ASC", "DESC"]) {
+        const order = { field, direction };
+        const first = await t.db.sql.record(() => t.gql(query, { order }));
+        const after = first.result.data!.conversations.pageInfo.endCursor;
+        const next = await t.db.sql.record(() => t.gql(query, { order, after }));
+        for (const { statements } of [first, next]) {
+          expect(statements).toHaveLength(1);
+          const explained = await plan(statements[0]);
+          expect(explained, `${field} ${direction}`).toMatch(/Index (Only )?Scan/);
+          expect(explained, `${field} ${direction}`).not.toMatch(/\bSort\b/);
+        }
+      }
+    }
+  });
+
   it("joining the contact and assignee keeps the inbox an index scan with no sort, the joins by primary key", async () => {
     const { statements } = await t.db.sql.record(() =>
       t.gql(`{ conversations(first: 50, filter: { status: [OPEN] }) { edges { node { id contact { fullName } assignedTo { name } } } } }`),
