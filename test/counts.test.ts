@@ -32,6 +32,8 @@ const filters = (): [Filter, Prisma.ConversationWhereInput][] => [
   [{ priority: ["HIGH", "MEDIUM"] }, { priority: { in: ["HIGH", "MEDIUM"] } }],
   [{ channel: ["EMAIL", "SMS"], status: ["OPEN", "CLOSED"] }, { channel: { in: ["EMAIL", "SMS"] }, status: { in: ["OPEN", "CLOSED"] } }],
   [{ status: ["OPEN"], unassigned: false, hasUnread: false }, { status: "OPEN", assignedToId: { not: null }, unreadCount: 0 }],
+  [{ status: [] }, { status: { in: [] } }],
+  [{ priority: [], hasUnread: true }, { priority: { in: [] } }],
   // Not kept in tallies: counted from the conversations.
   [{ labels: ["billing"] }, { labels: { has: "billing" } }],
 ];

@@ -150,6 +150,10 @@ describe("conversations", () => {
         return [c.subject, c.lastMessagePreview, name, c.contact.email, c.contact.phone].some((v) => v?.toLowerCase().includes(term));
       }],
       [{ search: "100%_" }, () => false],
+      // "Any of" an empty list is none, as an inbox whose every status box is unticked shows nothing; "has all" of no labels is every one.
+      [{ status: [] }, () => false],
+      [{ channel: [], priority: ["HIGH"] }, () => false],
+      [{ labels: [] }, () => true],
       [{ updatedAfter: new Date(Date.now() - 5 * 86_400_000).toISOString() }, (c) => c.updatedAt.getTime() > Date.now() - 5 * 86_400_000],
     ];
     for (const [filter, predicate] of cases) {
@@ -202,6 +206,9 @@ describe("detail, contacts, agents, labels, node", () => {
     const res = dataOf<{ contacts: Conn }>(await t.gql(`{ contacts(first: 100, filter: { status: [ACTIVE] }) { totalCount edges { node { id fullName metadata status } } } }`));
     expect(res.contacts.totalCount).toBe(active);
     expect(res.contacts.edges.every((e) => e.node.status === "ACTIVE")).toBe(true);
+    for (const none of [`{ status: [] }`, `{ preferredChannel: [] }`]) {
+      expect(dataOf<{ contacts: Conn }>(await t.gql(`{ contacts(filter: ${none}) { totalCount edges { node { id } } } }`)).contacts, none).toMatchObject({ totalCount: 0, edges: [] });
+    }
     const target = contacts.find((c) => c.email)!;
     const found = dataOf<{ contacts: Conn }>(await t.gql(`query($s: String) { contacts(filter: { search: $s }) { edges { node { id } } } }`, { s: target.email!.toUpperCase() }));
     expect(found.contacts.edges.map((e) => e.node.id)).toContain(target.id);

@@ -34,8 +34,8 @@ export function contactMatches(alias: string, pattern: string): Prisma.Sql {
 
 export function contactWhere(workspaceId: string, filter: ContactFilter | null | undefined): Prisma.Sql {
   const parts = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
-  if (filter?.status?.length) parts.push(oneOf(Prisma.sql`t."status"`, filter.status, "ContactStatus"));
-  if (filter?.preferredChannel?.length) parts.push(oneOf(Prisma.sql`t."preferredChannel"`, filter.preferredChannel, "Channel"));
+  if (filter?.status) parts.push(oneOf(Prisma.sql`t."status"`, filter.status, "ContactStatus"));
+  if (filter?.preferredChannel) parts.push(oneOf(Prisma.sql`t."preferredChannel"`, filter.preferredChannel, "Channel"));
   const term = filter?.search?.trim();
   if (term) parts.push(contactMatches("t", containsPattern(term)));
   return Prisma.join(parts, " AND ");

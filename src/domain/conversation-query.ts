@@ -68,10 +68,11 @@ function sortKey(order: ConversationOrder | null | undefined): SortKey {
  * on a table aliased `t`: so the counts read from tallies mean exactly what the list means.
  */
 function keyConditions(workspaceId: string, f: ConversationFilter): Prisma.Sql[] {
+  // The lists are "any of": an empty one matches nothing (an inbox with every status unticked is empty).
   const parts: Prisma.Sql[] = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
-  if (f.status?.length) parts.push(oneOf(Prisma.sql`t."status"`, f.status, "ConversationStatus"));
-  if (f.channel?.length) parts.push(oneOf(Prisma.sql`t."channel"`, f.channel, "Channel"));
-  if (f.priority?.length) parts.push(oneOf(Prisma.sql`t."priority"`, f.priority, "ConversationPriority"));
+  if (f.status) parts.push(oneOf(Prisma.sql`t."status"`, f.status, "ConversationStatus"));
+  if (f.channel) parts.push(oneOf(Prisma.sql`t."channel"`, f.channel, "Channel"));
+  if (f.priority) parts.push(oneOf(Prisma.sql`t."priority"`, f.priority, "ConversationPriority"));
   if (f.assignedToId != null) {
     if (f.unassigned) throw badInput("filter.unassigned", 'Pass "assignedToId" or "unassigned: true", not both: together they match nothing.');
     parts.push(Prisma.sql`t."assignedToId" = ${requireId(f.assignedToId, "agent", "filter.assignedToId")}`);

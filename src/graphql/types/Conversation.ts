@@ -127,9 +127,9 @@ export const conversationNow = {
 export const ConversationFilterInput = builder.inputType("ConversationFilter", {
   description: "Narrows a conversation list, count or feed. Every field is optional; fields combine with AND.",
   fields: (t) => ({
-    status: t.field({ type: [ConversationStatusEnum], description: "Any of these statuses." }),
-    channel: t.field({ type: [ChannelEnum], description: "Any of these channels." }),
-    priority: t.field({ type: [ConversationPriorityEnum], description: "Any of these priorities." }),
+    status: t.field({ type: [ConversationStatusEnum], description: "Any of these statuses; an empty list matches none." }),
+    channel: t.field({ type: [ChannelEnum], description: "Any of these channels; an empty list matches none." }),
+    priority: t.field({ type: [ConversationPriorityEnum], description: "Any of these priorities; an empty list matches none." }),
     assignedToId: t.id({ description: "Assigned to this agent." }),
     unassigned: t.boolean({ description: "true: nobody is assigned; false: somebody is." }),
     labels: t.stringList({ description: "Has all of these labels." }),
