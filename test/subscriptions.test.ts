@@ -2,7 +2,7 @@ import type { Client } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData, type SeedResult } from "../src/db/seed.js";
 import { createGateway } from "../src/gateway.js";
-import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { onPostgres, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
 import { overHttp, overSse, overWs, sseInProcess, subscribersOf, until, wsClient } from "./live.js";
 
 // Live feeds through real transports: graphql-ws over a socket and graphql-sse over HTTP, against
@@ -244,6 +244,32 @@ describe("conversationEvents", () => {
       await crowd.dispose();
     }
   }, 60_000);
+
+  it.runIf(onPostgres)("a subscriber whose filter cannot be evaluated is told so, its stream ended, instead of silently missing the event", async () => {
+    const conv = await conversation({ status: "OPEN", priority: { not: "LOW" } });
+    const filtered = overWs<Event>(ws, EVENTS, { f: { search: "a" } });
+    const unfiltered = overWs<Event>(ws, EVENTS, { id: conv.id });
+    await until(() => subscribersOf(t.gateway) === 2, "the subscriptions");
+    // Asked for before the error comes: graphql-ws's iterate() loses an error that arrives before its first next().
+    const ended = filtered.next().catch((errors: unknown) => JSON.stringify(errors));
+    // A search filter reads Contact; a priority change does not. Hold Contact, so the filter
+    // statement waits behind the lock, then cancel it: a failure of the database's, mid-delivery.
+    await t.db.withSession(async (session) => {
+      await session.query("BEGIN");
+      try {
+        await session.query(`LOCK TABLE "Contact" IN ACCESS EXCLUSIVE MODE`);
+        await setPriority(conv.id, "LOW");
+        const cancel = `SELECT pg_cancel_backend(pid) AS cancelled FROM pg_stat_activity WHERE query LIKE '%AS "f0"%' AND state = 'active' AND pid <> pg_backend_pid()`;
+        await until(async () => (await session.query<{ cancelled: boolean }>(cancel)).length > 0, "the filter statement to wait for the lock");
+      } finally {
+        await session.query("ROLLBACK");
+      }
+    });
+    expect((await unfiltered.next()).conversationEvents).toMatchObject({ type: "PRIORITY_CHANGED", conversation: { id: conv.id } });
+    expect(await ended).toContain("could not be delivered");
+    expect(await ended).toContain('"code":"INTERNAL_SERVER_ERROR"');
+    await unfiltered.close();
+  });
 
   it("a bulk change sends each conversation's activities, in order, with the records as they are after it", async () => {
     const ids = (await Promise.all(Array.from({ length: 5 }, () => conversation({ status: "OPEN", priority: { not: "HIGH" } })))).map((c) => c.id);

@@ -89,6 +89,12 @@ interface TotalsKey {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const TOKEN_EXPIRED = () => unauthenticated("Your token has expired: subscribe again with a fresh one.");
 const KEY_REVOKED = () => unauthenticated("The API key has been revoked.");
+/**
+ * A subscription that would miss events ends with this instead: the client resubscribes and
+ * reloads what it shows, rather than showing stale figures as if they were current.
+ */
+const NOT_DELIVERED = () =>
+  new DomainError("INTERNAL_SERVER_ERROR", "Live events could not be delivered to this subscription: subscribe again and reload what it shows.");
 const tooManySubscriptions = (max: number) =>
   new DomainError("RATE_LIMITED", `At most ${max} subscriptions may be open at once for one agent or API key: close one first.`);
 
@@ -346,7 +352,8 @@ export function createLiveFeeds(deps: {
       try {
         matches = await conversationsMatching(db.prisma, workspaceId, ids, [...filters.values()]);
       } catch (err) {
-        log.error({ err, workspaceId }, "conversation event filters could not be evaluated; filtered subscribers miss this batch");
+        log.error({ err, workspaceId }, "conversation event filters could not be evaluated; their subscriptions are ended");
+        for (const subscriber of feeds.events) if (subscriber.filterKey !== null) subscriber.stop(NOT_DELIVERED());
       }
     }
     const column = new Map(filterKeys.map((key, index) => [key, index]));
@@ -379,7 +386,9 @@ export function createLiveFeeds(deps: {
         try {
           await deliver(workspaceId, events);
         } catch (err) {
-          log.error({ err, workspaceId }, "live events could not be delivered");
+          log.error({ err, workspaceId }, "live events could not be delivered; the workspace's event subscriptions are ended");
+          const feeds = workspaces.get(workspaceId);
+          for (const subscriber of [...(feeds?.unread ?? []), ...(feeds?.events ?? [])]) subscriber.stop(NOT_DELIVERED());
         }
       }
     }
