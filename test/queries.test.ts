@@ -218,6 +218,25 @@ describe("detail, contacts, agents, labels, node", () => {
     expect(detail.contact.conversations.edges.every((e: any) => e.node.contactId === target.id)).toBe(true);
   });
 
+  it("search ignores accents as it ignores case, for contacts and conversations: muller finds Zoë Müller", async () => {
+    const workspaceId = t.seed!.workspaceId;
+    const contact = await t.db.prisma.contact.create({ data: { id: "cnt_accentsearch0001", workspaceId, firstName: "Zoë", lastName: "Müller" } });
+    const conversation = await t.db.prisma.conversation.create({
+      data: { id: "conv_accentsearch001", workspaceId, contactId: contact.id, channel: "EMAIL", subject: "Rückerstattung für Bestellung" },
+    });
+    for (const term of ["zoe muller", "MÜLLER", "Zoë Mül", "muller"]) {
+      const { contacts } = dataOf<{ contacts: Conn }>(await t.gql(`query($s: String) { contacts(filter: { search: $s }) { edges { node { id } } } }`, { s: term }));
+      expect(contacts.edges.map((e) => e.node.id), term).toContain(contact.id);
+      const { conversations } = dataOf<{ conversations: Conn }>(
+        // Newest first: the seed's own Müllers have older conversations.
+        await t.gql(`query($s: String) { conversations(filter: { search: $s }, orderBy: { field: CREATED_AT }) { edges { node { id } } } }`, { s: term }),
+      );
+      expect(conversations.edges.map((e) => e.node.id), term).toContain(conversation.id);
+    }
+    const bySubject = dataOf<{ conversations: Conn }>(await t.gql(`{ conversations(filter: { search: "ruckerstattung fur" }) { edges { node { id } } } }`));
+    expect(bySubject.conversations.edges.map((e) => e.node.id)).toEqual([conversation.id]);
+  });
+
   it("derives fullName from first and last name when none is set", async () => {
     const c = await t.db.prisma.contact.findFirstOrThrow({ where: { lastName: { not: null } } });
     const { contact } = dataOf<{ contact: any }>(await t.gql(`query($id: ID!) { contact(id: $id) { fullName } }`, { id: c.id }));

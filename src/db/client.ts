@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { unaccent } from "@electric-sql/pglite/contrib/unaccent";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import pg from "pg";
@@ -73,7 +74,8 @@ async function openPglite(dataDir: string): Promise<Database> {
     await mkdir(folder, { recursive: true });
     unlock = await lockFolder(folder);
   }
-  const pglite = await PGlite.create(inMemory ? dataDir : folder).catch(async (err: unknown) => {
+  // The extensions the migrations create (PostgreSQL ships them; PGlite loads them here).
+  const pglite = await PGlite.create(inMemory ? dataDir : folder, { extensions: { unaccent } }).catch(async (err: unknown) => {
     await unlock();
     throw err;
   });

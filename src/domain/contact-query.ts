@@ -26,10 +26,18 @@ function contactFullNameSql(alias: string): Prisma.Sql {
   return Prisma.sql`COALESCE(${a("fullName")}, concat_ws(' ', ${a("firstName")}, ${a("lastName")}))`;
 }
 
+/**
+ * Whether a text matches a search pattern (containsPattern) whatever its case and accents: "muller"
+ * finds "Müller" (the unaccent extension, migration 20261206030000_search_unaccent).
+ */
+export function searchable(text: Prisma.Sql, pattern: string): Prisma.Sql {
+  return Prisma.sql`unaccent(${text}) ILIKE unaccent(${pattern})`;
+}
+
 /** Whether the contact aliased `alias` matches a search pattern: its full name, email or phone. */
 export function contactMatches(alias: string, pattern: string): Prisma.Sql {
   const a = (column: string) => Prisma.raw(`${alias}."${column}"`);
-  return Prisma.sql`(${contactFullNameSql(alias)} ILIKE ${pattern} OR ${a("email")} ILIKE ${pattern} OR ${a("phone")} ILIKE ${pattern})`;
+  return Prisma.sql`(${searchable(contactFullNameSql(alias), pattern)} OR ${a("email")} ILIKE ${pattern} OR ${a("phone")} ILIKE ${pattern})`;
 }
 
 export function contactWhere(workspaceId: string, filter: ContactFilter | null | undefined): Prisma.Sql {

@@ -1,6 +1,6 @@
 import { Prisma, type Conversation, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
-import { contactMatches, containsPattern } from "./contact-query.js";
+import { contactMatches, containsPattern, searchable } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
 import { badInput } from "./errors.js";
 import { requireId } from "./ids.js";
@@ -94,7 +94,7 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
   const term = f.search?.trim();
   if (term) {
     const p = containsPattern(term);
-    parts.push(Prisma.sql`(t."subject" ILIKE ${p} OR t."lastMessagePreview" ILIKE ${p}
+    parts.push(Prisma.sql`(${searchable(Prisma.sql`t."subject"`, p)} OR ${searchable(Prisma.sql`t."lastMessagePreview"`, p)}
       OR EXISTS (SELECT 1 FROM "Contact" ct WHERE ct."id" = t."contactId" AND ${contactMatches("ct", p)}))`);
   }
   return Prisma.join(parts, " AND ");

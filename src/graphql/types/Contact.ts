@@ -38,7 +38,7 @@ export const ContactRef = builder.prismaNode("Contact", {
 const ContactFilterInput = builder.inputType("ContactFilter", {
   description: "Narrows a contact list; fields combine with AND.",
   fields: (t) => ({
-    search: t.string({ description: "Matches name, email or phone (case-insensitive substring)." }),
+    search: t.string({ description: "Matches name, email or phone (a substring, whatever its case and accents)." }),
     status: t.field({ type: [ContactStatusEnum], description: "Any of these statuses; an empty list matches none." }),
     preferredChannel: t.field({ type: [ChannelEnum], description: "Any of these preferred channels; an empty list matches none." }),
   }),

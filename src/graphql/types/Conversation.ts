@@ -136,7 +136,7 @@ export const ConversationFilterInput = builder.inputType("ConversationFilter", {
     contactId: t.id({ description: "With this contact." }),
     hasUnread: t.boolean({ description: "true: has unread messages; false: has none." }),
     search: t.string({
-      description: "Case-insensitive substring of the subject, last message preview, or contact name, email or phone.",
+      description: "A substring of the subject, last message preview, or contact name, email or phone, whatever its case and accents.",
     }),
     updatedAfter: t.field({ type: "DateTime", description: "Changed after this instant." }),
   }),
