@@ -193,7 +193,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics: metrics?.registry ?? null,
     metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
-      httpServer = createServer(yoga);
+      httpServer = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1_000 }, yoga);
       eventStreams = eventStreamSockets(httpServer);
       const url = await listenOn(httpServer, port, host, "/graphql");
       webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents, config.MAX_REQUEST_BODY_BYTES, metrics?.countErrors);
@@ -244,6 +244,13 @@ function eventStreamSockets(server: Server): Set<Socket> {
 }
 
 /** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
+/**
+ * How long an idle keep-alive connection stays open: longer than load balancers keep theirs (60 s
+ * on AWS's), so the balancer, not the gateway, closes it. With Node's 5 s a balancer could send a
+ * request on a connection the gateway was closing, and its client got a 502.
+ */
+const KEEP_ALIVE_MS = 65_000;
+
 function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
