@@ -1,6 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { unaccent } from "@electric-sql/pglite/contrib/unaccent";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
@@ -75,7 +76,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     unlock = await lockFolder(folder);
   }
   // The extensions the migrations create (PostgreSQL ships them; PGlite loads them here).
-  const pglite = await PGlite.create(inMemory ? dataDir : folder, { extensions: { unaccent } }).catch(async (err: unknown) => {
+  const pglite = await PGlite.create(inMemory ? dataDir : folder, { extensions: { pg_trgm, unaccent } }).catch(async (err: unknown) => {
     await unlock();
     throw err;
   });

@@ -21,17 +21,19 @@ export function contactFullName(contact: Pick<Contact, "fullName" | "firstName" 
   return contact.fullName ?? [contact.firstName, contact.lastName].filter(Boolean).join(" ");
 }
 
+// Written exactly as the expression of the index Contact_fullName_search_idx (migration 20261206040000_search_indexes).
 function contactFullNameSql(alias: string): Prisma.Sql {
   const a = (column: string) => Prisma.raw(`${alias}."${column}"`);
-  return Prisma.sql`COALESCE(${a("fullName")}, concat_ws(' ', ${a("firstName")}, ${a("lastName")}))`;
+  return Prisma.sql`COALESCE(${a("fullName")}, ${a("firstName")} || COALESCE(' ' || NULLIF(${a("lastName")}, ''), ''))`;
 }
 
 /**
  * Whether a text matches a search pattern (containsPattern) whatever its case and accents: "muller"
- * finds "Müller" (the unaccent extension, migration 20261206030000_search_unaccent).
+ * finds "Müller". search_text is unaccent as an index can use it, and each text search looks in
+ * has a trigram index on it (migrations 20261206030000_search_unaccent, 20261206040000_search_indexes).
  */
 export function searchable(text: Prisma.Sql, pattern: string): Prisma.Sql {
-  return Prisma.sql`unaccent(${text}) ILIKE unaccent(${pattern})`;
+  return Prisma.sql`"search_text"(${text}) ILIKE "search_text"(${pattern})`;
 }
 
 /** Whether the contact aliased `alias` matches a search pattern: its full name, email or phone. */
