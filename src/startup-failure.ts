@@ -6,16 +6,30 @@ const UNREACHABLE = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOU
 // PostgreSQL's codes for a database that does not exist, a refused login, a missing role.
 const POSTGRES_REFUSED = new Set(["3D000", "28P01", "28000"]);
 
+// PostgreSQL's code for a privilege the role lacks (creating a table, an index, an extension).
+const INSUFFICIENT_PRIVILEGE = "42501";
+
 /**
  * Why the gateway or a command could not start, said for people, with a sysexits code: a bad
- * setting (78), a database folder in use (75), a port or database that cannot be had (69). Null
- * for anything else, which is a bug and keeps its stack trace.
+ * setting (78), a database folder in use (75), a port or database that cannot be had (69), a
+ * database role that may not create what the migrations need (77). Null for anything else, which
+ * is a bug and keeps its stack trace.
  */
 function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number } = {}) {
   if (error instanceof ConfigError) return { message: error.message, exitCode: 78 };
   if (error instanceof DatabaseInUse) return { message: error.message, exitCode: 75 };
   const code = (error as { code?: unknown })?.code;
   const message = error instanceof Error ? error.message : String(error);
+  // A failed migration carries the driver's error as its cause.
+  if (where.databaseUrl && [code, (error as { cause?: { code?: unknown } })?.cause?.code].includes(INSUFFICIENT_PRIVILEGE)) {
+    const role = decodeURIComponent(new URL(where.databaseUrl).username) || "of DATABASE_URL";
+    return {
+      message:
+        `${message}. The role ${role} in DATABASE_URL may not create what the migrations need (tables, indexes, ` +
+        "functions and the pg_trgm and unaccent extensions): make it the database's owner, or grant it CREATE on the database and on its schema.",
+      exitCode: 77,
+    };
+  }
   if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
     return { message: `Cannot listen on ${where.host}:${where.port} (${code}): set PORT (and HOST) to a free address.`, exitCode: 69 };
   }

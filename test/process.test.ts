@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
+import { freshDatabase, onPostgres } from "./helpers.js";
 import { runScript, startServerProcess, type ServerProcess } from "./server-process.js";
 
 // Starts the real server the way the README does (`npm start`: node --import tsx src/main.ts) on a
@@ -187,6 +188,24 @@ describe("the real server process", () => {
     expect(unreachable.stderr).not.toContain("secret");
     expect(unreachable.stderr).not.toMatch(/at .*\.(ts|js):\d+/);
   }, 240_000);
+
+  it.runIf(onPostgres)("a database role that may not create what the migrations need is said plainly (77), not as a stack trace", async () => {
+    const empty = await freshDatabase();
+    const role = `inbox_limited_${Date.now()}`;
+    const url = new URL(empty.url!);
+    try {
+      await empty.db.withSession((session) => session.query(`CREATE ROLE ${role} LOGIN`));
+      url.username = role;
+      const refused = await runToExit({ DATABASE_URL: url.toString() });
+      expect(refused.code).toBe(77);
+      expect(refused.stderr).toContain("permission denied");
+      expect(refused.stderr).toContain(`The role ${role} in DATABASE_URL`);
+      expect(refused.stderr).not.toMatch(/at .*\.(ts|js):\d+/);
+    } finally {
+      await empty.db.withSession((session) => session.query(`DROP ROLE IF EXISTS ${role}`));
+      await empty.drop();
+    }
+  }, 60_000);
 });
 
 describe("npm run db:migrate and db:seed", () => {
