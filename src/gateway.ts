@@ -243,7 +243,6 @@ function eventStreamSockets(server: Server): Set<Socket> {
   return sockets;
 }
 
-/** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
 /**
  * How long an idle keep-alive connection stays open: longer than load balancers keep theirs (60 s
  * on AWS's), so the balancer, not the gateway, closes it. With Node's 5 s a balancer could send a
@@ -251,6 +250,7 @@ function eventStreamSockets(server: Server): Set<Socket> {
  */
 const KEEP_ALIVE_MS = 65_000;
 
+/** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
 function closeServer(server: Server): Promise<void> {
   return new Promise<void>((resolve) => {
     server.close(() => resolve());
