@@ -22,10 +22,10 @@ function startupFailure(error: unknown, where: { databaseUrl?: string; host?: st
   const message = error instanceof Error ? error.message : String(error);
   // A failed migration carries the driver's error as its cause.
   if (where.databaseUrl && [code, (error as { cause?: { code?: unknown } })?.cause?.code].includes(INSUFFICIENT_PRIVILEGE)) {
-    const role = decodeURIComponent(new URL(where.databaseUrl).username) || "of DATABASE_URL";
+    const role = decodeURIComponent(new URL(where.databaseUrl).username);
     return {
       message:
-        `${message}. The role ${role} in DATABASE_URL may not create what the migrations need (tables, indexes, ` +
+        `${message}. The role ${role ? `${role} ` : ""}in DATABASE_URL may not create what the migrations need (tables, indexes, ` +
         "functions and the pg_trgm and unaccent extensions): make it the database's owner, or grant it CREATE on the database and on its schema.",
       exitCode: 77,
     };
