@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createClient as createWsClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startTestGateway, TEST_JWT_SECRET, type TestGateway } from "./helpers.js";
-import { overSse, overWs, subscribersOf, until } from "./live.js";
+import { overSse, overWs, subscribersOf, unreadTotalsOf, until } from "./live.js";
 
 // The same credentials check for the live transports: graphql-ws (connectionParams) and SSE
 // (headers), with tokens and API keys, good and bad.
@@ -61,7 +61,7 @@ describe("WebSocket (graphql-ws) credentials", () => {
     for (const params of [{ "x-api-key": secret }, { Authorization: `Bearer ${secret}` }] as Record<string, string>[]) {
       const { client } = socket(params);
       const feed = overWs<Totals>(client, TOTALS);
-      expect((await feed.next()).unreadTotals.unreadMessages).toBeGreaterThanOrEqual(0);
+      expect((await feed.next()).unreadTotals).toEqual(await unreadTotalsOf(url, secret));
       await feed.close();
       await client.dispose();
     }
@@ -140,7 +140,8 @@ describe("open subscriptions end when their credentials lapse", () => {
     const shortLived = sign(other, { subject, expiresIn: 2 });
     const { client } = socket({ Authorization: `Bearer ${shortLived}` });
     const feeds = [overSse<Totals>(url, shortLived, TOTALS), overWs<Totals>(client, TOTALS)];
-    for (const feed of feeds) expect((await feed.next()).unreadTotals.unreadMessages).toBeGreaterThanOrEqual(0);
+    const totals = await unreadTotalsOf(url, await t.token());
+    for (const feed of feeds) expect((await feed.next()).unreadTotals).toEqual(totals);
     const started = Date.now();
     for (const feed of feeds) {
       const { error } = (await outcome(feed.next())) as { error: string };

@@ -68,6 +68,14 @@ export async function overHttp<T = any>(url: URL, token: string, query: string, 
   return body.data as T;
 }
 
+/** What an unreadTotals badge should show: the totals as the conversationCounts query gives them. */
+export async function unreadTotalsOf(url: URL, token: string, assignedToId: string | null = null) {
+  const { conversationCounts } = await overHttp(url, token, `query($f: ConversationFilter) { conversationCounts(filter: $f) { withUnread unreadMessages } }`, {
+    f: assignedToId ? { assignedToId } : null,
+  });
+  return { unreadConversations: conversationCounts.withUnread as number, unreadMessages: conversationCounts.unreadMessages as number };
+}
+
 /** Waits until a condition holds (e.g. the gateway has registered N subscribers). */
 export async function until(condition: () => boolean | Promise<boolean>, what = "condition"): Promise<void> {
   const deadline = Date.now() + 30_000;

@@ -6,7 +6,8 @@ import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
 import { sseInProcess, until } from "./live.js";
 
 // Every list field is pinned to a fixed number of SQL statements, whatever the page size: a
-// resolver that starts querying per row makes these fail.
+// resolver that starts querying per row makes these fail. A bulk update's writes are one
+// transaction per conversation by design; what it reads for its payload is pinned.
 let t: TestGateway;
 beforeAll(async () => {
   t = await startTestGateway({ seed: { contacts: 80, conversations: 240 } });
@@ -119,6 +120,67 @@ describe("SQL statements per operation", () => {
     expect(await statementsFor(`{ labels { name conversationCount } }`)).toHaveLength(1);
     expect(await statementsFor(`{ conversationCounts { open unreadMessages } }`)).toHaveLength(1);
     expect(await statementsFor(`{ nodes(ids: ["conv_0000000000000a", "cnt_0000000000000a", "conv_0000000000000b"]) { id } }`)).toHaveLength(2);
+  });
+
+  it.each([5, 40])("a contacts page of %i with each contact's conversations and their assignees is 2", async (n) => {
+    const statements = await statementsFor(
+      `query($n: Int) { contacts(first: $n) { edges { node { id conversations(first: 3) { edges { node { id assignedTo { name } } } } } } } }`,
+      { n },
+    );
+    expect(statements).toHaveLength(2);
+  });
+
+  it.each([3, 30])("nodes of three kinds, %i ids found, with conversations' contacts and messages' senders: one statement per kind", async (n) => {
+    const workspaceId = t.seed!.workspaceId;
+    const take = { where: { workspaceId }, take: n / 3, select: { id: true } } as const;
+    const ids = [
+      ...(await t.db.prisma.conversation.findMany(take)),
+      ...(await t.db.prisma.contact.findMany(take)),
+      ...(await t.db.prisma.message.findMany(take)),
+    ].map((r) => r.id);
+    const { result, statements } = await t.db.sql.record(() =>
+      t.gql<{ nodes: ({ id: string } | null)[] }>(
+        `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Conversation { contact { fullName } } ... on Message { sender { name } } } }`,
+        { ids },
+      ),
+    );
+    expect(dataOf(result).nodes.map((node) => node?.id)).toEqual(ids);
+    // One per kind: the conversations join their contacts, the messages their senders.
+    expect(statements).toHaveLength(3);
+  });
+
+  it.each([5, 30])("messages' conversations under a page of %i are one statement more", async (n) => {
+    const statements = await statementsFor(
+      `query($n: Int) { conversations(first: $n) { edges { node { messages(first: 2) { edges { node { id conversation { id subject } } } } } } } }`,
+      { n },
+    );
+    expect(statements).toHaveLength(3);
+  });
+
+  it("API keys with their creators are 2, whatever the number of keys", async () => {
+    const query = `{ apiKeys { id createdBy { id name } } }`;
+    const before = await statementsFor(query);
+    for (let i = 0; i < 4; i++) dataOf(await t.gql(`mutation($n: String!) { createApiKey(name: $n) { apiKey { id } } }`, { n: `budget ${i}` }));
+    const { result, statements } = await t.db.sql.record(() => t.gql<{ apiKeys: { createdBy: { id: string } | null }[] }>(query));
+    expect(dataOf(result).apiKeys.filter((key) => key.createdBy).length).toBeGreaterThanOrEqual(4);
+    expect(before.length).toBeLessThanOrEqual(2);
+    expect(statements).toHaveLength(2);
+  });
+
+  it.each([3, 30])("a bulk update of %i reads its updated conversations' contacts, assignees and messages once each", async (n) => {
+    const ids = (await t.db.prisma.conversation.findMany({ where: { workspaceId: t.seed!.workspaceId }, take: n, orderBy: { id: "asc" }, select: { id: true } })).map((c) => c.id);
+    const { result, statements } = await t.db.sql.record(() =>
+      t.gql<{ bulkUpdateConversations: { updated: { id: string }[] } }>(
+        `mutation($ids: [ID!]!, $label: String!) { bulkUpdateConversations(ids: $ids, addLabels: [$label]) {
+          updated { id contact { fullName } assignedTo { name } messages(first: 2) { edges { node { id } } } } errors { id } } }`,
+        { ids, label: `bulk-${n}` },
+      ),
+    );
+    expect(dataOf(result).bulkUpdateConversations.updated).toHaveLength(n);
+    const reads = (table: string) => statements.filter((s) => new RegExp(`^\\s*SELECT .*FROM "${table}" t\\b`, "s").test(s.sql));
+    expect(reads("Contact")).toHaveLength(1);
+    expect(reads("Agent")).toHaveLength(1);
+    expect(reads("Message")).toHaveLength(1);
   });
 });
 

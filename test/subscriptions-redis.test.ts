@@ -7,7 +7,7 @@ import { createGateway, type Gateway } from "../src/gateway.js";
 import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { freshDatabase, startTestGateway, TEST_JWT_SECRET, testConfig } from "./helpers.js";
-import { overHttp, overWs, until, wsClient } from "./live.js";
+import { overHttp, overWs, unreadTotalsOf, until, wsClient } from "./live.js";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { freePort } from "./free-port.js";
 
@@ -54,10 +54,7 @@ const receive = (url: URL, conversationId: string) =>
   overHttp(url, token, `mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id conversation { unreadCount } } }`, {
     i: { conversationId, body: "over redis", externalId: `redis-${++externalIds}` },
   });
-const countsOf = async (url: URL) => {
-  const { conversationCounts } = await overHttp(url, token, `{ conversationCounts { withUnread unreadMessages } }`);
-  return { unreadConversations: conversationCounts.withUnread, unreadMessages: conversationCounts.unreadMessages };
-};
+const countsOf = (url: URL) => unreadTotalsOf(url, token);
 const taken = new Set<string>();
 async function conversation() {
   const rows = await db.prisma.conversation.findMany({ where: { workspaceId: seed.workspaceId, unreadCount: 0 }, orderBy: { id: "asc" } });

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { seedDemoData, type SeedResult } from "../src/db/seed.js";
 import { createGateway } from "../src/gateway.js";
 import { onPostgres, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
-import { overHttp, overSse, overWs, sseInProcess, subscribersOf, until, wsClient } from "./live.js";
+import { overHttp, overSse, overWs, sseInProcess, subscribersOf, unreadTotalsOf, until, wsClient } from "./live.js";
 
 // Live feeds through real transports: graphql-ws over a socket and graphql-sse over HTTP, against
 // a listening gateway; every event comes from a real mutation sent over HTTP.
@@ -57,13 +57,7 @@ const setPriority = (id: string, priority: string) =>
 const addLabels = (id: string, labels: string[]) =>
   overHttp(url, admin, `mutation($id: ID!, $l: [String!]!) { addConversationLabels(id: $id, labels: $l) { id } }`, { id, l: labels });
 
-/** The totals as the conversationCounts query gives them. */
-async function countsOf(assignedToId: string | null, token = admin) {
-  const { conversationCounts } = await overHttp(url, token, `query($f: ConversationFilter) { conversationCounts(filter: $f) { withUnread unreadMessages } }`, {
-    f: assignedToId ? { assignedToId } : null,
-  });
-  return { unreadConversations: conversationCounts.withUnread, unreadMessages: conversationCounts.unreadMessages };
-}
+const countsOf = (assignedToId: string | null, token = admin) => unreadTotalsOf(url, token, assignedToId);
 
 const taken = new Set<string>();
 async function conversation(where: Record<string, unknown> = {}, workspaceId = t.seed!.workspaceId) {
@@ -509,13 +503,13 @@ describe("slow consumers", () => {
       expect(JSON.stringify(refused)).toContain('"code":"RATE_LIMITED"');
       // Another agent has room of its own.
       const other = overWs<Totals>(agentWs, TOTALS);
-      expect((await other.next()).unreadTotals).toBeDefined();
+      expect((await other.next()).unreadTotals).toEqual(await unreadTotalsOf(smallUrl, await small.token()));
       await other.close();
       // A closed subscription makes room again.
       await open.shift()!.close();
       await until(() => subscribersOf(small.gateway) === 2, "the closed subscription to be released");
       const again = overWs<Totals>(adminWs, TOTALS);
-      expect((await again.next()).unreadTotals).toBeDefined();
+      expect((await again.next()).unreadTotals).toEqual(await unreadTotalsOf(smallUrl, await small.token()));
       open.push(again);
     } finally {
       await Promise.all(open.map((feed) => feed.close()));
