@@ -256,6 +256,10 @@ describe("npm run workspace and npm run agent: a way in without demo data", () =
     const again = await run("agent", ["--workspace", workspaceId, "--name", "Grace H.", "--email", "GRACE@acme.example"], dir);
     expect(again.code).toBe(65);
     expect(again.stderr).toContain("CONFLICT: An agent with the email grace@acme.example is already in this workspace.");
+    // The addresses the API's EmailAddress scalar takes, no others.
+    const badEmail = await run("agent", ["--workspace", workspaceId, "--name", "Linus", "--email", "linus at acme"], dir);
+    expect(badEmail.code).toBe(65);
+    expect(badEmail.stderr).toContain("BAD_USER_INPUT: email must be an email address.");
     expect((await run("agent", ["--agent", grace.id, "--role", "viewer", "--deactivate"], dir)).code).toBe(0);
     expect((await run("agent", ["--agent", "agt_doesnotexist0000", "--activate"], dir)).stderr).toContain('NOT_FOUND: No agent with id "agt_doesnotexist0000".');
     expect((await run("agent", ["--name", "Nobody"], dir)).code).toBe(64);

@@ -2,25 +2,13 @@ import type { Agent, PrismaClient, Workspace } from "../generated/prisma/client.
 import type { AgentRole } from "../generated/prisma/enums.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { newId, requireId } from "./ids.js";
-import { characterCount } from "./text.js";
+import { normalizeEmail, requiredText } from "./text.js";
 
 // The API has no mutations for workspaces and agents (the contract names none): these are for the
 // operator's command line, `npm run workspace` and `npm run agent` (src/db/agents-cli.ts).
 
 const MAX_NAME_LENGTH = 100;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function requireName(value: string, field: string): string {
-  const name = value.trim();
-  if (!name || characterCount(name) > MAX_NAME_LENGTH) throw badInput(field, `${field} must be 1 to ${MAX_NAME_LENGTH} characters.`);
-  return name;
-}
-
-function requireEmail(value: string, field: string): string {
-  const email = value.trim().toLowerCase();
-  if (!EMAIL.test(email)) throw badInput(field, `${field} must be an email address.`);
-  return email;
-}
+const requireName = (value: string, field: string) => requiredText(value, field, MAX_NAME_LENGTH);
 
 /** A new workspace with its first admin: how a deployment without demo data gets its first way in. */
 export async function createWorkspace(
@@ -28,7 +16,7 @@ export async function createWorkspace(
   input: { name: string; admin: { name: string; email: string } },
 ): Promise<{ workspace: Workspace; admin: Agent }> {
   const name = requireName(input.name, "name");
-  const admin = { name: requireName(input.admin.name, "adminName"), email: requireEmail(input.admin.email, "adminEmail") };
+  const admin = { name: requireName(input.admin.name, "adminName"), email: normalizeEmail(input.admin.email, "adminEmail") };
   return prisma.$transaction(async (tx) => {
     const workspace = await tx.workspace.create({ data: { id: newId("workspace"), name } });
     const agent = await tx.agent.create({ data: { id: newId("agent"), workspaceId: workspace.id, ...admin, role: "ADMIN" } });
@@ -39,7 +27,7 @@ export async function createWorkspace(
 /** Adds an agent to a workspace; an email already in it is a CONFLICT. */
 export async function createAgent(prisma: PrismaClient, input: { workspaceId: string; name: string; email: string; role: AgentRole }): Promise<Agent> {
   const workspaceId = requireId(input.workspaceId, "workspace", "workspace");
-  const data = { name: requireName(input.name, "name"), email: requireEmail(input.email, "email") };
+  const data = { name: requireName(input.name, "name"), email: normalizeEmail(input.email, "email") };
   if (!(await prisma.workspace.count({ where: { id: workspaceId } }))) throw notFound("workspace", workspaceId);
   // One statement, so two operators adding the same email cannot both succeed.
   const [agent] = await prisma.$queryRaw<Agent[]>`

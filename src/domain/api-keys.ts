@@ -2,12 +2,12 @@ import type { ApiKey } from "../generated/prisma/client.js";
 import type { AgentRole } from "../generated/prisma/enums.js";
 import { generateApiKey } from "../auth/api-keys.js";
 import type { Actor } from "./conversations.js";
-import { badInput, notFound } from "./errors.js";
+import { notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type WriteDeps, idFor } from "./write.js";
-import { characterCount } from "./text.js";
+import { requiredText } from "./text.js";
 
-const MAX_KEY_NAME_LENGTH = 100;
+export const MAX_KEY_NAME_LENGTH = 100;
 
 /** A new key of the actor's workspace; the secret is returned here and never again (only its hash is kept). */
 export async function createApiKey(
@@ -15,8 +15,7 @@ export async function createApiKey(
   actor: Actor,
   input: { name: string; role?: AgentRole | null },
 ): Promise<{ apiKey: ApiKey; secret: string }> {
-  const name = input.name.trim();
-  if (!name || characterCount(name) > MAX_KEY_NAME_LENGTH) throw badInput("name", `name must be 1 to ${MAX_KEY_NAME_LENGTH} characters.`);
+  const name = requiredText(input.name, "name", MAX_KEY_NAME_LENGTH);
   const { secret, secretHash, prefix } = generateApiKey();
   const apiKey = await deps.prisma.apiKey.create({
     data: {

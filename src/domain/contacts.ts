@@ -5,7 +5,7 @@ import type { Actor } from "./conversations.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type WriteDeps, idFor, transact } from "./write.js";
-import { characterCount } from "./text.js";
+import { normalizeEmail, optionalText, requiredText } from "./text.js";
 
 /** Contact fields as a client sets them; phone (E.164) and email arrive validated by their scalars. */
 export interface ContactFields {
@@ -21,13 +21,6 @@ export interface ContactFields {
 
 export const MAX_NAME_LENGTH = 100;
 
-function name(value: string | null | undefined, field: string, required: boolean): string | null | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value?.trim() || null;
-  if (required && !trimmed) throw badInput(field, `${field.split(".").pop()} may not be empty.`);
-  if (trimmed && characterCount(trimmed) > MAX_NAME_LENGTH) throw badInput(field, `${field.split(".").pop()} is at most ${MAX_NAME_LENGTH} characters.`);
-  return trimmed;
-}
 
 /** How deep contact metadata may nest: deeper objects are not data a dashboard shows, and the JSON serializer recurses. */
 export const MAX_METADATA_DEPTH = 32;
@@ -48,11 +41,12 @@ function metadata(value: Record<string, unknown> | null | undefined): Prisma.Inp
 /** The columns a set of fields writes; absent fields stay as they are, null clears. */
 function contactData(input: ContactFields, creating: boolean) {
   const data = {
-    firstName: name(input.firstName, "input.firstName", true) ?? undefined,
-    lastName: name(input.lastName, "input.lastName", false),
-    fullName: name(input.fullName, "input.fullName", false),
+    // Absent fields stay undefined (unchanged); a first name may not be cleared.
+    firstName: input.firstName === undefined ? undefined : requiredText(input.firstName ?? "", "input.firstName", MAX_NAME_LENGTH),
+    lastName: input.lastName === undefined ? undefined : optionalText(input.lastName, "input.lastName", MAX_NAME_LENGTH),
+    fullName: input.fullName === undefined ? undefined : optionalText(input.fullName, "input.fullName", MAX_NAME_LENGTH),
     phone: input.phone,
-    email: input.email === undefined || input.email === null ? input.email : input.email.trim().toLowerCase(),
+    email: input.email === undefined || input.email === null ? input.email : normalizeEmail(input.email, "input.email"),
     preferredChannel: input.preferredChannel,
     metadata: metadata(input.metadata),
     status: input.status === null ? undefined : input.status,

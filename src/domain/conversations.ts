@@ -6,7 +6,7 @@ import { requireId } from "./ids.js";
 import { MAX_LABELS, normalizeLabelList, tooManyLabels } from "./labels.js";
 import { textArray } from "./paging.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, inOneTransaction, sqlNow, transact } from "./write.js";
-import { characterCount } from "./text.js";
+import { optionalText } from "./text.js";
 
 /** Who makes a change in a workspace: an agent, or an API key (agentId null). */
 export type Actor = Pick<Viewer, "agentId" | "workspaceId">;
@@ -289,10 +289,7 @@ export const MAX_SUBJECT_LENGTH = 200;
 /** Opens a conversation with a contact of the actor's workspace and records CREATED. */
 export async function createConversation(deps: WriteDeps, actor: Actor, input: CreateConversationInput): Promise<Conversation> {
   requireId(input.contactId, "contact", "input.contactId");
-  const subject = input.subject?.trim() || null;
-  if (subject && characterCount(subject) > MAX_SUBJECT_LENGTH) {
-    throw badInput("input.subject", `The subject is at most ${MAX_SUBJECT_LENGTH} characters.`);
-  }
+  const subject = optionalText(input.subject ?? null, "input.subject", MAX_SUBJECT_LENGTH);
   const labels = normalizeLabelList(input.labels ?? [], "input.labels");
   const tags = normalizeLabelList(input.tags ?? [], "input.tags");
   if (labels.length > MAX_LABELS) throw tooManyLabels("input.labels", labels.length);

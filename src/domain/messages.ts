@@ -4,14 +4,14 @@ import { type Actor, activityInsert, bumpedUpdatedAt, changeEvent, lockConversat
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, sqlNow, transact } from "./write.js";
-import { characterCount, firstCharacters } from "./text.js";
+import { characterCount, firstCharacters, requiredText } from "./text.js";
 
 export const PREVIEW_LENGTH = 140;
 export const MAX_BODY_LENGTH = 10_000;
 export const MAX_EXTERNAL_ID_LENGTH = 200;
 // Channels' clocks drift; a message "sent" further ahead than this is a bad timestamp. One within
 // it is stored as received now: a later reply must not sort before it.
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 
 /** What an inbox row shows of a message: whitespace collapsed, the first 140 characters. */
 export function messagePreview(body: string): string {
@@ -91,10 +91,7 @@ export interface ReceiveMessageInput {
  */
 export async function receiveMessage(deps: WriteDeps, actor: Actor, input: ReceiveMessageInput): Promise<Message> {
   const body = requireBody(input.body);
-  const externalId = input.externalId.trim();
-  if (!externalId || characterCount(externalId) > MAX_EXTERNAL_ID_LENGTH) {
-    throw badInput("input.externalId", `externalId is 1 to ${MAX_EXTERNAL_ID_LENGTH} characters.`);
-  }
+  const externalId = requiredText(input.externalId, "input.externalId", MAX_EXTERNAL_ID_LENGTH);
   if (input.sentAt && input.sentAt.getTime() > Date.now() + MAX_CLOCK_SKEW_MS) {
     throw badInput("input.sentAt", "sentAt lies in the future.");
   }

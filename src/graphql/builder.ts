@@ -6,6 +6,7 @@ import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";
 import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, PhoneNumberResolver } from "graphql-scalars";
 import { DomainError } from "../domain/errors.js";
 import { idKind } from "../domain/ids.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../domain/paging.js";
 import type PrismaTypes from "../generated/pothos-types.js";
 import { getDatamodel } from "../generated/pothos-types.js";
 import type { GraphQLContext } from "./context.js";
@@ -63,9 +64,9 @@ export const builder = new SchemaBuilder<{
     defaultConnectionTypeOptions: { description: "A page of records with cursors, following the Relay connection spec." },
     defaultEdgeTypeOptions: { description: "A record in a page, with the cursor that points at it." },
     idFieldOptions: { description: "The record's globally unique id; its prefix names its type." },
-    firstArgOptions: { description: "Page size from the start or from `after` (default 20, at most 100)." },
+    firstArgOptions: { description: `Page size from the start or from \`after\` (default ${DEFAULT_PAGE_SIZE}, at most ${MAX_PAGE_SIZE}).` },
     afterArgOptions: { description: "A cursor from this list: the page starts after it." },
-    lastArgOptions: { description: "Page size counting back from the end or from `before` (at most 100)." },
+    lastArgOptions: { description: `Page size counting back from the end or from \`before\` (at most ${MAX_PAGE_SIZE}).` },
     beforeArgOptions: { description: "A cursor from this list: the page ends before it." },
     edgesFieldOptions: { description: "The records of this page, each with its cursor." },
     pageInfoFieldOptions: { description: "Where this page sits, and the cursors to page on." },

@@ -1,5 +1,5 @@
 import type { ApiKey } from "../../generated/prisma/client.js";
-import { createApiKey, revokeApiKey } from "../../domain/api-keys.js";
+import { MAX_KEY_NAME_LENGTH, createApiKey, revokeApiKey } from "../../domain/api-keys.js";
 import { builder } from "../builder.js";
 import { writeDeps } from "../context.js";
 import { AgentRef } from "./Agent.js";
@@ -51,7 +51,7 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     description: "Creates an API key for an integration of this workspace and returns its secret, once (ADMIN).",
     args: {
-      name: t.arg.string({ required: true, description: "What the key is for (1 to 100 characters)." }),
+      name: t.arg.string({ required: true, description: `What the key is for (1 to ${MAX_KEY_NAME_LENGTH} characters).` }),
       role: t.arg({ type: AgentRoleEnum, description: "What the key may do; AGENT (enough to deliver messages) when omitted." }),
     },
     resolve: (_root, args, ctx) => createApiKey(writeDeps(ctx), ctx.viewer, args),

@@ -1,5 +1,5 @@
 import { contactFullName, listContacts } from "../../domain/contact-query.js";
-import { createContact, updateContact } from "../../domain/contacts.js";
+import { MAX_NAME_LENGTH, createContact, updateContact } from "../../domain/contacts.js";
 import { requireId } from "../../domain/ids.js";
 import { builder } from "../builder.js";
 import { writeDeps } from "../context.js";
@@ -71,7 +71,7 @@ builder.queryFields((t) => ({
 const CreateContactInput = builder.inputType("CreateContactInput", {
   description: "A new contact. Phone numbers are E.164 (+ and digits), emails must be valid addresses.",
   fields: (t) => ({
-    firstName: t.string({ required: true, description: "Given name (1 to 100 characters)." }),
+    firstName: t.string({ required: true, description: `Given name (1 to ${MAX_NAME_LENGTH} characters).` }),
     lastName: t.string({ description: "Family name." }),
     fullName: t.string({ description: "Full name, when it is not first and last name joined." }),
     phone: t.field({ type: "PhoneNumber", description: "Phone number in E.164 format, e.g. +351912345678." }),

@@ -13,6 +13,7 @@ import {
   type BulkUpdateResult,
   createConversation,
   MAX_BULK_IDS,
+  MAX_SUBJECT_LENGTH,
   markConversationRead,
   removeConversationLabels,
   setConversationLabels,
@@ -21,6 +22,8 @@ import {
   updateConversationStatus,
 } from "../../domain/conversations.js";
 import { badInput } from "../../domain/errors.js";
+import { MAX_LABEL_LENGTH, MAX_LABELS } from "../../domain/labels.js";
+import { PREVIEW_LENGTH } from "../../domain/messages.js";
 import { requireId } from "../../domain/ids.js";
 import type { PageArgs } from "../../domain/paging.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
@@ -76,7 +79,7 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     lastMessageAt: t.expose("lastMessageAt", { type: "DateTime", nullable: true, description: "When the last message arrived or was sent." }),
     lastMessagePreview: t.exposeString("lastMessagePreview", {
       nullable: true,
-      description: "The start of the last message (140 characters, whitespace collapsed).",
+      description: `The start of the last message (${PREVIEW_LENGTH} characters, whitespace collapsed).`,
     }),
     messages: t.connection(
       {
@@ -243,7 +246,7 @@ const CreateConversationInput = builder.inputType("CreateConversationInput", {
   fields: (t) => ({
     contactId: t.id({ required: true, description: "The contact (cnt_…); must exist in your workspace." }),
     channel: t.field({ type: ChannelEnum, required: true, description: "The channel it runs on." }),
-    subject: t.string({ description: "What it is about (at most 200 characters)." }),
+    subject: t.string({ description: `What it is about (at most ${MAX_SUBJECT_LENGTH} characters).` }),
     priority: t.field({ type: ConversationPriorityEnum, description: "Initial priority; none when absent." }),
     labels: t.stringList({ description: "Initial labels (label rules apply)." }),
     tags: t.stringList({ description: "Initial tags (label rules apply)." }),
@@ -312,8 +315,8 @@ builder.mutationFields((t) => {
       },
     }),
     addConversationLabels: t.field({
-      ...field("Adds labels (trimmed, lower-cased; at most 20 per conversation). Concurrent adds never lose each other's labels."),
-      args: { id: id(), labels: labelsArg("Labels to add: 1 to 50 characters of a-z, 0-9, space, _ and -.") },
+      ...field(`Adds labels (trimmed, lower-cased; at most ${MAX_LABELS} per conversation). Concurrent adds never lose each other's labels.`),
+      args: { id: id(), labels: labelsArg(`Labels to add: 1 to ${MAX_LABEL_LENGTH} characters of a-z, 0-9, space, _ and -.`) },
       resolve: (_root, args, ctx) => addConversationLabels(writeDeps(ctx), ctx.viewer, args),
     }),
     removeConversationLabels: t.field({
@@ -322,7 +325,7 @@ builder.mutationFields((t) => {
       resolve: (_root, args, ctx) => removeConversationLabels(writeDeps(ctx), ctx.viewer, args),
     }),
     setConversationLabels: t.field({
-      ...field("Replaces all labels (at most 20)."),
+      ...field(`Replaces all labels (at most ${MAX_LABELS}).`),
       args: { id: id(), labels: labelsArg("The complete new label list."), expectedUpdatedAt: expectedUpdatedAt() },
       resolve: (_root, args, ctx) => setConversationLabels(writeDeps(ctx), ctx.viewer, args),
     }),

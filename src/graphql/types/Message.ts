@@ -1,4 +1,4 @@
-import { receiveMessage, sendMessage } from "../../domain/messages.js";
+import { MAX_BODY_LENGTH, MAX_CLOCK_SKEW_MS, receiveMessage, sendMessage } from "../../domain/messages.js";
 import { builder } from "../builder.js";
 import { writeDeps } from "../context.js";
 import { AgentRef } from "./Agent.js";
@@ -31,16 +31,18 @@ export const MessageConnection = builder.connectionObject(
   { name: "MessageEdge", description: "A message in a page, with its cursor." },
 );
 
+const BODY_DESCRIPTION = `The text (1 to ${MAX_BODY_LENGTH.toLocaleString("en-US")} characters).`;
+
 const ReceiveMessageInput = builder.inputType("ReceiveMessageInput", {
   description: "An inbound message as a channel delivers it.",
   fields: (t) => ({
     conversationId: t.id({ required: true, description: "The conversation (conv_…) it belongs to." }),
-    body: t.string({ required: true, description: "The text (1 to 10,000 characters)." }),
+    body: t.string({ required: true, description: BODY_DESCRIPTION }),
     externalId: t.string({
       required: true,
       description: "The channel's id of the message. A retried delivery with the same externalId returns the first message and changes nothing.",
     }),
-    sentAt: t.field({ type: "DateTime", description: "When the contact sent it (default: now). Up to 5 minutes ahead (a drifting clock) counts as now; further is refused." }),
+    sentAt: t.field({ type: "DateTime", description: `When the contact sent it (default: now). Up to ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead (a drifting clock) counts as now; further is refused.` }),
   }),
 });
 
@@ -48,7 +50,7 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
   description: "An outbound reply by the calling agent.",
   fields: (t) => ({
     conversationId: t.id({ required: true, description: "The conversation (conv_…) to reply in." }),
-    body: t.string({ required: true, description: "The text (1 to 10,000 characters)." }),
+    body: t.string({ required: true, description: BODY_DESCRIPTION }),
   }),
 });
 
