@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { seedDemoData } from "../src/db/seed.js";
+import type { Actor } from "../src/auth/viewer.js";
 import {
-  type Actor,
   assignConversation,
   bulkUpdateConversations,
   markConversationRead,

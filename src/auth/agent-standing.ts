@@ -2,7 +2,7 @@ import { LRUCache } from "lru-cache";
 import type { Agent, PrismaClient } from "../generated/prisma/client.js";
 import { CALLER_CHECK } from "../db/sql-observer.js";
 import type { AgentRole } from "../generated/prisma/enums.js";
-import type { Viewer } from "../graphql/context.js";
+import type { Viewer } from "./viewer.js";
 import { unauthenticated } from "./errors.js";
 
 const RANK: Record<AgentRole, number> = { VIEWER: 0, AGENT: 1, ADMIN: 2 };

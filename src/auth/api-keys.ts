@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { PrismaClient } from "../generated/prisma/client.js";
-import type { Viewer } from "../graphql/context.js";
+import type { Viewer } from "./viewer.js";
 import { unauthenticated } from "./errors.js";
 
 /** Every API key starts with this, so a bearer credential can be told from a JWT at a glance. */

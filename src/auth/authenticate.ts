@@ -1,5 +1,5 @@
 import type { PrismaClient } from "../generated/prisma/client.js";
-import type { Viewer } from "../graphql/context.js";
+import type { Viewer } from "./viewer.js";
 import type { AgentCheck } from "./agent-standing.js";
 import { API_KEY_PREFIX, viewerForApiKey } from "./api-keys.js";
 import { unauthenticated } from "./errors.js";

@@ -5,7 +5,7 @@ import jwt from "jsonwebtoken";
 import { z } from "zod";
 import { idKind } from "../domain/ids.js";
 import { AgentRole } from "../generated/prisma/enums.js";
-import type { Viewer } from "../graphql/context.js";
+import type { Viewer } from "./viewer.js";
 import { unauthenticated } from "./errors.js";
 
 /** The claims an agent's token carries: who (sub), which workspace, and what they may do. */

@@ -1,7 +1,7 @@
 import type { ApiKey } from "../generated/prisma/client.js";
 import type { AgentRole } from "../generated/prisma/enums.js";
 import { generateApiKey } from "../auth/api-keys.js";
-import type { Actor } from "./conversations.js";
+import type { Actor } from "../auth/viewer.js";
 import { notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type WriteDeps, idFor } from "./write.js";

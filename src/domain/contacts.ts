@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Contact, Prisma } from "../generated/prisma/client.js";
 import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
-import type { Actor } from "./conversations.js";
+import type { Actor } from "../auth/viewer.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type WriteDeps, idFor, transact } from "./write.js";

@@ -1,15 +1,12 @@
 import { Prisma, type Conversation } from "../generated/prisma/client.js";
 import type { ActivityType, Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
-import type { Viewer } from "../graphql/context.js";
+import type { Actor } from "../auth/viewer.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { MAX_LABELS, normalizeLabelList, tooManyLabels } from "./labels.js";
 import { textArray } from "./paging.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, inOneTransaction, sqlNow, transact } from "./write.js";
 import { optionalText } from "./text.js";
-
-/** Who makes a change in a workspace: an agent, or an API key (agentId null). */
-export type Actor = Pick<Viewer, "agentId" | "workspaceId">;
 
 /**
  * Locks the conversation's row for the rest of the transaction and returns it as it is now, so

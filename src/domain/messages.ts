@@ -1,6 +1,7 @@
 import { Prisma, type Message } from "../generated/prisma/client.js";
 import type { MessageDirection } from "../generated/prisma/enums.js";
-import { type Actor, activityInsert, bumpedUpdatedAt, changeEvent, lockConversation } from "./conversations.js";
+import type { Actor } from "../auth/viewer.js";
+import { activityInsert, bumpedUpdatedAt, changeEvent, lockConversation } from "./conversations.js";
 import { DomainError, badInput, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { type PendingEvent, type Tx, type WriteDeps, idFor, sqlNow, transact } from "./write.js";

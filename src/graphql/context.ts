@@ -1,24 +1,11 @@
 import type { YogaInitialContext } from "graphql-yoga";
-import type { AgentRole } from "../generated/prisma/enums.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Database } from "../db/client.js";
 import type { Logger } from "../logger.js";
 import type { WriteDeps } from "../domain/write.js";
 import type { EventPublisher } from "../realtime/events.js";
 import type { LiveFeeds } from "../realtime/feeds.js";
 import { createLoaders, type Loaders } from "./loaders.js";
-
-/**
- * Who is calling, as their token or API key says. Every read and write is confined to
- * `workspaceId`. An API key acts for no agent (agentId null).
- */
-export interface Viewer {
-  agentId: string | null;
-  apiKeyId?: string;
-  workspaceId: string;
-  role: AgentRole;
-  /** When the token stops being valid (epoch ms); open subscriptions end then. */
-  expiresAt?: number;
-}
 
 /** What the gateway adds to Yoga's context for every request. */
 export interface RequestContext {

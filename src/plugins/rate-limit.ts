@@ -3,7 +3,7 @@ import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
-import type { Viewer } from "../graphql/context.js";
+import type { Viewer } from "../auth/viewer.js";
 import type { Logger } from "../logger.js";
 
 export interface RateLimitOptions {

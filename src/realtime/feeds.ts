@@ -8,7 +8,7 @@ import { type ConversationFilter, conversationsMatching, countConversations } fr
 import { DomainError } from "../domain/errors.js";
 import { changesSince, MOVES_UNREAD } from "../domain/missed-changes.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
-import type { Viewer } from "../graphql/context.js";
+import type { Viewer } from "../auth/viewer.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
 import type { Logger } from "../logger.js";
 import type { ConversationChanged } from "./events.js";
