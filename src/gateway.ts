@@ -14,7 +14,7 @@ import { migrate, pendingMigrations } from "./db/migrate.js";
 import { seedDemoWorkspaceOnce } from "./db/seed.js";
 import { foldTalliesPeriodically } from "./domain/conversation-tallies.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
-import { createMaskError, useContractErrorCodes, useUnexpectedErrorLog } from "./graphql/errors.js";
+import { createMaskError, type ErrorPolicy, useContractErrorCodes, useUnexpectedErrorLog } from "./graphql/errors.js";
 import { operationNames, shippedOperations } from "./graphql/operations.js";
 import { schema } from "./graphql/schema.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -120,12 +120,13 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ? automaticPersistedQueries({ redis, log, prefix: config.REDIS_PREFIX })
       : persistedQueriesNotSupported();
 
+  const errorPolicy: ErrorPolicy = { hideSuggestions: !config.GRAPHQL_INTROSPECTION };
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
     schema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     logging: false,
-    maskedErrors: { maskError: createMaskError(log) },
+    maskedErrors: { maskError: createMaskError(log, errorPolicy) },
     landingPage: false,
     // Yoga's default answers every origin, with credentials; only the listed ones may read responses.
     cors: config.CORS_ORIGINS.length
@@ -148,7 +149,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ...(graphiql ? [graphiql.plugin] : []),
       useRequestLogging(log),
       useUnexpectedErrorLog(),
-      useContractErrorCodes(),
+      useContractErrorCodes(errorPolicy),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
       useStrictInput(),
@@ -196,7 +197,12 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       httpServer = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1_000 }, yoga);
       eventStreams = eventStreamSockets(httpServer);
       const url = await listenOn(httpServer, port, host, "/graphql");
-      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, documents, config.MAX_REQUEST_BODY_BYTES, metrics?.countErrors);
+      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, {
+        documents,
+        maxMessageBytes: config.MAX_REQUEST_BODY_BYTES,
+        errorPolicy,
+        errorsSent: metrics?.countErrors,
+      });
       if (metrics && config.METRICS_PORT !== undefined) {
         metricsServer = createServer(metricsHandler(metrics.registry, log));
         gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");

@@ -56,6 +56,7 @@ async function send(init: RequestInit & { path?: string }, target: URL = url): P
 }
 
 const post = (body: unknown, target?: URL) => send({ body: JSON.stringify(body) }, target);
+const COUNT_BY_FILTER = "query($f: ConversationFilter) { conversations(filter: $f) { totalCount } }";
 
 /** Every row the gateway could have written, in a stable order. */
 async function snapshot(): Promise<string> {
@@ -469,15 +470,42 @@ describe("browser and configuration switches", () => {
     expect((await post({ query: "{ viewer { id } }" }, closed)).json.data.viewer.id).toMatch(/^agt_/);
   });
 
-  it("field suggestions are given in development and withheld in production", async () => {
-    const typo = { query: "{ viewr { id } }" };
-    const development = await expectRefused(() => post(typo), { status: 400, code: "BAD_USER_INPUT", message: /Cannot query field "viewr"/ });
-    expect(development.message).toMatch(/Did you mean "viewer"/);
+  // Typos of a field, an enum value in the document, and an enum value and an input field in variables.
+  const TYPOS = [
+    { body: { query: "{ viewr { id } }" }, says: /Cannot query field "viewr"/, hides: "viewer" },
+    { body: { query: "{ conversations(filter: { status: [OPN] }) { totalCount } }" }, says: /Value "OPN" does not exist/, hides: "OPEN" },
+    { body: { query: COUNT_BY_FILTER, variables: { f: { status: ["OPN"] } } }, says: /Value "OPN" does not exist/, hides: "OPEN" },
+    { body: { query: COUNT_BY_FILTER, variables: { f: { statu: ["OPEN"] } } }, says: /Field "statu" is not defined/, hides: '"status"' },
+  ];
+
+  it("suggestions are given where introspection is on and withheld where it is off (production), in every refusal", async () => {
     const production = await gatewayWith({ NODE_ENV: "production" });
-    const error = (await post(typo, production)).json.errors[0];
-    expect(error.extensions.code).toBe("BAD_USER_INPUT");
-    expect(error.message).toMatch(/Cannot query field "viewr"/);
-    expect(error.message).not.toMatch(/viewer/);
+    for (const { body, says, hides } of TYPOS) {
+      const development = (await post(body)).json.errors[0];
+      expect(development.message).toMatch(says);
+      expect(development.message).toMatch(/Did you mean/);
+      const error = (await post(body, production)).json.errors[0];
+      expect(error.extensions.code).toBe("BAD_USER_INPUT");
+      expect(error.message).toMatch(says);
+      expect(error.message).not.toContain(hides);
+      expect(error.message).not.toMatch(/Did you mean/);
+    }
+  });
+
+  it("suggestions are withheld over graphql-ws too where introspection is off", async () => {
+    const closed = await gatewayWith({ GRAPHQL_INTROSPECTION: "off" });
+    const ws = wsClient(closed, token);
+    try {
+      for (const { body, says, hides } of TYPOS) {
+        const errors = await (async () => {
+          for await (const frame of ws.iterate(body)) return frame.errors;
+        })().catch((refused: unknown) => refused as { message: string }[]);
+        expect(errors?.[0]?.message).toMatch(says);
+        expect(errors?.[0]?.message).not.toContain(hides);
+      }
+    } finally {
+      await ws.dispose();
+    }
   });
 
   it("rate limiting counts each API key on its own, apart from the agent who made it", async () => {

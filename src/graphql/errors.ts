@@ -15,8 +15,19 @@ const REQUEST_ERROR_CODES = new Set([
   "OPERATION_RESOLUTION_FAILURE",
 ]);
 
+/**
+ * What a request error may tell a client. With introspection off, graphql-js's "Did you mean …?"
+ * would still spell out the names it hides: fields, arguments, input fields, types, enum values.
+ */
+export interface ErrorPolicy {
+  hideSuggestions: boolean;
+}
+
+// graphql-js words them `Did you mean "x"?`, `Did you mean "x" or "y"?`, `Did you mean the enum value "X"?`.
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
 /** An expected error with the contract's code: BAD_USER_INPUT, or UNAUTHENTICATED / FORBIDDEN for a 401 / 403. */
-export function withContractCode(error: GraphQLError): GraphQLError {
+export function withContractCode(error: GraphQLError, policy: ErrorPolicy): GraphQLError {
   // graphql-jit's variable errors carry no extensions object at all, unlike graphql-js's.
   const extensions: GraphQLError["extensions"] = error.extensions ?? {};
   const given = extensions.code;
@@ -27,12 +38,13 @@ export function withContractCode(error: GraphQLError): GraphQLError {
   // application/graphql-response+json, as the GraphQL-over-HTTP spec has it (`spec`: Yoga keeps
   // 200 for application/json).
   const http = field && status === undefined ? { http: { status: 400, spec: true } } : {};
-  return withExtensions(error, { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}), ...http });
+  const message = policy.hideSuggestions ? error.message.replace(SUGGESTION, "") : error.message;
+  return withExtensions(error, { ...extensions, code: codeForStatus(status), ...(field ? { field } : {}), ...http }, message);
 }
 
 /** The same error with other extensions (GraphQLError's are read-only). */
-function withExtensions(error: GraphQLError, extensions: GraphQLError["extensions"]): GraphQLError {
-  return new GraphQLError(error.message, {
+function withExtensions(error: GraphQLError, extensions: GraphQLError["extensions"], message = error.message): GraphQLError {
+  return new GraphQLError(message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
@@ -96,9 +108,9 @@ function logUnexpected(log: Logger, error: unknown): void {
  * logged (unless useUnexpectedErrorLog already logged it with its request's id) and replaced by a
  * bare INTERNAL_SERVER_ERROR, so no stack, SQL or file path reaches a client.
  */
-export function createMaskError(log: Logger) {
+export function createMaskError(log: Logger, policy: ErrorPolicy) {
   return (error: unknown, message: string): GraphQLError => {
-    if (isExpected(error)) return withContractCode(error);
+    if (isExpected(error)) return withContractCode(error, policy);
     logUnexpected(log, error);
     return new GraphQLError(message, {
       path: error instanceof GraphQLError ? error.path : undefined,
@@ -127,10 +139,10 @@ export function useUnexpectedErrorLog(): Plugin<{ log: Logger }> {
 }
 
 /** Parse and validation errors never reach the mask; this gives them the contract's code too. */
-export function useContractErrorCodes(): Plugin {
+export function useContractErrorCodes(policy: ErrorPolicy): Plugin {
   const recode = (result: ExecutionResult): ExecutionResult =>
     result.errors?.length
-      ? { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? withContractCode(e) : e)) }
+      ? { ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? withContractCode(e, policy) : e)) }
       : result;
   return {
     onResultProcess({ result, setResult }) {

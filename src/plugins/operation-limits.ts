@@ -18,7 +18,7 @@ const TOO_COMPLEX = "The document is too complex to validate: it repeats or over
 /**
  * Limits on the GraphQL document itself, checked while parsing and validating, before any
  * resolver runs: token count, depth, aliases, directives and an estimated cost (graphql-armor),
- * plus introspection and field suggestions, which tell a stranger the schema. A refused document
+ * plus introspection, which tells a stranger the schema. A refused document
  * gets BAD_USER_INPUT with the limit and the document's figure in the message.
  */
 export function useOperationLimits(config: Config): Plugin {
@@ -29,8 +29,9 @@ export function useOperationLimits(config: Config): Plugin {
     maxAliases: { n: config.GRAPHQL_MAX_ALIASES, ...reported },
     maxDirectives: { n: config.GRAPHQL_MAX_DIRECTIVES, ...reported },
     costLimit: { maxCost: config.GRAPHQL_MAX_COST, ...reported },
-    // "Did you mean …" spells out field names that introspection would otherwise hide.
-    blockFieldSuggestion: { enabled: config.isProduction },
+    // Its suggestion filter knows only `Did you mean "x"?` of validation: src/graphql/errors.ts
+    // (ErrorPolicy) leaves out every kind, variables' too.
+    blockFieldSuggestion: { enabled: false },
   }).protect();
   return {
     onPluginInit({ addPlugin }) {

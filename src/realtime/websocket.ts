@@ -6,7 +6,7 @@ import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
 import type { RequestContext } from "../graphql/context.js";
-import { createMaskError, withContractCode, withoutHttp } from "../graphql/errors.js";
+import { createMaskError, type ErrorPolicy, withContractCode, withoutHttp } from "../graphql/errors.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../plugins/metrics.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
@@ -47,12 +47,17 @@ export function serveGraphQLOverWebSocket(
   httpServer: Server,
   yoga: Yoga,
   log: Logger,
-  documents: Pick<PersistedDocuments, "documentFor">,
-  /** The largest message a client may send, as MAX_REQUEST_BODY_BYTES over HTTP; larger closes the socket (1009). */
-  maxMessageBytes: number,
-  // Told of every error a client gets over the socket: the metrics count them.
-  errorsSent: Metrics["countErrors"] = () => undefined,
+  options: {
+    documents: Pick<PersistedDocuments, "documentFor">;
+    /** The largest message a client may send, as MAX_REQUEST_BODY_BYTES over HTTP; larger closes the socket (1009). */
+    maxMessageBytes: number;
+    /** What errors may tell a client, as over HTTP. */
+    errorPolicy: ErrorPolicy;
+    /** Told of every error a client gets over the socket: the metrics count them. */
+    errorsSent?: Metrics["countErrors"];
+  },
 ) {
+  const { documents, maxMessageBytes, errorPolicy, errorsSent = () => undefined } = options;
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: maxMessageBytes });
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
     ...ctx,
@@ -63,7 +68,7 @@ export function serveGraphQLOverWebSocket(
 
   // Through Yoga's own mask: a client's error keeps its message and code; a failure of ours (the
   // database, Redis) is logged with the connection's id and answered INTERNAL_SERVER_ERROR, as over HTTP.
-  const mask = (extra: Extra, err: unknown) => createMaskError(extra.log ?? log)(err, "Unexpected error.");
+  const mask = (extra: Extra, err: unknown) => createMaskError(extra.log ?? log, errorPolicy)(err, "Unexpected error.");
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -125,7 +130,7 @@ export function serveGraphQLOverWebSocket(
         }
         started.document = document;
         const errors = validate(schema, document);
-        if (errors.length) return errors.map(withContractCode);
+        if (errors.length) return errors.map((error: GraphQLError) => withContractCode(error, errorPolicy));
         const operation = getOperationAST(document, params.operationName);
         started.operation = operation?.operation;
         started.operationName = operation?.name?.value;
