@@ -36,7 +36,7 @@ const INBOX_EXAMPLE = readFileSync(new URL("./graphql/operations/InboxPage.graph
 const INBOX_EXAMPLE_VARIABLES = readFileSync(new URL("./graphql/operations/InboxPage.variables.json", import.meta.url), "utf8");
 
 export interface Gateway {
-  /** Sends a request through the whole gateway without a socket (used by tests). */
+  /** Sends a request through the whole gateway without a socket (used by tests), as from this machine (localhost). */
   fetch: (url: string, init?: RequestInit) => Promise<Response>;
   db: Database;
   /** A token for the first admin of the demo workspace, outside production with an HS256 secret; null otherwise. */
@@ -83,7 +83,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
 
   const checkAgent = createAgentCheck(db.prisma, config.AGENT_RECHECK_MS);
   const auth = createAuthenticator(db.prisma, verifyToken, checkAgent);
-  const devTokens = config.isProduction || !jwtSecret ? null : await demoAdminTokens(db, jwtSecret, config);
+  // Only with the secret the gateway made for itself: one an operator set signs real tokens, and
+  // an ADMIN token for anyone who opens a page would be a way in.
+  const devTokens = config.isProduction || config.JWT_SECRET || !jwtSecret ? null : await demoAdminTokens(db, jwtSecret, config);
   const devToken = devTokens?.() ?? null;
   // One connection for Redis commands (publishing events, rate limits, APQ); subscribing needs its own.
   const redis = config.REDIS_URL ? redisCommandClient(config.REDIS_URL) : null;
@@ -135,7 +137,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     // Each page gets a freshly signed development token: one signed at start would expire (12 h)
     // under a gateway left running.
     graphiql: graphiql
-      ? () => ({ ...graphiqlOptions, headers: devTokens ? JSON.stringify({ Authorization: `Bearer ${devTokens()}` }, null, 2) : undefined })
+      ? (request: Request) => ({
+          ...graphiqlOptions,
+          headers: devTokens && onLoopback(request) ? JSON.stringify({ Authorization: `Bearer ${devTokens()}` }, null, 2) : undefined,
+        })
       : false,
     renderGraphiQL: graphiql?.render,
     // Counted in bytes while reading, so a chunked body without content-length stops there too.
@@ -185,7 +190,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   let webSockets: { dispose(): Promise<void> } | null = null;
   let metricsServer: Server | null = null;
   const gateway: Gateway = {
-    fetch: async (url, init) => yoga.fetch(new URL(url, "http://gateway.test"), init ?? {}),
+    fetch: async (url, init) => yoga.fetch(new URL(url, "http://localhost"), init ?? {}),
     db,
     devToken,
     jwtSecret,
@@ -286,6 +291,16 @@ async function shouldSeed(db: Database, config: Config): Promise<boolean> {
   // always: the demo workspace once (seedDemoWorkspaceOnce), even in production or next to other workspaces.
   if (config.SEED_DEMO_DATA === "always") return true;
   return !config.isProduction && (await db.prisma.workspace.count()) === 0;
+}
+
+/**
+ * Whether a page was asked for by a loopback name. A website whose name an attacker points at
+ * 127.0.0.1 (DNS rebinding) reaches a developer's gateway as same-origin, with its own name in Host:
+ * its script must not read a token out of the page.
+ */
+function onLoopback(request: Request): boolean {
+  const { hostname } = new URL(request.url);
+  return hostname === "localhost" || hostname.endsWith(".localhost") || hostname === "[::1]" || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Signs a fresh token for the demo admin (the first active admin) each time it is called; null when there is none. */

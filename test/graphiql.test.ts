@@ -55,13 +55,16 @@ describe("GraphiQL (default: on outside production)", () => {
     expect((await t.gateway.fetch("/graphiql/")).status).toBe(404);
   });
 
+  // The development token is made for the demo admin, with the secret the gateway made for itself
+  // (no JWT_SECRET): start a gateway like that on the seeded database.
+  const withOwnSecret = () => createGateway(testConfig({ JWT_SECRET: "" }), { db: t.db });
+  const optionsOf = (text: string) => JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(text)![1]!);
+
   it("opens with the inbox example, its variables and the development token", async () => {
-    // The development token is made at start for the demo admin: start a gateway on the seeded database.
-    const gateway = await createGateway(testConfig(), { db: t.db });
+    const gateway = await withOwnSecret();
     try {
       expect(gateway.devToken).toBeTruthy();
-      const text = await (await gateway.fetch("/graphql", { headers: html })).text();
-      const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(text)![1]!);
+      const options = optionsOf(await (await gateway.fetch("/graphql", { headers: html })).text());
       expect(options.defaultQuery).toMatch(/query InboxPage/);
       expect(JSON.parse(options.variables)).toMatchObject({ filter: { status: ["OPEN"] } });
       expect(JSON.parse(options.headers).Authorization).toMatch(/^Bearer \S+$/);
@@ -71,13 +74,39 @@ describe("GraphiQL (default: on outside production)", () => {
     }
   });
 
-  it("signs the page's token when the page is served: a gateway left running past the start token's 12 hours still opens GraphiQL ready to use", async () => {
+  it("puts the token only in a page asked for by a loopback name: a rebound DNS name gets none", async () => {
+    const gateway = await withOwnSecret();
+    try {
+      for (const host of ["localhost:4000", "127.0.0.1:4000", "[::1]:4000", "app.localhost:4000"]) {
+        const options = optionsOf(await (await gateway.fetch(`http://${host}/graphql`, { headers: html })).text());
+        expect(JSON.parse(options.headers).Authorization, host).toMatch(/^Bearer \S+$/);
+      }
+      for (const host of ["attacker.example:4000", "127.0.0.1.attacker.example", "devbox:4000"]) {
+        const text = await (await gateway.fetch(`http://${host}/graphql`, { headers: html })).text();
+        expect(optionsOf(text).defaultQuery, host).toMatch(/query InboxPage/);
+        expect(text, host).not.toMatch(/Bearer/);
+      }
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("issues no development token with a JWT_SECRET an operator set: it signs real tokens", async () => {
     const gateway = await createGateway(testConfig(), { db: t.db });
+    try {
+      expect(gateway.devToken).toBeNull();
+      expect(await (await gateway.fetch("/graphql", { headers: html })).text()).not.toMatch(/Bearer/);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it("signs the page's token when the page is served: a gateway left running past the start token's 12 hours still opens GraphiQL ready to use", async () => {
+    const gateway = await withOwnSecret();
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       vi.setSystemTime(Date.now() + 13 * 3_600_000);
-      const text = await (await gateway.fetch("/graphql", { headers: html })).text();
-      const options = JSON.parse(/<script type="application\/json" id="graphiql-options">(.*?)<\/script>/s.exec(text)![1]!);
+      const options = optionsOf(await (await gateway.fetch("/graphql", { headers: html })).text());
       const authorization = JSON.parse(options.headers).Authorization as string;
       expect(authorization).not.toBe(`Bearer ${gateway.devToken}`);
       const answer = await gateway.fetch("/graphql", {
