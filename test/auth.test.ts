@@ -120,6 +120,12 @@ describe("HS256 tokens (JWT_SECRET)", () => {
     await expectRefused(g, bearer(sign({ ...claims(), role: "OWNER" })), /claim/);
   });
 
+  it("refuses a token that never expires (no exp claim)", async () => {
+    const forever = jwt.sign(claims(), TEST_JWT_SECRET, { algorithm: "HS256", subject: admin.agentId, issuer: "https://id.example.test", audience: "inbox-gateway" });
+    expect(jwt.decode(forever)).not.toHaveProperty("exp");
+    await expectRefused(g, bearer(forever), /exp claim/);
+  });
+
   it("serves GraphiQL's page, /health and /ready without credentials", async () => {
     const page = await g.fetch("/graphql", { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
@@ -231,6 +237,13 @@ describe("RS256 and ES256 tokens from a JWKS", () => {
       await expectRefused(g, bearer(signWith(rsa.privateKey, "RS256", "rsa-9", { audience: "inbox-gateway" })), /key id/);
     }
     await expectRefused(fromFile, bearer(signWith(rsa.privateKey, "RS256", "rsa-1", { audience: "other" })), /audience/);
+  });
+
+  it("refuses, as UNAUTHENTICATED, a token whose algorithm is not its key's (an ES256 token naming the RSA key, and the reverse)", async () => {
+    for (const g of [fromFile, fromUrl]) {
+      await expectRefused(g, bearer(signWith(ec.privateKey, "ES256", "rsa-1", { audience: "inbox-gateway" })), /algorithm \(ES256\) is not its key's/);
+      await expectRefused(g, bearer(signWith(rsa.privateKey, "RS256", "ec-1", { audience: "inbox-gateway" })), /algorithm \(RS256\) is not its key's/);
+    }
   });
 
   it("fetches a JWKS URL once for a known kid, again for a new kid after rotation, and at most 10 times a minute for unknown kids", async () => {

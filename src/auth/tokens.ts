@@ -13,16 +13,17 @@ const claimsSchema = z.object({
   sub: z.string().refine((id) => idKind(id) === "agent"),
   workspaceId: z.string().refine((id) => idKind(id) === "workspace"),
   role: z.enum(AgentRole),
-  exp: z.number().optional(),
+  // A token without one would be good forever, and its subscriptions would never end.
+  exp: z.number(),
 });
 
 export function viewerFromClaims(payload: unknown): Viewer {
   const claims = claimsSchema.safeParse(payload);
   if (!claims.success) {
-    throw unauthenticated("The token lacks the sub, workspaceId or role claim of an agent.");
+    throw unauthenticated("The token lacks the sub, workspaceId, role or exp claim of an agent.");
   }
   const { sub, workspaceId, role, exp } = claims.data;
-  return { agentId: sub, workspaceId, role, ...(exp !== undefined && { expiresAt: exp * 1000 }) };
+  return { agentId: sub, workspaceId, role, expiresAt: exp * 1000 };
 }
 
 /** An agent, as a token names it. */

@@ -35,6 +35,11 @@ export function createTokenVerifier(config: KeyConfig, developmentSecret?: strin
       throw unauthenticated(`Tokens signed with ${decoded.header.alg} are not accepted (expected ${algorithms.join(" or ")}).`);
     }
     const key = keyObject(await keyFor(provider, decoded.header.kid), algorithms);
+    // jsonwebtoken throws a plain Error, not a refusal, for an algorithm its key cannot take (an
+    // ES256 header with an RSA key's kid): the header is the caller's, so this is theirs too.
+    if (algorithmOf(key) !== decoded.header.alg) {
+      throw unauthenticated(`The token's algorithm (${decoded.header.alg}) is not its key's (kid ${decoded.header.kid ?? "missing"}).`);
+    }
     try {
       return jwt.verify(token, key, options) as jwt.JwtPayload;
     } catch (error) {
@@ -86,6 +91,14 @@ function keyObject(key: string, algorithms: jwt.Algorithm[]): KeyObject {
     keyObjects.set(key, made);
   }
   return made;
+}
+
+/** The one algorithm a key signs with here: HS256 for the secret, RS256 for RSA, ES256 for P-256. */
+function algorithmOf(key: KeyObject): jwt.Algorithm | undefined {
+  if (key.type === "secret") return "HS256";
+  if (key.asymmetricKeyType === "rsa") return "RS256";
+  if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1") return "ES256";
+  return undefined;
 }
 
 async function keyFor(provider: GetSigningKeyFunction, kid: string | undefined): Promise<string> {
