@@ -8,26 +8,38 @@ const POSTGRES_REFUSED = new Set(["3D000", "28P01", "28000"]);
 
 // PostgreSQL's code for a privilege the role lacks (creating a table, an index, an extension).
 const INSUFFICIENT_PRIVILEGE = "42501";
+// A table that is not there: Prisma's code over pg, PostgreSQL's through PGlite's adapter.
+const NO_SUCH_TABLE = new Set(["P2021", "42P01"]);
 
 /**
  * Why the gateway or a command could not start, said for people, with a sysexits code: a bad
  * setting (78), a database folder in use (75), a port or database that cannot be had (69), a
- * database role that may not create what the migrations need (77). Null for anything else, which
+ * database role that may not create what the migrations need (77), a database a command found
+ * with no tables (66). Null for anything else, which
  * is a bug and keeps its stack trace.
  */
 function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number } = {}) {
   if (error instanceof ConfigError) return { message: error.message, exitCode: 78 };
   if (error instanceof DatabaseInUse) return { message: error.message, exitCode: 75 };
   const code = (error as { code?: unknown })?.code;
+  // A failed migration, and PGlite's adapter, carry the driver's error as the cause.
+  const codes = [code, (error as { cause?: { code?: unknown } })?.cause?.code];
   const message = error instanceof Error ? error.message : String(error);
-  // A failed migration carries the driver's error as its cause.
-  if (where.databaseUrl && [code, (error as { cause?: { code?: unknown } })?.cause?.code].includes(INSUFFICIENT_PRIVILEGE)) {
+  if (where.databaseUrl && codes.includes(INSUFFICIENT_PRIVILEGE)) {
     const role = decodeURIComponent(new URL(where.databaseUrl).username);
     return {
       message:
         `${message}. The role ${role ? `${role} ` : ""}in DATABASE_URL may not create what the migrations need (tables, indexes, ` +
         "functions and the pg_trgm and unaccent extensions): make it the database's owner, or grant it CREATE on the database and on its schema.",
       exitCode: 77,
+    };
+  }
+  if (codes.some((c) => NO_SUCH_TABLE.has(String(c)))) {
+    return {
+      message:
+        "This database has no tables yet. Start the gateway once (npm start), or run npm run db:migrate " +
+        "and then npm run workspace (or npm run db:seed) for a first admin.",
+      exitCode: 66,
     };
   }
   if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import jwt from "jsonwebtoken";
@@ -101,8 +101,28 @@ describe("npm run token", () => {
       const out = await token(["--role", "ADMIN"]);
       expect(out.code).toBe(75);
       expect(out.stderr).toMatch(/open in another process/);
+      // Another folder would hold another secret: the printed token is the way.
+      expect(out.stderr).toMatch(/Use the development token that gateway printed/);
+      expect(out.stderr).not.toMatch(/DATA_DIR/);
     } finally {
       await db.close();
+    }
+  });
+
+  it("on a database that was never set up, says how to set it up, with no stack trace and no secret left behind", async () => {
+    const empty = onPostgres ? await freshDatabase() : null;
+    await empty?.db.close();
+    const emptyDir = mkdtempSync(path.join(tmpdir(), "inbox-token-empty-"));
+    try {
+      const out = await token(["--role", "ADMIN"], { DATA_DIR: emptyDir, DATABASE_URL: empty?.url ?? "" });
+      expect(out.code).toBe(66);
+      expect(out.stderr.trim()).toBe(
+        "This database has no tables yet. Start the gateway once (npm start), or run npm run db:migrate and then npm run workspace (or npm run db:seed) for a first admin.",
+      );
+      expect(out.stdout).toBe("");
+      expect(readdirSync(emptyDir).filter((name) => /secret/i.test(name))).toEqual([]);
+    } finally {
+      if (empty) await dropServerDatabase(empty.url!);
     }
   });
 });

@@ -40,19 +40,23 @@ if (values.role !== undefined && !role) fail(`--role must be VIEWER, AGENT or AD
 if (!/^\d+[smhd]$/.test(values.expires)) fail(`--expires takes a number and a unit (s, m, h or d), e.g. 12h\n${USAGE}`);
 const expiresIn = values.expires as jwt.SignOptions["expiresIn"];
 
-// An embedded database a running gateway has open is refused (75): use the token it printed.
-const { config, db } = await openForCommand();
+// An embedded database a running gateway has open is refused (75): its secret is the one that
+// gateway signed the token it printed with; another folder would mean another secret.
+const { config, db } = await openForCommand({
+  whenInUse: "Use the development token that gateway printed at start (GraphiQL sends it), or stop it and run this again.",
+});
 if (config.JWT_JWKS_URL || config.JWT_JWKS_FILE) {
   await db.close();
   fail("Tokens are issued by your identity provider when JWT_JWKS_URL or JWT_JWKS_FILE is set; this command signs with JWT_SECRET only.", 78);
 }
-const secret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
 try {
   const agent = await db.prisma.agent.findFirst({
     where: { active: true, ...(values.agent ? { id: values.agent } : { role }), ...(values.workspace ? { workspaceId: values.workspace } : {}) },
     orderBy: [{ createdAt: "asc" }, { id: "asc" }],
   });
   if (!agent) fail(values.agent ? `No active agent with id ${values.agent}.` : `No active ${role} agent${values.workspace ? ` in ${values.workspace}` : ""}.`, 65);
+  // Made only now: a command that finds no agent leaves no development secret behind.
+  const secret = config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR));
   const token = signAgentToken(
     secret,
     { agentId: agent.id, workspaceId: agent.workspaceId, role: agent.role },

@@ -44,10 +44,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 /** The embedded database's folder is open in another process: opening it too would lose writes. */
 export class DatabaseInUse extends Error {
-  constructor(folder: string) {
+  constructor(
+    readonly folder: string,
+    advice = "Stop that process, or set DATA_DIR to another folder.",
+  ) {
     super(
       `The embedded database in ${folder} is open in another process (a running gateway, or a command run against it). ` +
-        "Stop that process, or set DATA_DIR to another folder. A process that died frees it within 10 seconds.",
+        `${advice} A process that died frees it within 10 seconds.`,
     );
     this.name = "DatabaseInUse";
   }

@@ -1,13 +1,13 @@
 import { type Config, loadConfig } from "../config.js";
 import { exitOnStartupFailure } from "../startup-failure.js";
-import { type Database, openDatabase } from "./client.js";
+import { type Database, DatabaseInUse, openDatabase } from "./client.js";
 
 /**
  * The settings and database of a command-line tool (npm run token, db:migrate, workspace, …): a
  * bad setting, a database folder a gateway has open or an unreachable PostgreSQL ends the command
  * with its message and exit code, as for the gateway itself.
  */
-export async function openForCommand(): Promise<{ config: Config; db: Database }> {
+export async function openForCommand(options: { whenInUse?: string } = {}): Promise<{ config: Config; db: Database }> {
   let config: Config;
   try {
     config = loadConfig();
@@ -15,7 +15,9 @@ export async function openForCommand(): Promise<{ config: Config; db: Database }
     exitOnStartupFailure(error);
   }
   const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 1 }).catch((error: unknown) =>
-    exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL }),
+    exitOnStartupFailure(error instanceof DatabaseInUse && options.whenInUse ? new DatabaseInUse(error.folder, options.whenInUse) : error, {
+      databaseUrl: config.DATABASE_URL,
+    }),
   );
   return { config, db };
 }
