@@ -323,12 +323,37 @@ describe("bad input", () => {
     });
   }
 
-  it("rejects a cursor from another ordering", async () => {
-    const { conversations } = dataOf<any>(await t.gql(`{ conversations(first: 1) { pageInfo { endCursor } } }`));
-    const res = await t.gql(`query($a: String) { conversations(after: $a, orderBy: { field: CREATED_AT }) { totalCount } }`, {
-      a: conversations.pageInfo.endCursor,
-    });
-    expect(res.errors![0].extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+  it("rejects a cursor from another ordering, whatever the type of its key", async () => {
+    const endCursor = async (orderBy: unknown) =>
+      dataOf<any>(await t.gql(`query($o: ConversationOrder) { conversations(first: 1, orderBy: $o) { pageInfo { endCursor } } }`, { o: orderBy })).conversations
+        .pageInfo.endCursor as string;
+    const cases = [
+      { cursor: await endCursor(null), orderBy: { field: "CREATED_AT" } },
+      { cursor: await endCursor({ field: "PRIORITY" }), orderBy: null },
+    ];
+    for (const { cursor, orderBy } of cases) {
+      const res = await t.gql(`query($a: String, $o: ConversationOrder) { conversations(after: $a, orderBy: $o) { totalCount } }`, { a: cursor, o: orderBy });
+      expect(res.errors?.[0]).toMatchObject({ message: expect.stringMatching(/^"after" belongs to another ordering/), extensions: { code: "BAD_USER_INPUT", field: "after" } });
+    }
+  });
+
+  it("rejects another list's cursor: a message's on conversations or contacts, an activity entry's on messages", async () => {
+    const { conversations } = dataOf<any>(
+      await t.gql(`{ conversations(first: 1, filter: { hasUnread: true }) { edges { node { messages(first: 1) { pageInfo { endCursor } } activity(first: 1) { pageInfo { endCursor } } } } } }`),
+    );
+    const { messages, activity } = conversations.edges[0].node;
+    const refused = [
+      { query: `query($c: String) { conversations(after: $c, orderBy: { field: CREATED_AT }) { totalCount } }`, cursor: messages.pageInfo.endCursor, of: "message", list: "conversation" },
+      { query: `query($c: String) { contacts(after: $c) { totalCount } }`, cursor: messages.pageInfo.endCursor, of: "message", list: "contact" },
+      { query: `query($c: String) { conversations(first: 1) { edges { node { messages(after: $c) { totalCount } } } } }`, cursor: activity.pageInfo.endCursor, of: "activity", list: "message" },
+    ];
+    for (const { query, cursor, of, list } of refused) {
+      const error = (await t.gql(query, { c: cursor })).errors?.[0];
+      expect(error).toMatchObject({
+        message: `"after" is a cursor of another list (of ${of} records, not ${list} records).`,
+        extensions: { code: "BAD_USER_INPUT", field: "after" },
+      });
+    }
   });
 
   it("refuses a cursor whose sort key was edited, before any SQL runs", async () => {

@@ -52,7 +52,7 @@ export function contactWhere(workspaceId: string, filter: ContactFilter | null |
 }
 
 export async function listContacts(db: PrismaClient, workspaceId: string, args: PageArgs & { filter?: ContactFilter | null }) {
-  const window = pageWindow(args, NEWEST_FIRST);
+  const window = pageWindow(args, NEWEST_FIRST, "contact");
   const where = contactWhere(workspaceId, args.filter);
   const { rows } = await readPage<Contact>(db, { table: "Contact", where, sort: NEWEST_FIRST, window });
   return {

@@ -144,7 +144,7 @@ export async function listConversations(
   joins: readonly Join[] = [],
 ) {
   const sort = searchedOrder(sortKey(args.orderBy), args.filter);
-  const window = pageWindow(args, sort);
+  const window = pageWindow(args, sort, "conversation");
   const where = conversationWhere(workspaceId, args.filter);
   const page = await readPage<Conversation>(db, { table: "Conversation", where, sort, window, columns, joins });
   return {
@@ -167,7 +167,7 @@ export async function listConversationsOfContacts(
   joins: readonly Join[] = [],
 ) {
   const sort = searchedOrder(sortKey(args.orderBy), args.filter);
-  const window = pageWindow(args, sort);
+  const window = pageWindow(args, sort, "conversation");
   const where = conversationWhere(workspaceId, args.filter);
   const partition = { column: "contactId", ids: contactIds };
   const page = await readPage<Conversation & { parentId: string }>(db, { table: "Conversation", where, sort, window, columns, joins, partition });

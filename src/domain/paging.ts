@@ -1,6 +1,6 @@
 import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
-import { idKind } from "./ids.js";
+import { type IdKind, idKind } from "./ids.js";
 import { type Join, type Joined, joinSql, splitJoins } from "./joins.js";
 
 /** Relay connection arguments as a client sends them. */
@@ -58,7 +58,8 @@ export interface PageInfo {
 /** A row as the page query returns it: the record plus its sort key rendered as text. */
 export type KeyedRow<T> = T & { sortKey: string };
 
-export function pageWindow(args: PageArgs, sort: SortKey): PageWindow {
+/** A page of the list of `kind` records in the `sort` order: its cursors must be of that list. */
+export function pageWindow(args: PageArgs, sort: SortKey, kind: IdKind): PageWindow {
   if (args.first != null && args.last != null) {
     throw new DomainError("BAD_USER_INPUT", 'Pass either "first" or "last", not both.', { field: "last" });
   }
@@ -71,8 +72,8 @@ export function pageWindow(args: PageArgs, sort: SortKey): PageWindow {
   return {
     limit,
     backward,
-    after: args.after == null ? null : decodeCursor(args.after, sort, "after"),
-    before: args.before == null ? null : decodeCursor(args.before, sort, "before"),
+    after: args.after == null ? null : decodeCursor(args.after, sort, kind, "after"),
+    before: args.before == null ? null : decodeCursor(args.before, sort, kind, "before"),
   };
 }
 
@@ -84,26 +85,23 @@ function sortName(sort: SortKey): string {
   return `${sort.name}:${sort.direction}`;
 }
 
-function decodeCursor(cursor: string, sort: SortKey, field: string): Cursor {
+function decodeCursor(cursor: string, sort: SortKey, kind: IdKind, field: string): Cursor {
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
   } catch {
     parsed = null;
   }
+  const refuse = (why: string) => new DomainError("BAD_USER_INPUT", `"${field}" ${why}`, { field });
+  if (!Array.isArray(parsed) || parsed.length !== 3 || !parsed.every((p) => typeof p === "string")) throw refuse("is not a cursor this API issued.");
+  const [name, key, id] = parsed as [string, string, string];
+  // Another list's cursor would page from wherever its key falls in this one.
+  const of = idKind(id);
+  if (of !== kind) throw refuse(of ? `is a cursor of another list (of ${of} records, not ${kind} records).` : "is not a cursor this API issued.");
+  if (name !== sortName(sort)) throw refuse(`belongs to another ordering (${name}); page with the orderBy it came from.`);
   // The key is cast to the sort's type in SQL: one the database would refuse is refused here, so
   // a cursor made up by hand is the client's error, not the server's.
-  const wellFormed =
-    Array.isArray(parsed) && parsed.length === 3 && parsed.every((p) => typeof p === "string") && isKeyOfType(parsed[1], sort.type) && idKind(parsed[2]) !== null;
-  if (!wellFormed) {
-    throw new DomainError("BAD_USER_INPUT", `"${field}" is not a cursor this API issued.`, { field });
-  }
-  const [name, key, id] = parsed as [string, string, string];
-  if (name !== sortName(sort)) {
-    throw new DomainError("BAD_USER_INPUT", `"${field}" belongs to another ordering (${name}); page with the same orderBy.`, {
-      field,
-    });
-  }
+  if (!isKeyOfType(key, sort.type)) throw refuse("is not a cursor this API issued.");
   return { key, id };
 }
 

@@ -3,6 +3,7 @@ import type { Join } from "./joins.js";
 import { type PageArgs, countsByParent, NEWEST_FIRST, pageWindow, readPage, rowsByParent, toConnection } from "./paging.js";
 
 type Timeline = { Message: Message; ConversationActivity: ConversationActivity };
+const KIND = { Message: "message", ConversationActivity: "activity" } as const;
 
 /**
  * One page of messages or activity for each of many conversations, in one statement, and the
@@ -18,7 +19,7 @@ export async function listTimelineOf<Table extends keyof Timeline>(
   columns?: readonly string[],
   joins: readonly Join[] = [],
 ) {
-  const window = pageWindow(args, NEWEST_FIRST);
+  const window = pageWindow(args, NEWEST_FIRST, KIND[table]);
   const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
   const partition = { column: "conversationId", ids: conversationIds };
   const page = await readPage<Timeline[Table] & { parentId: string }>(db, { table, where, sort: NEWEST_FIRST, window, columns, joins, partition });
