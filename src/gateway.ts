@@ -24,7 +24,7 @@ import { offlineGraphiQL } from "./plugins/graphiql.js";
 import { createMetrics, OperationNames } from "./plugins/metrics.js";
 import { useOperationLimits } from "./plugins/operation-limits.js";
 import { automaticPersistedQueries, loadManifest, persistedQueriesNotSupported, trustedDocuments, useAcceptedDocuments } from "./plugins/persisted-operations.js";
-import { useRateLimit } from "./plugins/rate-limit.js";
+import { createRateLimit, useRateLimit } from "./plugins/rate-limit.js";
 import { requestLogger, useRequestLogging } from "./plugins/request-logging.js";
 import { useStrictInput } from "./plugins/strict-input.js";
 import { useSubscriptionMediaTypeHint } from "./plugins/subscription-media-type.js";
@@ -121,6 +121,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     : config.APQ === "on"
       ? automaticPersistedQueries({ redis, log, prefix: config.REDIS_PREFIX })
       : persistedQueriesNotSupported();
+  const rateLimit = createRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis, prefix: config.REDIS_PREFIX, log });
 
   const errorPolicy: ErrorPolicy = { hideSuggestions: !config.GRAPHQL_INTROSPECTION };
   const yoga = createYoga<Record<string, unknown>, RequestContext>({
@@ -157,6 +158,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       useContractErrorCodes(errorPolicy),
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
+      // The first onParams hook (authentication has run in onRequestParse): a caller over its limit
+      // is refused before its document is looked up, parsed or validated.
+      useRateLimit(rateLimit, auth),
       useStrictInput(),
       ...documents.plugins,
       useOperationLimits(config),
@@ -166,12 +170,11 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         // feeds unnoticed. An outage later keeps it ready: this instance's own feeds still work.
         check: async () => bus.status() !== "connecting" && (await pendingMigrations(db)).length === 0,
       }),
-      useAuthentication(auth),
+      useAuthentication(auth, rateLimit),
       // A browser can send a "simple" GET or form POST cross-site without a preflight; those
       // must carry a header a page cannot set without CORS (application/json POSTs pass).
       // After authentication, so a caller without credentials hears that first.
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf", "graphql-yoga-csrf"] }),
-      useRateLimit({ max: config.RATE_LIMIT_MAX, windowMs: config.RATE_LIMIT_WINDOW_MS, redis, prefix: config.REDIS_PREFIX, log }),
       // Last before execution: only an operation that is about to run may share its APQ document.
       useAcceptedDocuments(documents),
       useCompiledExecution(log),
@@ -204,6 +207,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       const url = await listenOn(httpServer, port, host, "/graphql");
       webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, {
         documents,
+        rateLimit,
         maxMessageBytes: config.MAX_REQUEST_BODY_BYTES,
         errorPolicy,
         errorsSent: metrics?.countErrors,

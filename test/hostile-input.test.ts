@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway, type Gateway } from "../src/gateway.js";
+import { sha256 } from "../src/graphql/operations.js";
 import { dataOf, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
 import { wsClient } from "./live.js";
 
@@ -142,6 +143,32 @@ describe("documents beyond the limits", () => {
     await expectRefused(() => post({ query: `{ __typename ${directives} }` }), { status: 400, code: "BAD_USER_INPUT", message: /directives limit of 10 exceeded/i });
     const wide = `conversations(first: 100) { edges { node { contact { conversations(first: 100) { edges { node { id subject status labels tags } } } } } } }`;
     await expectRefused(() => post({ query: `{ ${wide} }` }), { status: 400, code: "BAD_USER_INPUT", message: /cost limit of 100000 exceeded/i });
+  });
+
+  const nested = (size: string) =>
+    `contacts${size} { edges { node { conversations${size} { edges { node { messages${size} { edges { node { body } } } activity${size} { edges { node { type } } } } } } } } }`;
+  const tooCostly = { status: 400, code: "BAD_USER_INPUT", message: /^Query Cost limit of 100000 exceeded, found \d+/ };
+
+  it("costs lists by the page sizes their variables give, as if written in the document", async () => {
+    const literal = await expectRefused(() => post({ query: `{ ${nested("(first: 100)")} }` }), tooCostly);
+    const variables = `query Q($n: Int) { ${nested("(first: $n)")} }`;
+    expect((await expectRefused(() => post({ query: variables, variables: { n: 100 } }), tooCostly)).message).toBe(literal.message);
+    // A variable's default value is the value used.
+    expect((await expectRefused(() => post({ query: variables.replace("$n: Int", "$n: Int = 100") }), tooCostly)).message).toBe(literal.message);
+    // Small pages of the same document run.
+    expect(dataOf(await t.gql(variables, { n: 2 })).contacts.edges).toHaveLength(2);
+  });
+
+  it("costs a list without first as the default page of 20", async () => {
+    const twenty = await expectRefused(() => post({ query: `{ ${nested("(first: 20)")} }` }), tooCostly);
+    expect((await expectRefused(() => post({ query: `{ ${nested("")} }` }), tooCostly)).message).toBe(twenty.message);
+  });
+
+  it("costs a persisted document by its variables too", async () => {
+    const query = `query Costly($n: Int) { contacts(first: $n) { edges { node { conversations(first: $n) { edges { node { messages(first: $n) { edges { node { body } } } } } } } } } }`;
+    const persisted = { persistedQuery: { version: 1, sha256Hash: sha256(query) } };
+    expect((await post({ query, variables: { n: 1 }, extensions: persisted })).json.errors).toBeUndefined();
+    await expectRefused(() => post({ variables: { n: 100 }, extensions: persisted }), { status: 400, code: "BAD_USER_INPUT", message: /cost limit of 100000 exceeded/i });
   });
 
   it("refuses an unknown operation name", async () => {
@@ -555,6 +582,23 @@ describe("the same input rules over graphql-ws", () => {
         expect(errors?.[0]?.message).toMatch(/NUL character or an unpaired UTF-16 surrogate/);
         expect(await snapshot()).toBe(before);
       }
+    } finally {
+      await ws.dispose();
+    }
+  });
+
+  it("refuses an operation whose variables make it cost too much, as over HTTP", async () => {
+    const ws = wsClient(url, token);
+    const first = async (payload: { query: string; variables?: Record<string, unknown> }) => {
+      for await (const frame of ws.iterate(payload)) return frame;
+    };
+    try {
+      const query = `query Q($n: Int) { contacts(first: $n) { edges { node { conversations(first: $n) { edges { node { messages(first: $n) { edges { node { body } } } activity(first: $n) { edges { node { type } } } } } } } } } }`;
+      const refused = await first({ query, variables: { n: 100 } });
+      expect(refused?.data ?? null).toBeNull();
+      expect(refused?.errors?.map((e) => e.extensions)).toEqual([{ code: "BAD_USER_INPUT" }]);
+      expect(refused?.errors?.[0]?.message).toMatch(/^Query Cost limit of 100000 exceeded, found \d+/);
+      expect((await first({ query, variables: { n: 1 } }))?.errors).toBeUndefined();
     } finally {
       await ws.dispose();
     }

@@ -3,6 +3,7 @@ import { GraphQLError } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import type { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
+import type { Authenticator } from "../auth/authenticate.js";
 import type { Viewer } from "../auth/viewer.js";
 import type { Logger } from "../logger.js";
 
@@ -18,26 +19,36 @@ export interface RateLimitOptions {
   log: Logger;
 }
 
-/** The caller a limit applies to: the API key or the token's agent, else the client's address. */
-function callerOf(context: { viewer?: Viewer; req?: IncomingMessage }): string {
-  if (context.viewer?.apiKeyId) return `key:${context.viewer.apiKeyId}`;
-  if (context.viewer?.agentId) return `agent:${context.viewer.agentId}`;
-  return `ip:${context.req?.socket.remoteAddress ?? "unknown"}`;
+export interface RateLimit {
+  /** Counts one operation of an authenticated caller; RATE_LIMITED when it is over its limit, else null. */
+  operation(viewer: Viewer): Promise<GraphQLError | null>;
+  /**
+   * Runs `authenticate` for a client at `address`. An UNAUTHENTICATED failure counts against the
+   * address, and once the address is over the limit its failures are RATE_LIMITED instead. Good
+   * credentials are never refused for their address: behind a proxy or a NAT, many callers share
+   * one, and one of them guessing keys must not lock the others out.
+   */
+  authenticate<T>(address: string, authenticate: () => Promise<T>): Promise<T>;
 }
 
+/** The client's address as the socket has it (behind a proxy, the proxy's). */
+export const remoteAddress = (req: IncomingMessage | undefined) => req?.socket.remoteAddress ?? "unknown";
+
 /**
- * Per-caller rate limiting (rate-limiter-flexible): each caller may run `max` operations per
- * window, counted from its first operation in the window. Each operation (query, mutation,
- * subscription start, each entry of a batch) counts one. Beyond that: RATE_LIMITED, HTTP 429 with
- * Retry-After. With Redis the count is shared by every instance; while Redis is unreachable each
- * instance goes on limiting on its own (the insurance limiter), and requests are not refused for it.
+ * Per-caller rate limiting (rate-limiter-flexible): each caller (API key or agent) may run `max`
+ * operations per window, counted from its first operation in the window. Each operation (query,
+ * mutation, subscription start, each entry of a batch) counts one, before its document is parsed,
+ * so a caller over the limit costs no parsing or validation. Failed authentications count against
+ * the client's address, with the same limit. Beyond it: RATE_LIMITED, HTTP 429 with Retry-After.
+ * With Redis the count is shared by every instance; while Redis is unreachable each instance goes
+ * on limiting on its own (the insurance limiter), and requests are not refused for it.
  *
  * Not @envelop/rate-limiter: it counts field resolutions of fields configured one by one, so a
  * request with five root fields would cost five and a refused request would still return partial
  * data.
  */
-export function useRateLimit({ max, windowMs, redis, prefix, log }: RateLimitOptions): Plugin {
-  if (max === 0) return {};
+export function createRateLimit({ max, windowMs, redis, prefix, log }: RateLimitOptions): RateLimit {
+  if (max === 0) return { operation: async () => null, authenticate: (_address, authenticate) => authenticate() };
   const window = { points: max, duration: windowMs / 1000 };
   const local = new RateLimiterMemory(window);
   // Commands fail at once while Redis is down, so the insurance limiter answers without delay.
@@ -58,21 +69,52 @@ export function useRateLimit({ max, windowMs, redis, prefix, log }: RateLimitOpt
       })
     : local;
 
-  const limit = async ({ args, setResultAndStopExecution }: { args: { contextValue: unknown }; setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void }) => {
-    try {
-      await limiter.consume(callerOf(args.contextValue as Parameters<typeof callerOf>[0]));
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      setResultAndStopExecution({
-        errors: [
-          new GraphQLError(`Too many requests: at most ${max} operations per ${windowMs / 1000} s; retry in ${retryAfter} s.`, {
-            // retryAfter too, for clients of SSE and graphql-ws streams, which never see the header.
-            extensions: { code: "RATE_LIMITED", retryAfter, http: { status: 429, headers: { "Retry-After": String(retryAfter) } } },
-          }),
-        ],
-      });
-    }
+  const refusal = (what: string, msBeforeNext: number) => {
+    const retryAfter = Math.max(1, Math.ceil(msBeforeNext / 1000));
+    return new GraphQLError(`Too many requests: at most ${max} ${what} per ${windowMs / 1000} s; retry in ${retryAfter} s.`, {
+      // retryAfter too, for clients of SSE and graphql-ws streams, which never see the header.
+      extensions: { code: "RATE_LIMITED", retryAfter, http: { status: 429, headers: { "Retry-After": String(retryAfter) } } },
+    });
   };
-  return { onExecute: limit, onSubscribe: limit };
+
+  return {
+    async operation(viewer) {
+      try {
+        await limiter.consume(viewer.apiKeyId ? `key:${viewer.apiKeyId}` : `agent:${viewer.agentId}`);
+        return null;
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        return refusal("operations", rejection.msBeforeNext);
+      }
+    },
+    async authenticate(address, authenticate) {
+      try {
+        return await authenticate();
+      } catch (error) {
+        if (!(error instanceof GraphQLError) || error.extensions.code !== "UNAUTHENTICATED") throw error;
+        try {
+          await limiter.consume(`ip:${address}`);
+        } catch (rejection) {
+          if (!(rejection instanceof RateLimiterRes)) throw rejection;
+          throw refusal("failed authentications from one address", rejection.msBeforeNext);
+        }
+        throw error;
+      }
+    },
+  };
+}
+
+/**
+ * Over HTTP and SSE: counts each operation as its parameters arrive, before its document is looked
+ * up, parsed or validated. Authentication ran before (onRequestParse); its verdict is cached per
+ * request. graphql-ws, which skips onParams, calls `operation` itself.
+ */
+export function useRateLimit(limit: RateLimit, auth: Authenticator): Plugin {
+  return {
+    async onParams({ request }) {
+      const refused = await limit.operation(await auth.viewerOf({ request }));
+      // Thrown, not set as the result: the other onParams hooks (persisted documents) would still run.
+      if (refused) throw refused;
+    },
+  };
 }

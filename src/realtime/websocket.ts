@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Server } from "node:http";
-import { getOperationAST, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { getOperationAST, GraphQLError, parse as parseDocument, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
 import { CloseCode, type Context } from "graphql-ws";
 import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
@@ -10,6 +10,7 @@ import { createMaskError, type ErrorPolicy, withContractCode, withoutHttp } from
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../plugins/metrics.js";
 import type { PersistedDocuments } from "../plugins/persisted-operations.js";
+import { remoteAddress, type RateLimit } from "../plugins/rate-limit.js";
 import { unstorableVariables } from "../plugins/strict-input.js";
 
 type Yoga = YogaServerInstance<Record<string, unknown>, RequestContext>;
@@ -36,12 +37,18 @@ interface Executors {
   subscribe: (args: ExecutionArgs) => Result | Promise<Result>;
 }
 
+// graphql-ws runs a document; an operation refused before its own is read runs this one, whose
+// result is the refusal.
+const REFUSED = parseDocument("{ __typename }");
+
 /**
  * The graphql-ws protocol on the GraphQL endpoint's path and port, following Yoga's recipe: every
  * operation goes through `yoga.getEnveloped`, so the same plugins, context and authentication run
  * as for HTTP. Credentials come in connectionParams (`{ Authorization: "Bearer <token>" }`), read by
  * the same authenticator as HTTP headers: once at connection_init (close code 4401 when missing or
  * bad), and again by the context for every operation (a token may expire while connected).
+ * Failed authentications count against the client's address, and each operation against its
+ * caller's rate limit before its document is read, as over HTTP.
  */
 export function serveGraphQLOverWebSocket(
   httpServer: Server,
@@ -49,6 +56,7 @@ export function serveGraphQLOverWebSocket(
   log: Logger,
   options: {
     documents: Pick<PersistedDocuments, "documentFor">;
+    rateLimit: RateLimit;
     /** The largest message a client may send, as MAX_REQUEST_BODY_BYTES over HTTP; larger closes the socket (1009). */
     maxMessageBytes: number;
     /** What errors may tell a client, as over HTTP. */
@@ -57,7 +65,7 @@ export function serveGraphQLOverWebSocket(
     errorsSent?: Metrics["countErrors"];
   },
 ) {
-  const { documents, maxMessageBytes, errorPolicy, errorsSent = () => undefined } = options;
+  const { documents, rateLimit, maxMessageBytes, errorPolicy, errorsSent = () => undefined } = options;
   const wsServer = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: maxMessageBytes });
   const initialContext = (ctx: Context<Record<string, unknown> | undefined, Extra>) => ({
     ...ctx,
@@ -77,15 +85,20 @@ export function serveGraphQLOverWebSocket(
       onConnect: async (ctx) => {
         const connection = (ctx.extra.log = log.child({ connectionId: randomUUID() }));
         try {
-          await yoga.getEnveloped(initialContext(ctx)).contextFactory();
+          const { contextFactory } = yoga.getEnveloped(initialContext(ctx));
+          await rateLimit.authenticate(remoteAddress(ctx.extra.request), async () => contextFactory());
           ctx.extra.connectedAt = performance.now();
           connection.info("websocket connected");
           return true;
         } catch (err) {
-          if (err instanceof GraphQLError && err.extensions.code === "UNAUTHENTICATED") {
+          const code = err instanceof GraphQLError ? err.extensions.code : undefined;
+          if (err instanceof GraphQLError && (code === "UNAUTHENTICATED" || code === "RATE_LIMITED")) {
             errorsSent([err], undefined, undefined);
             connection.info({ reason: err.message }, "websocket connection refused");
-            ctx.extra.socket.close(CloseCode.Unauthorized, closeReason(`UNAUTHENTICATED: ${err.message}`));
+            // 4429 (too many failed authentications from this address): graphql-ws clients take
+            // it, like 4401, as a reason not to reconnect at once.
+            const closeCode = code === "UNAUTHENTICATED" ? CloseCode.Unauthorized : CloseCode.TooManyInitialisationRequests;
+            ctx.extra.socket.close(closeCode, closeReason(`${code}: ${err.message}`));
           } else {
             connection.error({ err }, "websocket connection could not be set up");
             ctx.extra.socket.close(CloseCode.InternalServerError, "INTERNAL_SERVER_ERROR");
@@ -119,6 +132,20 @@ export function serveGraphQLOverWebSocket(
         const started: OperationLog = { startedAt: performance.now() };
         (ctx.extra.operations ??= new Map()).set(id, started);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
+        // Authentication and the rate limit first, as over HTTP: a caller over its limit costs no parsing.
+        let contextValue;
+        let refused;
+        try {
+          contextValue = await rateLimit.authenticate(remoteAddress(ctx.extra.request), async () => contextFactory());
+          // createGateway's context factory puts the caller in `viewer`; Yoga's types do not know it.
+          refused = await rateLimit.operation((contextValue as unknown as RequestContext).viewer);
+        } catch (err) {
+          return [mask(ctx.extra, err)];
+        }
+        if (refused) {
+          const refusal = () => ({ errors: [refused] });
+          return { schema, document: REFUSED, contextValue, rootValue: { execute: refusal, subscribe: refusal } satisfies Executors };
+        }
         // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
         const unstorable = unstorableVariables(params.variables);
         if (unstorable) return [unstorable];
@@ -134,12 +161,6 @@ export function serveGraphQLOverWebSocket(
         const operation = getOperationAST(document, params.operationName);
         started.operation = operation?.operation;
         started.operationName = operation?.name?.value;
-        let contextValue;
-        try {
-          contextValue = await contextFactory();
-        } catch (err) {
-          return [mask(ctx.extra, err)];
-        }
         return {
           schema,
           operationName: params.operationName,
