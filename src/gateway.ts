@@ -158,7 +158,16 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         endpoint: "/ready",
         // Not ready before Redis first answers: a wrong REDIS_URL would otherwise split the live
         // feeds unnoticed. An outage later keeps it ready: this instance's own feeds still work.
-        check: async () => bus.status() !== "connecting" && (await pendingMigrations(db)).length === 0,
+        check: async () => {
+          try {
+            return bus.status() !== "connecting" && (await pendingMigrations(db)).length === 0;
+          } catch (err) {
+            // Yoga would send the error's message, the database's own words (names, states), to
+            // anyone who probes: they go to the log, the probe gets a bare 503.
+            log.warn({ err }, "not ready: the readiness check failed");
+            return false;
+          }
+        },
       }),
       useAuthentication(auth),
       // A browser can send a "simple" GET or form POST cross-site without a preflight; those
