@@ -39,6 +39,28 @@ describe("HTTP connections", () => {
   }, 20_000);
 });
 
+describe("shutting down", () => {
+  it("with SHUTDOWN_DRAIN_MS, close() keeps accepting and serving that long, /ready at 503 and every answer closing its connection, then refuses connections", async () => {
+    const drainMs = 5_000;
+    const gateway = await createGateway(testConfig({ SHUTDOWN_DRAIN_MS: String(drainMs) }), { db: t.db });
+    const base = await gateway.listen(0, "127.0.0.1");
+    const get = (path: string) =>
+      new Promise<{ status: number; connection?: string }>((resolve, reject) => {
+        http.get(new URL(path, base), (response) => {
+          response.resume();
+          response.on("end", () => resolve({ status: response.statusCode!, connection: response.headers.connection }));
+        }).on("error", reject);
+      });
+    const began = Date.now();
+    const closed = gateway.close();
+    expect(await get("/ready")).toEqual({ status: 503, connection: "close" });
+    expect(await get("/health")).toEqual({ status: 200, connection: "close" });
+    await closed;
+    expect(Date.now() - began).toBeGreaterThanOrEqual(drainMs);
+    await expect(get("/health")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+});
+
 describe("GET /ready", () => {
   it("answers a bare 503 when the database fails the check: its error is logged, never sent to whoever probes", async () => {
     const lines: string[] = [];
