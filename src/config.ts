@@ -37,6 +37,9 @@ const configSchema = z.object({
   JWT_ISSUER: z.string().min(1).optional(),
   JWT_AUDIENCE: z.string().min(1).optional(),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  // How long SIGTERM keeps serving, with /ready at 503, before it stops accepting connections:
+  // time for a load balancer to take the instance out of rotation. Part of SHUTDOWN_TIMEOUT_MS.
+  SHUTDOWN_DRAIN_MS: count(0).optional(),
   GRAPHIQL: z.enum(["auto", "on", "off"]).default("auto"),
   METRICS: onOff.default("on"),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -80,7 +83,7 @@ function isOrigin(value: string): boolean {
 
 type ParsedConfig = z.infer<typeof configSchema>;
 
-export type Config = Omit<ParsedConfig, "HOST" | "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX"> & {
+export type Config = Omit<ParsedConfig, "HOST" | "GRAPHQL_INTROSPECTION" | "RATE_LIMIT_MAX" | "SHUTDOWN_DRAIN_MS"> & {
   HOST: string;
   isProduction: boolean;
   /** GraphiQL on GET /graphql: GRAPHIQL=on/off, or `auto` (on outside production). */
@@ -91,10 +94,15 @@ export type Config = Omit<ParsedConfig, "HOST" | "GRAPHQL_INTROSPECTION" | "RATE
   GRAPHQL_INTROSPECTION: boolean;
   /** Operations per caller per RATE_LIMIT_WINDOW_MS; 0 turns rate limiting off (the default outside production). */
   RATE_LIMIT_MAX: number;
+  /** The pre-stop delay of a shutdown; 0 (the default outside production) stops accepting at once. */
+  SHUTDOWN_DRAIN_MS: number;
 };
 
 /** Operations per caller per window when NODE_ENV=production and RATE_LIMIT_MAX is unset. */
 const PRODUCTION_RATE_LIMIT = 600;
+
+/** SHUTDOWN_DRAIN_MS when NODE_ENV=production and it is unset, at most half of SHUTDOWN_TIMEOUT_MS. */
+const PRODUCTION_DRAIN_MS = 5_000;
 
 const SECRET_SETTINGS = new Set(["JWT_SECRET", "DATABASE_URL", "REDIS_URL"]);
 
@@ -125,6 +133,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["PERSISTED_OPERATIONS_ADHOC"],
       message: "cannot be on when NODE_ENV=production (it would defeat the allow-list)",
     })
+    // The timeout runs from the signal: a delay as long would leave no time to finish requests.
+    .refine((c) => !c.SHUTDOWN_DRAIN_MS || c.SHUTDOWN_DRAIN_MS < c.SHUTDOWN_TIMEOUT_MS, {
+      path: ["SHUTDOWN_DRAIN_MS"],
+      message: "must be less than SHUTDOWN_TIMEOUT_MS, which counts from the signal",
+    })
     .safeParse(present);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
@@ -146,5 +159,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowAdhocOperations: adhoc === "on",
     GRAPHQL_INTROSPECTION: (parsed.data.GRAPHQL_INTROSPECTION ?? (isProduction ? "off" : "on")) === "on",
     RATE_LIMIT_MAX: parsed.data.RATE_LIMIT_MAX ?? (isProduction ? PRODUCTION_RATE_LIMIT : 0),
+    SHUTDOWN_DRAIN_MS:
+      parsed.data.SHUTDOWN_DRAIN_MS ?? (isProduction ? Math.min(PRODUCTION_DRAIN_MS, Math.floor(parsed.data.SHUTDOWN_TIMEOUT_MS / 2)) : 0),
   };
 }

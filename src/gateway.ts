@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, Server as NetServer, type Socket } from "node:net";
+import { setTimeout as delay } from "node:timers/promises";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { createYoga, useReadinessCheck, type GraphiQLOptions } from "graphql-yoga";
 import type { Registry } from "prom-client";
@@ -168,7 +169,18 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         endpoint: "/ready",
         // Not ready before Redis first answers: a wrong REDIS_URL would otherwise split the live
         // feeds unnoticed. An outage later keeps it ready: this instance's own feeds still work.
-        check: async () => bus.status() !== "connecting" && (await pendingMigrations(db)).length === 0,
+        check: async () => {
+          // From the start of a shutdown: balancers stop sending while in-flight requests finish.
+          if (closing) return false;
+          try {
+            return bus.status() !== "connecting" && (await pendingMigrations(db)).length === 0;
+          } catch (err) {
+            // Yoga would send the error's message, the database's own words (names, states), to
+            // anyone who probes: they go to the log, the probe gets a bare 503.
+            log.warn({ err }, "not ready: the readiness check failed");
+            return false;
+          }
+        },
       }),
       useAuthentication(auth, rateLimit),
       // A browser can send a "simple" GET or form POST cross-site without a preflight; those
@@ -188,10 +200,10 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       ),
   });
 
-  let httpServer: Server | null = null;
-  let eventStreams: Set<Socket> | null = null;
+  let closing = false;
+  let httpServer: Drainable | null = null;
   let webSockets: { dispose(): Promise<void> } | null = null;
-  let metricsServer: Server | null = null;
+  let metricsServer: Drainable | null = null;
   const gateway: Gateway = {
     fetch: async (url, init) => yoga.fetch(new URL(url, "http://localhost"), init ?? {}),
     db,
@@ -202,10 +214,9 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     metrics: metrics?.registry ?? null,
     metricsUrl: null,
     async listen(port = config.PORT, host = config.HOST) {
-      httpServer = createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1_000 }, yoga);
-      eventStreams = eventStreamSockets(httpServer);
-      const url = await listenOn(httpServer, port, host, "/graphql");
-      webSockets = serveGraphQLOverWebSocket(httpServer, yoga, log, {
+      httpServer = drainable(createServer({ keepAliveTimeout: KEEP_ALIVE_MS, headersTimeout: KEEP_ALIVE_MS + 1_000 }, yoga));
+      const url = await listenOn(httpServer.server, port, host, "/graphql");
+      webSockets = serveGraphQLOverWebSocket(httpServer.server, yoga, log, {
         documents,
         rateLimit,
         maxMessageBytes: config.MAX_REQUEST_BODY_BYTES,
@@ -213,23 +224,33 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
         errorsSent: metrics?.countErrors,
       });
       if (metrics && config.METRICS_PORT !== undefined) {
-        metricsServer = createServer(metricsHandler(metrics.registry, log));
-        gateway.metricsUrl = await listenOn(metricsServer, config.METRICS_PORT, host, "/metrics");
+        metricsServer = drainable(createServer(metricsHandler(metrics.registry, log)));
+        gateway.metricsUrl = await listenOn(metricsServer.server, config.METRICS_PORT, host, "/metrics");
       }
       return url;
     },
     async close() {
-      // Live streams first, so the HTTP server is not held open by them. WebSocket clients get
-      // 1001 (going away) and reconnect elsewhere. SSE streams are cut rather than completed:
-      // clients take "complete" as the end of the feed, a dropped stream as a reason to reconnect.
+      closing = true;
+      const servers = [httpServer, metricsServer].filter((s): s is Drainable => s !== null);
+      servers.forEach((s) => s.closeAfterEachResponse());
+      // Still serving, /ready at 503, while a load balancer takes this instance out of rotation.
+      if (httpServer?.server.listening && config.SHUTDOWN_DRAIN_MS) await delay(config.SHUTDOWN_DRAIN_MS);
+      const closed = servers.map((s) => s.stopAccepting());
+      await Promise.all(servers.map((s) => s.requestsAnswered()));
+      // Live streams only now, after the requests (whose mutations publish to them). WebSocket
+      // clients get 1001 (going away) and reconnect elsewhere. SSE streams are cut rather than
+      // completed: clients take "complete" as the end of the feed, a dropped stream as a reason to
+      // reconnect.
+      for (const socket of httpServer?.eventStreams ?? []) socket.destroy();
       await webSockets?.dispose();
-      for (const socket of eventStreams ?? []) socket.destroy();
+      await Promise.all(closed);
       await feeds.close();
       await bus.close();
       await tallies.stop();
-      await Promise.all([httpServer, metricsServer].map((s) => s && closeServer(s)));
       await yoga.dispose();
-      redis?.disconnect();
+      // QUIT is answered after the PUBLISHes sent before it: the last mutations' events reach the
+      // other instances. Without a connection there is nothing to wait for.
+      await redis?.quit().catch(() => redis.disconnect());
       metrics?.close();
       if (ownsDb) await db.close();
     },
@@ -247,15 +268,55 @@ async function listenOn(server: Server, port: number, host: string, path: string
   return new URL(`http://${shownHost === "0.0.0.0" ? "localhost" : shownHost}:${address.port}${path}`);
 }
 
-/** The sockets that carry an SSE response right now. */
-function eventStreamSockets(server: Server): Set<Socket> {
-  const sockets = new Set<Socket>();
-  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    if (!request.headers.accept?.includes("text/event-stream")) return;
-    sockets.add(request.socket);
-    response.once("close", () => sockets.delete(request.socket));
+interface Drainable {
+  server: Server;
+  /** The sockets that carry an SSE response right now (they never finish by themselves). */
+  eventStreams: Set<Socket>;
+  /** Every response from now on, those in flight included, closes its connection after it. */
+  closeAfterEachResponse(): void;
+  /** Stops accepting connections; resolves once every connection has closed. */
+  stopAccepting(): Promise<void>;
+  /** Resolves once every request but the SSE streams is answered, then drops idle connections. */
+  requestsAnswered(): Promise<void>;
+}
+
+/**
+ * A server that stops without resetting a request already sent. http.Server#close drops idle
+ * keep-alive connections at once, and a request a client had just sent on one was reset unread:
+ * the client could not tell whether it ran. Here idle connections stay open until the requests in
+ * flight are answered, and a request arriving on one meanwhile is served with `Connection: close`.
+ */
+function drainable(server: Server): Drainable {
+  const inFlight = new Set<ServerResponse>();
+  const eventStreams = new Set<Socket>();
+  let closeConnections = false;
+  // Before the handler, which may answer at once (/health): the header must precede the answer.
+  server.prependListener("request", (request: IncomingMessage, response: ServerResponse) => {
+    if (closeConnections) response.setHeader("connection", "close");
+    if (request.headers.accept?.includes("text/event-stream")) {
+      eventStreams.add(request.socket);
+      response.once("close", () => eventStreams.delete(request.socket));
+    } else {
+      inFlight.add(response);
+      response.once("close", () => inFlight.delete(response));
+    }
   });
-  return sockets;
+  return {
+    server,
+    eventStreams,
+    closeAfterEachResponse() {
+      closeConnections = true;
+      for (const response of inFlight) if (!response.headersSent) response.setHeader("connection", "close");
+    },
+    // net.Server's close: http.Server's would drop the idle keep-alive connections now.
+    stopAccepting: () => new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve())),
+    async requestsAnswered() {
+      // Requests may still arrive on open connections while these finish.
+      while (inFlight.size) await Promise.all([...inFlight].map((response) => new Promise((resolve) => response.once("close", resolve))));
+      // A request that arrives on one of these from now on can still be reset, as anywhere in HTTP/1.1.
+      server.closeIdleConnections();
+    },
+  };
 }
 
 /**
@@ -264,14 +325,6 @@ function eventStreamSockets(server: Server): Set<Socket> {
  * request on a connection the gateway was closing, and its client got a 502.
  */
 const KEEP_ALIVE_MS = 65_000;
-
-/** Stop accepting, let in-flight requests finish, and drop idle keep-alive sockets now. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
-  });
-}
 
 /** The metrics port serves GET /metrics and nothing else. */
 function metricsHandler(registry: Registry, log: Logger) {

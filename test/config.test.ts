@@ -38,9 +38,20 @@ describe("config", () => {
     ["GRAPHIQL", "yes"],
     ["CORS_ORIGINS", "https://dash.example.com/app"],
     ["CORS_ORIGINS", "*"],
+    ["SHUTDOWN_DRAIN_MS", "soon"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));
+  });
+
+  it("delays a shutdown by SHUTDOWN_DRAIN_MS: 5 s in production (at most half of SHUTDOWN_TIMEOUT_MS), none elsewhere, never the whole timeout", () => {
+    const production = { NODE_ENV: "production", JWT_SECRET: "x".repeat(32) };
+    expect(loadConfig({}).SHUTDOWN_DRAIN_MS).toBe(0);
+    expect(loadConfig(production).SHUTDOWN_DRAIN_MS).toBe(5_000);
+    expect(loadConfig({ ...production, SHUTDOWN_TIMEOUT_MS: "3000" }).SHUTDOWN_DRAIN_MS).toBe(1_500);
+    expect(loadConfig({ ...production, SHUTDOWN_DRAIN_MS: "0" }).SHUTDOWN_DRAIN_MS).toBe(0);
+    expect(loadConfig({ SHUTDOWN_DRAIN_MS: "15000", SHUTDOWN_TIMEOUT_MS: "30000" }).SHUTDOWN_DRAIN_MS).toBe(15_000);
+    expect(() => loadConfig({ SHUTDOWN_DRAIN_MS: "10000" })).toThrowError(/SHUTDOWN_DRAIN_MS: must be less than SHUTDOWN_TIMEOUT_MS/);
   });
 
   it("turns GraphiQL on outside production unless GRAPHIQL says otherwise", () => {

@@ -56,6 +56,8 @@ export function testConfig(overrides: Record<string, string> = {}) {
     // No tally folding in the background: its statements would land in the windows where tests
     // count a request's SQL. test/counts.test.ts turns it on where folding is what it tests.
     TALLY_COMPACTION_INTERVAL_MS: "0",
+    // No pre-stop delay, in production mode too: a test's close() is not watched by a load balancer.
+    SHUTDOWN_DRAIN_MS: "0",
     ...overrides,
   });
 }

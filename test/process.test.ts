@@ -1,12 +1,15 @@
 import { spawn } from "node:child_process";
-import { createServer, request as httpRequest } from "node:http";
+import { Agent, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
+import { CONVERSATION_CHANGED, type ConversationChanged } from "../src/realtime/events.js";
 import { freshDatabase, onPostgres } from "./helpers.js";
+import { until } from "./live.js";
 import { runScript, startServerProcess, type ServerProcess } from "./server-process.js";
 
 // Starts the real server the way the README does (`npm start`: node --import tsx src/main.ts) on a
@@ -30,6 +33,60 @@ async function query(port: number, token: string, q: string) {
     body: JSON.stringify({ query: q }),
   });
   return (await res.json()) as { data: any };
+}
+
+interface Answer {
+  status: number;
+  /** The response's Connection header. */
+  connection: string | undefined;
+  body: string;
+  /** Whether it went on a connection `agent` had kept open from an earlier request. */
+  reused: boolean;
+}
+
+/** One request on `agent`'s connections, read to its end; rejects on a reset or a refused connection. */
+function send(agent: Agent, url: URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: init.method ?? "GET", headers: init.headers, agent }, (response) => {
+      let body = "";
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode!, connection: response.headers.connection, body, reused: request.reusedSocket }));
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(init.body);
+  });
+}
+
+/**
+ * A query the server has begun (it answered `Expect: 100-continue`, which it does once it has the
+ * headers and hands the request on) and cannot finish before `finish` sends the body.
+ */
+async function heldRequest(server: ServerProcess) {
+  const request = httpRequest(server.url, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${server.token}`, expect: "100-continue" },
+  });
+  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    request.on("response", (response) => {
+      let body = "";
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode!, body }));
+    });
+    request.on("error", reject);
+  });
+  request.flushHeaders();
+  await Promise.race([new Promise((resolve) => request.once("continue", resolve)), answer]);
+  return { answer, finish: () => request.end(JSON.stringify({ query: "{ conversationCounts { total } }" })) };
+}
+
+const exited = (server: ServerProcess) => new Promise<number | null>((resolve) => server.child.once("exit", resolve));
+/** SIGTERM, and back once the server has begun to shut down (it logs that, then starts at once), with its exit code to come. */
+async function terminate(server: ServerProcess): Promise<{ exit: Promise<number | null> }> {
+  const exit = exited(server);
+  server.child.kill("SIGTERM");
+  await until(() => server.logs().includes('"msg":"shutting down"'), "the shutdown to begin");
+  return { exit };
 }
 
 describe("the real server process", () => {
@@ -115,6 +172,99 @@ describe("the real server process", () => {
     expect(Date.now() - signalled).toBeGreaterThanOrEqual(900);
     const lines = bounded.logs().trim().split("\n").map((line) => JSON.parse(line) as { level: number; msg: string });
     expect(lines.map((line) => [line.level, line.msg])).toEqual([[50, "shutdown timed out; exiting"]]);
+  }, 240_000);
+
+  it("on SIGTERM answers /ready with 503 at once, while it finishes a request still in flight", async () => {
+    const server = await start(0);
+    const ready = new URL("/ready", server.url);
+    // A load balancer's probe: one kept-alive connection.
+    const probe = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      expect(await send(probe, ready)).toMatchObject({ status: 200, reused: false });
+      const inFlight = await heldRequest(server);
+      const { exit } = await terminate(server);
+      expect(await send(probe, ready)).toMatchObject({ status: 503, reused: true, connection: "close" });
+      inFlight.finish();
+      const answer = await inFlight.answer;
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body).data.conversationCounts.total).toBeGreaterThan(0);
+      expect(await exit).toBe(0);
+    } finally {
+      probe.destroy();
+    }
+  }, 240_000);
+
+  it("answers every request sent on a kept-alive connection during the drain, with Connection: close; each mutation answered with data is committed (and published), none answered with an error is", async () => {
+    // On PostgreSQL too when the suite runs there; with TEST_REDIS_URL, events go through Redis.
+    const database = onPostgres ? await freshDatabase() : null;
+    const redisUrl = process.env.TEST_REDIS_URL;
+    const run = `drain-${Date.now()}`;
+    const server = await startServerProcess({
+      dataDir: database ? mkdtempSync(path.join(tmpdir(), "inbox-drain-")) : dataDir,
+      env: { ...(database && { DATABASE_URL: database.url! }), ...(redisUrl && { REDIS_URL: redisUrl, REDIS_PREFIX: run }) },
+    });
+    servers.push(server);
+    const subscriber = redisUrl ? new Redis(redisUrl) : null;
+    const published: ConversationChanged[] = [];
+    const clients = Array.from({ length: 12 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+    try {
+      if (subscriber) {
+        await subscriber.subscribe(`${run}:${CONVERSATION_CHANGED}`);
+        subscriber.on("message", (_channel, message: string) => published.push(JSON.parse(message)));
+      }
+      const headers = { "content-type": "application/json", authorization: `Bearer ${server.token}` };
+      const first = await send(clients[0]!, server.url, { method: "POST", headers, body: JSON.stringify({ query: "{ conversations(first: 1) { edges { node { id } } } }" }) });
+      const conversationId: string = JSON.parse(first.body).data.conversations.edges[0].node.id;
+      for (const client of clients.slice(1)) expect((await send(client, new URL("/health", server.url))).reused).toBe(false);
+
+      const inFlight = [await heldRequest(server), await heldRequest(server)];
+      const { exit } = await terminate(server);
+      const receive = `mutation($input: ReceiveMessageInput!) { receiveMessage(input: $input) { id } }`;
+      const answers = await Promise.all(
+        clients.map((client, i) =>
+          send(client, server.url, {
+            method: "POST",
+            headers,
+            body: JSON.stringify({ query: receive, variables: { input: { conversationId, body: `sent during the drain (${i})`, externalId: `${run}-${i}` } } }),
+          }),
+        ),
+      );
+      const committed: string[] = [];
+      const refused: string[] = [];
+      answers.forEach((answer, i) => {
+        expect(answer).toMatchObject({ reused: true, connection: "close" });
+        const result = JSON.parse(answer.body) as { data?: { receiveMessage: { id: string } | null }; errors?: unknown[] };
+        if (answer.status === 200 && !result.errors && result.data?.receiveMessage) committed.push(`${run}-${i}`);
+        else {
+          // Refused cleanly: a 503 with a GraphQL error the client may retry.
+          expect(answer.status).toBe(503);
+          expect(result.errors?.length).toBeGreaterThan(0);
+          refused.push(`${run}-${i}`);
+        }
+      });
+      expect(committed.length).toBeGreaterThan(0);
+      for (const request of inFlight) {
+        request.finish();
+        expect((await request.answer).status).toBe(200);
+      }
+      expect(await exit).toBe(0);
+
+      const db = database?.db ?? (await openDatabase({ dataDir }));
+      try {
+        const stored = await db.prisma.message.findMany({ where: { externalId: { startsWith: `${run}-` } }, select: { externalId: true } });
+        expect(stored.map((m) => m.externalId).sort()).toEqual(committed.sort());
+      } finally {
+        if (!database) await db.close();
+      }
+      if (subscriber) {
+        const received = () => published.filter((event) => event.conversationId === conversationId).length;
+        await until(() => received() >= committed.length, "every committed mutation's event through Redis");
+      }
+    } finally {
+      clients.forEach((client) => client.destroy());
+      subscriber?.disconnect();
+      await database?.drop();
+    }
   }, 240_000);
 
   it.each([

@@ -34,6 +34,7 @@ export async function startServerProcess(options: { dataDir: string; port?: numb
       LOG_LEVEL: "info",
       NODE_ENV: "development",
       JWT_SECRET: "",
+      SHUTDOWN_DRAIN_MS: "0",
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],
