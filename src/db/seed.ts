@@ -145,7 +145,8 @@ export async function seedDemoWorkspaceOnce(prisma: PrismaClient): Promise<SeedR
 
 /**
  * Demo data for a first start: one workspace with agents, contacts and conversations across every
- * channel, status and priority. Contacts, conversations and their histories are written through
+ * channel, status and priority; each conversation plays one of src/db/demo-topics.ts' threads as
+ * far as its status has got. Contacts, conversations and their histories are written through
  * the domain functions the API uses (createContact, createConversation, receiveMessage,
  * sendMessage, markConversationRead, updateConversationStatus), replayed at past instants, so
  * the counters, previews, lastContacted and activity are consistent by construction.
