@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
+import { TOPICS } from "../src/db/demo-topics.js";
 import { type SeedResult, seedDemoData } from "../src/db/seed.js";
 import { messagePreview } from "../src/domain/messages.js";
 import { createGateway } from "../src/gateway.js";
@@ -67,6 +68,71 @@ describe("demo seed", () => {
     }
     const demo = conversations.find((c) => c.id === seed.demoConversationId)!;
     expect(demo).toMatchObject({ status: "OPEN", channel: "WHATSAPP", unreadCount: 3 });
+  });
+
+  it("reads like support threads: in order, no line twice, answered by the assignee, labelled by topic, settled ones resolved", async () => {
+    const conversations = await db.prisma.conversation.findMany({
+      where: { workspaceId: seed.workspaceId },
+      include: { contact: true, messages: { orderBy: [{ createdAt: "asc" }, { id: "asc" }] } },
+    });
+    for (const c of conversations) {
+      const directions = c.messages.map((m) => m.direction);
+      // A conversation starts with the customer's first message, and an agent answers once per turn.
+      expect(directions[0], c.id).toBe("INBOUND");
+      expect(c.createdAt, c.id).toEqual(c.messages[0].createdAt);
+      expect(directions.some((d, k) => d === "OUTBOUND" && directions[k - 1] === "OUTBOUND"), c.id).toBe(false);
+      expect(new Set(c.messages.map((m) => m.body)).size, c.id).toBe(c.messages.length);
+      for (const m of c.messages) if (m.direction === "OUTBOUND") expect(m.senderId, c.id).toBe(c.assignedToId);
+      // An open conversation's unread messages are the customer's since the last reply.
+      const sinceReply = directions.length - 1 - directions.lastIndexOf("OUTBOUND");
+      if (c.status === "OPEN") expect(c.unreadCount, c.id).toBe(sinceReply);
+      const topic = TOPICS.find((t) => t.subject === c.subject);
+      expect(topic, c.id).toBeDefined();
+      const premium = (c.contact.metadata as { tier?: string }).tier === "premium";
+      const allowed = [...topic!.labels, ...(c.priority === "HIGH" ? ["urgent"] : []), ...(premium ? ["vip"] : [])];
+      for (const label of c.labels) expect(allowed, `${c.id} ${c.subject}`).toContain(label);
+      if (c.status !== "OPEN") {
+        // Settled: answered, and ending with the agent's answer or the customer's last line (thanks).
+        const last = c.messages.at(-1)!;
+        expect(directions, c.id).toContain("OUTBOUND");
+        if (last.direction === "INBOUND") expect(last.body.startsWith(topic!.turns.at(-1) as string), c.id).toBe(true);
+      }
+    }
+    const subjects = new Set(conversations.map((c) => c.subject));
+    expect(subjects.size).toBeGreaterThanOrEqual(15);
+  });
+
+  it("has valid E.164 phone numbers of their country's national length", async () => {
+    // National significant number lengths (ITU-T E.164 national plans) of the country codes in use.
+    const lengths: Record<string, number[]> = { "1": [10], "34": [9], "44": [10], "49": [10, 11], "55": [10, 11], "351": [9] };
+    const contacts = await db.prisma.contact.findMany({ where: { workspaceId: seed.workspaceId, phone: { not: null } } });
+    expect(contacts.length).toBeGreaterThan(0);
+    for (const { phone } of contacts) {
+      expect(phone).toMatch(/^\+[1-9]\d{6,14}$/);
+      const code = Object.keys(lengths).find((cc) => phone!.startsWith(`+${cc}`));
+      expect(code, phone!).toBeDefined();
+      const national = phone!.slice(1 + code!.length);
+      expect(lengths[code!], phone!).toContain(national.length);
+      // NANP: neither the area code nor the exchange starts with 0 or 1.
+      if (code === "1") expect(national, phone!).toMatch(/^[2-9]\d{2}[2-9]\d{6}$/);
+    }
+  });
+
+  it("keeps agents to their shifts and customers mostly to the day; more conversations lately than two months ago", async () => {
+    const messages = await db.prisma.message.findMany({ where: { workspaceId: seed.workspaceId } });
+    const hour = (at: Date) => at.getUTCHours();
+    for (const m of messages.filter((m) => m.direction === "OUTBOUND")) {
+      // Monday to Saturday, 08:00 to 20:00 in the workspace's time (UTC).
+      expect(m.createdAt.getUTCDay(), m.id).not.toBe(0);
+      expect(hour(m.createdAt), m.id).toBeGreaterThanOrEqual(8);
+      expect(hour(m.createdAt), m.id).toBeLessThan(20);
+    }
+    const inWorkingHours = messages.filter((m) => hour(m.createdAt) >= 8 && hour(m.createdAt) < 20).length;
+    expect(inWorkingHours / messages.length).toBeGreaterThan(0.8);
+    const conversations = await db.prisma.conversation.findMany({ where: { workspaceId: seed.workspaceId } });
+    const daysAgo = (c: { createdAt: Date }) => (Date.now() - c.createdAt.getTime()) / 86_400_000;
+    for (const c of conversations) expect(daysAgo(c), c.id).toBeLessThan(65);
+    expect(conversations.filter((c) => daysAgo(c) < 20).length).toBeGreaterThan(2 * conversations.filter((c) => daysAgo(c) >= 40).length);
   });
 
   it("derives ids from the seed: the demo conversation keeps its id whatever the size; seeding again uses fresh ids", async () => {

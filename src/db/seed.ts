@@ -9,6 +9,7 @@ import {
 import { newId, seededIds } from "../domain/ids.js";
 import { receiveMessage, sendMessage } from "../domain/messages.js";
 import { type WriteDeps, inOneTransaction } from "../domain/write.js";
+import { TOPICS } from "./demo-topics.js";
 
 export interface SeedOptions {
   contacts?: number;
@@ -63,17 +64,49 @@ const AGENTS = [
 const FIRST_NAMES = ["Maria", "John", "Aisha", "Wei", "Lucas", "Sofia", "Omar", "Emma", "Yuki", "Carlos", "Fatima", "Noah", "Priya", "Liam", "Chloe", "Mateo", "Zara", "Ivan", "Amara", "Felix"];
 const LAST_NAMES = ["Garcia", "Smith", "Khan", "Zhang", "Silva", "Rossi", "Haddad", "Müller", "Tanaka", "Lopez", "Nguyen", "Okafor", "Patel", "Brown", "Dubois", "Kowalski", null];
 const CHANNELS: Channel[] = ["WHATSAPP", "INSTAGRAM", "SMS", "EMAIL"];
-const LABELS = ["billing", "urgent", "shipping", "returns", "vip", "bug", "feature-request", "onboarding", "refund", "account"];
-const TAGS = ["q4-campaign", "mobile-app", "web", "wholesale", "first-contact", "follow-up"];
-const TOPICS = [
-  { subject: "Order status inquiry", inbound: ["Hi, where is my order #{n}? It was due yesterday.", "Any update on the delivery?", "The tracking page still shows 'label created'."], outbound: ["Thanks for reaching out! Let me check order #{n} for you.", "Your parcel left our warehouse this morning; you should get it within 2 days."] },
-  { subject: "Refund request", inbound: ["I'd like a refund for order #{n}, the size was wrong.", "How long does the refund take?", "I sent the item back last week."], outbound: ["Sorry about that! I've started the return for order #{n}.", "Refunds reach your card 5-7 business days after we receive the item."] },
-  { subject: "Payment failed", inbound: ["My card was declined but I was charged?", "Can I pay with PayPal instead?", "The charge shows twice on my statement."], outbound: ["The first charge was an authorisation hold; it disappears within 3 days.", "Yes, PayPal works at checkout."] },
-  { subject: "Account access", inbound: ["I can't log in, the reset email never arrives.", "I changed my phone number, how do I update it?"], outbound: ["I've resent the reset link; please check your spam folder too.", "You can update it under Settings → Profile."] },
-  { subject: "Product question", inbound: ["Is the blue jacket waterproof?", "Do you ship to Canada?", "Will size M be restocked?"], outbound: ["Yes, it's rated 10,000 mm waterproof.", "We ship to Canada with duties included."] },
-  { subject: "Bug report: app crashes", inbound: ["The app crashes when I open my cart.", "I'm on iOS 18, app version 4.2.", "Still crashing after the update."], outbound: ["Thanks for the details! Our team is looking into it.", "A fix ships in version 4.2.1 this week."] },
-  { subject: "Wholesale pricing", inbound: ["Do you offer wholesale prices for 200+ units?", "We're a shop in Lisbon."], outbound: ["We do! I'll send our wholesale catalogue by email."] },
-] as const;
+/**
+ * Phone numbers by country, '#' a random digit, each of its country's national length: in the
+ * ranges set aside for fiction where there is one (NANP 555-01xx, Ofcom's 07700 900xxx), else
+ * under a mobile prefix. A country with more patterns has more customers.
+ */
+const PHONE_PATTERNS = [
+  "+121255501##", "+141555501##", "+131255501##", // US: area code, 555, 01xx
+  "+447700900###", // UK
+  "+35191#######", "+35193#######", // Portugal
+  "+49151########", "+49160#######", // Germany: 11 and 10 digits, both in use
+  "+346########", // Spain
+  "+55119########", "+55219########", // Brazil: area code, then 9 and 8 digits
+];
+
+// Hours of the day (workspace time) customers start a conversation: daytime and evening mostly.
+const CUSTOMER_HOURS = [0, 1, 5, 6, 7, 8, 8, 9, 9, 9, 10, 10, 10, 11, 11, 11, 12, 12, 13, 13, 14, 14, 14, 15, 15, 16, 16, 17, 17, 18, 18, 19, 19, 20, 20, 21, 21, 22, 23];
+// Agents work Monday to Saturday, 08:00 to 20:00, in the workspace's time, here UTC (a workspace
+// has no time zone of its own).
+const SHIFT = { opens: 8, closes: 20 };
+
+/** `at` when it falls in a shift, else the next shift's start plus `backlog` (what was queued before). */
+function onShift(at: number, backlog: number): number {
+  const day = new Date(at);
+  const hour = day.getUTCHours();
+  if (day.getUTCDay() !== 0 && hour >= SHIFT.opens && hour < SHIFT.closes) return at;
+  const opens = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + (hour < SHIFT.opens ? 0 : 1), SHIFT.opens));
+  if (opens.getUTCDay() === 0) opens.setUTCDate(opens.getUTCDate() + 1);
+  return opens.getTime() + backlog;
+}
+
+/** A message of a thread, or its closing: how long after the previous step it comes, and whose it is. */
+interface Step {
+  inbound: boolean;
+  wait: number;
+  /** Added to the start of the next shift when an agent's step falls outside one. */
+  backlog: number;
+}
+
+/** When each step happens, the first at `start`: a customer's after its wait, an agent's after its wait and in a shift. */
+function schedule(steps: readonly Step[], start: number): number[] {
+  let at = start;
+  return steps.map((step) => (at = step.inbound ? at + step.wait : onShift(at + step.wait, step.backlog)));
+}
 
 /** The channels a contact can be written to: WhatsApp and SMS need a phone, email an address; Instagram a handle, which every demo contact has. */
 function reachableOn(contact: { phone: string | null; email: string | null }): Channel[] {
@@ -112,7 +145,8 @@ export async function seedDemoWorkspaceOnce(prisma: PrismaClient): Promise<SeedR
 
 /**
  * Demo data for a first start: one workspace with agents, contacts and conversations across every
- * channel, status and priority. Contacts, conversations and their histories are written through
+ * channel, status and priority; each conversation plays one of src/db/demo-topics.ts' threads as
+ * far as its status has got. Contacts, conversations and their histories are written through
  * the domain functions the API uses (createContact, createConversation, receiveMessage,
  * sendMessage, markConversationRead, updateConversationStatus), replayed at past instants, so
  * the counters, previews, lastContacted and activity are consistent by construction.
@@ -165,9 +199,10 @@ async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseedi
     for (let i = 0; i < contactCount; i++) {
       const firstName = rnd.pick(FIRST_NAMES);
       const lastName = rnd.pick(LAST_NAMES);
-      const at = new Date(now - rnd.int(30, 365) * DAY - rnd.int(0, DAY));
+      // Customers since before the demo's two months of conversations.
+      const at = new Date(now - rnd.int(90, 720) * DAY - rnd.int(0, DAY));
       const handle = `${firstName}.${lastName ?? "x"}${i}`.toLowerCase().normalize("NFD").replace(/[^a-z0-9.]/g, "");
-      const phone = rnd.next() < 0.85 ? `+${rnd.pick(["1", "44", "351", "49", "34", "55"])}${String(rnd.int(200_000_000, 999_999_999))}` : null;
+      const phone = rnd.next() < 0.85 ? rnd.pick(PHONE_PATTERNS).replace(/#/g, () => String(rnd.int(0, 9))) : null;
       const email = rnd.next() < 0.8 ? `${handle}@example.com` : null;
       const fields = {
         firstName,
@@ -185,68 +220,90 @@ async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseedi
 
   let messages = 0;
   let demoConversationId = "";
+  const workspaceName = options.workspaceName ?? "Acme Support";
+  // Waits, skewed towards the short end: most answers come quickly, a few take long.
+  const wait = (minMinutes: number, maxMinutes: number) => Math.round(minMinutes * 60 + (maxMinutes - minMinutes) * 60 * rnd.next() ** 2) * 1000;
   for (let from = 0; from < conversationCount; from += CONVERSATIONS_PER_TRANSACTION) {
     await inOneTransaction(deps, async (batch) => {
       for (let i = from; i < Math.min(from + CONVERSATIONS_PER_TRANSACTION, conversationCount); i++) {
+        // The README's demo conversation: an order-status question on WhatsApp, waiting unanswered
+        // and unassigned, its priority not yet HIGH (the README's examples change all of that).
         const demo = i === 0;
-        // The README's demo conversation is a WhatsApp thread with a customer who can be reached there.
         const contact = demo ? contacts.find((c) => c.status === "ACTIVE" && c.phone)! : rnd.pick(contacts);
-        const topic = rnd.pick(TOPICS);
-        const draw: ConversationStatus = rnd.next() < 0.55 ? "OPEN" : rnd.next() < 0.75 ? "CLOSED" : "ARCHIVED";
+        const topic = demo ? TOPICS[0] : rnd.pick(TOPICS);
         // Only active contacts have conversations still open: the others' are history.
-        const status = demo ? "OPEN" : contact.status !== "ACTIVE" && draw === "OPEN" ? "CLOSED" : draw;
-        const priority: ConversationPriority | null = rnd.next() < 0.25 ? null : rnd.pick(["LOW", "MEDIUM", "HIGH"] as const);
-        const orderNo = rnd.int(10_000, 99_999);
-        // A few fresh conversations have no message yet: they sort last in the inbox.
-        const messageTotal = demo ? 3 : rnd.next() < 0.03 ? 0 : rnd.int(1, 7);
-        // The gaps between messages (and before closing) are drawn first, so the conversation can
-        // start early enough for its last step to fall before now: open ones within the last
-        // week, settled ones within two months, none before its contact was created.
-        const gaps = Array.from({ length: messageTotal + 1 }, () => rnd.int(1, 180) * MINUTE);
-        const span = gaps.reduce((sum, gap) => sum + gap, 0);
-        const age = rnd.int(0, status === "OPEN" ? 7 : 60) * DAY + rnd.int(0, DAY);
-        const createdAt = new Date(Math.max(now - span - age, contact.createdAt.getTime() + MINUTE));
-        const assignee = rnd.next() < 0.7 ? rnd.pick(assignable) : null;
-        const channels = reachableOn(contact);
-        const conversation = await createConversation({ ...batch, at: createdAt }, admin, {
+        const open = demo || (contact.status === "ACTIVE" && rnd.next() < 0.4);
+        // Some open conversations wait in the queue, unassigned; one that was answered was answered by its assignee.
+        const assignee = demo || (open && rnd.next() < 0.35) ? null : rnd.pick(assignable);
+        // How far the thread got: a queued one has the customer's first turn only, an open one
+        // stops before the end, a settled one ends with the agent's answer or the customer's thanks.
+        const turns = topic.turns.length;
+        const turnCount = !assignee ? 1 : open ? rnd.int(1, turns - 1) : turns - (rnd.next() < 0.3 ? 1 : 0);
+        const channel: Channel = demo ? "WHATSAPP" : rnd.next() < 0.6 ? contact.preferredChannel! : rnd.pick(reachableOn(contact));
+        const priority: ConversationPriority | null = demo ? "MEDIUM" : rnd.next() < 0.25 ? null : rnd.next() < (topic.high ?? 0.1) ? "HIGH" : rnd.pick(["LOW", "MEDIUM"] as const);
+        const premium = (contact.metadata as { tier?: string }).tier === "premium";
+        const labels = [...topic.labels.filter((_, k) => k === 0 || rnd.next() < 0.5), ...(priority === "HIGH" ? ["urgent"] : []), ...(premium ? ["vip"] : [])];
+        const order = String(rnd.int(10_000, 99_999));
+        const agentName = assignee?.name.split(" ")[0] ?? "";
+        const fill = (line: string) => line.replaceAll("{order}", order).replaceAll("{name}", contact.firstName).replaceAll("{agent}", agentName);
+        // E-mail sends a turn as one signed message; chat channels send each line as it is typed.
+        const signature = (inbound: boolean) => (inbound ? [contact.firstName, contact.lastName].filter(Boolean).join(" ") : `Best regards,\n${agentName}\n${workspaceName}`);
+        const thread = topic.turns.slice(0, turnCount).flatMap((turn, t) => {
+          const inbound = t % 2 === 0;
+          const lines = (typeof turn === "string" ? [turn] : turn).map(fill);
+          const bodies = channel === "EMAIL" ? [`${lines.join("\n\n")}\n\n${signature(inbound)}`] : lines;
+          // Every wait is drawn whatever the calendar, so the same seed draws the same data on any day:
+          // the next line of a turn within a minute or two, a first reply minutes to hours later.
+          return bodies.map((body, k) => ({
+            inbound,
+            body,
+            wait: t === 0 && k === 0 ? 0 : k > 0 ? wait(0.3, 2) : inbound ? wait(1, 180) : t === 1 ? wait(3, 240) : wait(2, 40),
+            backlog: rnd.int(2, 120) * MINUTE,
+          }));
+        });
+        const status: ConversationStatus = open ? "OPEN" : rnd.next() < 0.3 ? "ARCHIVED" : "CLOSED";
+        const steps: Step[] = open ? thread : [...thread, { inbound: false, wait: wait(10, 480), backlog: rnd.int(2, 120) * MINUTE }];
+        // The thread goes on the calendar (agents' steps in their shifts), starting on a day more
+        // often recent (open ones within days, settled ones within two months), a day earlier
+        // until its last step is past.
+        let day = Math.floor((open ? 4 : 60) * rnd.next() ** 2);
+        const startOfDay = rnd.pick(CUSTOMER_HOURS) * 60 * MINUTE + rnd.int(0, 60 * MINUTE - 1);
+        let times: number[];
+        do times = schedule(steps, now - (now % DAY) - day++ * DAY + startOfDay);
+        while (times.at(-1)! > now);
+
+        const conversation = await createConversation({ ...batch, at: new Date(times[0]) }, admin, {
           contactId: contact.id,
-          channel: demo ? "WHATSAPP" : rnd.next() < 0.6 ? contact.preferredChannel! : rnd.pick(channels),
+          channel,
           subject: topic.subject,
           priority,
-          labels: rnd.sample(LABELS, rnd.int(0, 3)),
-          tags: rnd.sample(TAGS, rnd.int(0, 2)),
+          labels,
+          tags: [...(topic.tags ?? [])],
           assignedToId: assignee?.id,
         });
         if (demo) demoConversationId = conversation.id;
-        let at = createdAt.getTime();
-        let next = 0;
-        const step = () => new Date((at += gaps[next++]));
+        const agent = assignee && actorOf(assignee);
         let unread = 0;
-        for (let m = 0; m < messageTotal; m++) {
-          // Conversations open with the contact; replies alternate irregularly after that.
-          const inbound = m === 0 || demo || rnd.next() < 0.55;
-          const body = rnd.pick(inbound ? topic.inbound : topic.outbound).replace("{n}", String(orderNo));
-          const sentAt = step();
+        for (const [m, { inbound, body }] of thread.entries()) {
+          const sentAt = new Date(times[m]);
           if (inbound) {
             await receiveMessage({ ...batch, at: sentAt }, admin, { conversationId: conversation.id, body, externalId: `demo-${i}-${m}`, sentAt });
             unread++;
           } else {
-            // An agent reads what is waiting (in conversations that stay open), then replies.
-            const agent = actorOf(assignee ?? rnd.pick(assignable));
+            // The assignee reads what is waiting (in conversations that stay open), then replies.
             if (status === "OPEN" && unread) {
-              await markConversationRead({ ...batch, at: sentAt }, agent, { id: conversation.id });
+              await markConversationRead({ ...batch, at: sentAt }, agent!, { id: conversation.id });
               unread = 0;
             }
-            await sendMessage({ ...batch, at: sentAt }, agent, { conversationId: conversation.id, body });
+            await sendMessage({ ...batch, at: sentAt }, agent!, { conversationId: conversation.id, body });
           }
           messages++;
         }
         if (status !== "OPEN") {
-          // Only open conversations wait to be read; whoever closes one reads it first.
-          const agent = actorOf(assignee ?? rnd.pick(assignable));
-          const closedAt = step();
-          if (unread) await markConversationRead({ ...batch, at: closedAt }, agent, { id: conversation.id });
-          await updateConversationStatus({ ...batch, at: closedAt }, agent, { id: conversation.id, status });
+          // Only open conversations wait to be read; the assignee reads one before closing it.
+          const closedAt = new Date(times.at(-1)!);
+          if (unread) await markConversationRead({ ...batch, at: closedAt }, agent!, { id: conversation.id });
+          await updateConversationStatus({ ...batch, at: closedAt }, agent!, { id: conversation.id, status });
         }
       }
     });
