@@ -1,6 +1,7 @@
-// The Prisma CLI runs offline only with its WebAssembly engines, which need a driver adapter
-// (see shared notes/stack.md). It always talks to a throwaway in-memory PGlite: the gateway
-// applies migrations itself (src/db/migrate.ts), so the CLI never touches a real database.
+// The Prisma CLI runs offline only with its WebAssembly engines, which need a driver adapter (its
+// Rust engines are downloaded at run time, from a host not every machine reaches). It always talks
+// to a throwaway in-memory PGlite: the gateway applies migrations itself (src/db/migrate.ts), so
+// the CLI never touches a real database.
 process.env.DATABASE_URL ??= "postgresql://localhost/unused";
 
 import { PGlite } from "@electric-sql/pglite";

@@ -12,7 +12,7 @@ export function generateApiKey(): { secret: string; secretHash: string; prefix: 
   return { secret, secretHash: hashApiKey(secret), prefix: secret.slice(0, API_KEY_PREFIX.length + 6) };
 }
 
-export function hashApiKey(secret: string): string {
+function hashApiKey(secret: string): string {
   return createHash("sha256").update(secret).digest("hex");
 }
 

@@ -16,7 +16,7 @@ export interface Credentials {
  * Where credentials are: the HTTP headers of a request (HTTP and SSE), or the connectionParams of
  * a WebSocket connection (`{ Authorization: "Bearer …" }` or `{ "x-api-key": "igk_…" }`).
  */
-export function credentialsOf(source: { request?: Request; connectionParams?: unknown }): Credentials {
+function credentialsOf(source: { request?: Request; connectionParams?: unknown }): Credentials {
   const params = source.connectionParams;
   if (params && typeof params === "object") {
     const pick = (...names: string[]) => {

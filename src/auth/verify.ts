@@ -18,7 +18,10 @@ type KeyConfig = Pick<Config, "JWT_SECRET" | "JWT_JWKS_URL" | "JWT_JWKS_FILE" | 
 /**
  * The one place tokens are checked, for HTTP, SSE and WebSocket alike. Keys come from JWT_SECRET
  * (HS256) or from a JWKS (RS256/ES256) at a URL or in a file; `developmentSecret` is used when
- * none of them is set.
+ * none of them is set. The key providers are @graphql-yoga/plugin-jwt's; its useJWT plugin is not
+ * used: API keys travel in the same Authorization header, which it takes for a JWT's alone,
+ * graphql-ws operations need the same check from connectionParams, and each key is made a
+ * KeyObject once (keyObject below).
  */
 export function createTokenVerifier(config: KeyConfig, developmentSecret?: string): TokenVerifier {
   const { provider, algorithms } = signingKeys(config, developmentSecret);

@@ -85,7 +85,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   });
   const sql = new SqlObserver();
   // pglite-prisma-adapter 0.6 is typed against driver-adapter-utils 6.10; at run time it speaks the
-  // same adapter protocol as Prisma 6.19 (shared notes/stack.md), only the type declarations differ.
+  // same adapter protocol as Prisma 6.19 (the whole suite runs on it), only the type declarations differ.
   const adapter = new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory;
   const prisma = new PrismaClient({ adapter: sql.wrap(adapter) });
   return {

@@ -45,8 +45,9 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 
 /**
  * Applies pending prisma/migrations in order, each in its own transaction with its bookkeeping
- * row. The Prisma CLI cannot migrate here (shared notes/stack.md), so the gateway does it at
- * start, under an advisory lock so that instances starting together apply each migration once.
+ * row. The Prisma CLI cannot migrate a real PostgreSQL through a driver adapter (prisma/prisma#27403,
+ * README "On PostgreSQL"), so the gateway does it at start, under an advisory lock so that
+ * instances starting together apply each migration once.
  */
 export async function migrate(db: Database): Promise<MigrationResult> {
   const migrations = await readMigrations();

@@ -121,7 +121,7 @@ const DEFAULT_SEED = 20261125;
 const CONVERSATIONS_PER_TRANSACTION = 100;
 
 /** Whether the demo workspace of this seed (the one whose ids the README names) is in the database. */
-export async function demoWorkspaceExists(prisma: PrismaClient, seed = DEFAULT_SEED): Promise<boolean> {
+async function demoWorkspaceExists(prisma: PrismaClient, seed = DEFAULT_SEED): Promise<boolean> {
   return (await prisma.workspace.count({ where: { id: seededIds(seed)("workspace") } })) > 0;
 }
 

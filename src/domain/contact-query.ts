@@ -42,7 +42,7 @@ export function contactMatches(alias: string, pattern: string): Prisma.Sql {
   return Prisma.sql`(${searchable(contactFullNameSql(alias), pattern)} OR ${a("email")} ILIKE ${pattern} OR ${a("phone")} ILIKE ${pattern})`;
 }
 
-export function contactWhere(workspaceId: string, filter: ContactFilter | null | undefined): Prisma.Sql {
+function contactWhere(workspaceId: string, filter: ContactFilter | null | undefined): Prisma.Sql {
   const parts = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
   if (filter?.status) parts.push(oneOf(Prisma.sql`t."status"`, filter.status, "ContactStatus"));
   if (filter?.preferredChannel) parts.push(oneOf(Prisma.sql`t."preferredChannel"`, filter.preferredChannel, "Channel"));

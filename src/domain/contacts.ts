@@ -23,7 +23,7 @@ export const MAX_NAME_LENGTH = 100;
 
 
 /** How deep contact metadata may nest: deeper objects are not data a dashboard shows, and the JSON serializer recurses. */
-export const MAX_METADATA_DEPTH = 32;
+const MAX_METADATA_DEPTH = 32;
 
 function metadata(value: Record<string, unknown> | null | undefined): Prisma.InputJsonObject | undefined {
   if (value === undefined) return undefined;

@@ -107,7 +107,7 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
  * The same condition on tally rows, or null when the filter narrows by something tallies do not
  * keep (labels, contact, search, updatedAfter): then only the conversations themselves can tell.
  */
-export function tallyWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql | null {
+function tallyWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql | null {
   const f = filter ?? {};
   if (f.labels?.length || f.contactId != null || f.search?.trim() || f.updatedAfter != null) return null;
   const parts = keyConditions(workspaceId, f);

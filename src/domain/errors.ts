@@ -1,6 +1,6 @@
 import { GraphQLError } from "graphql";
 
-/** The error codes of the contract (design/api.md, Errors). */
+/** The error codes of the contract (README, "Errors"). */
 export type ErrorCode =
   | "BAD_USER_INPUT"
   | "NOT_FOUND"

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { DomainError } from "./errors.js";
 
 /** Type prefixes of the contract's ids; `node(id:)` dispatches on them. */
-export const ID_PREFIXES = {
+const ID_PREFIXES = {
   workspace: "wsp",
   agent: "agt",
   contact: "cnt",

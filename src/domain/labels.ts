@@ -10,7 +10,7 @@ const LABEL_PATTERN = /^[a-z0-9 _-]+$/;
 const nounOf = (field: string) => (/tags$/i.test(field) ? "tag" : "label");
 
 /** Trims and lower-cases one label (or tag), or fails with BAD_USER_INPUT naming it. */
-export function normalizeLabel(raw: string, field: string): string {
+function normalizeLabel(raw: string, field: string): string {
   const label = raw.trim().toLowerCase();
   if (label.length < 1 || label.length > MAX_LABEL_LENGTH || !LABEL_PATTERN.test(label)) {
     const shown = characterCount(raw) > 60 ? `${firstCharacters(raw, 60)}…` : raw;

@@ -9,7 +9,7 @@ import { characterCount, firstCharacters, requiredText } from "./text.js";
 
 export const PREVIEW_LENGTH = 140;
 export const MAX_BODY_LENGTH = 10_000;
-export const MAX_EXTERNAL_ID_LENGTH = 200;
+const MAX_EXTERNAL_ID_LENGTH = 200;
 // Channels' clocks drift; a message "sent" further ahead than this is a bad timestamp. One within
 // it is stored as received now: a later reply must not sort before it.
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;

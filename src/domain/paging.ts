@@ -77,7 +77,7 @@ export function pageWindow(args: PageArgs, sort: SortKey, kind: IdKind): PageWin
   };
 }
 
-export function encodeCursor(sort: SortKey, key: string, id: string): string {
+function encodeCursor(sort: SortKey, key: string, id: string): string {
   return Buffer.from(JSON.stringify([sortName(sort), key, id])).toString("base64url");
 }
 
@@ -129,7 +129,7 @@ function isKeyOfType(key: string, type: SortKey["type"]): boolean {
  * on (key, id), so an index on the same expressions starts the scan at the cursor: page 1,000
  * costs what page 1 costs.
  */
-export function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.Sql) {
+function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.Sql) {
   // Paging backwards walks the order in reverse, then the rows are flipped back.
   const descending = (sort.direction === "DESC") !== window.backward;
   const dir = Prisma.raw(descending ? "DESC" : "ASC");

@@ -3,7 +3,7 @@ import { gzipSync } from "node:zlib";
 import type { GraphiQLOptions, Plugin } from "graphql-yoga";
 
 /** Where the gateway serves GraphiQL's scripts, styles, workers and icon. */
-export const GRAPHIQL_ASSET_PATH = "/graphiql/";
+const GRAPHIQL_ASSET_PATH = "/graphiql/";
 
 type Bytes = Uint8Array<ArrayBuffer>;
 

@@ -6,7 +6,7 @@ import type { SqlObserver } from "../db/sql-observer.js";
 import type { EventBus } from "../realtime/pubsub.js";
 
 /** How many distinct operation names get their own label before the rest share "other". */
-export const OPERATION_NAME_CAP = 100;
+const OPERATION_NAME_CAP = 100;
 
 /**
  * Operation names come from clients, so as label values they are unbounded. Known names (the
