@@ -129,6 +129,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       path: ["JWT_JWKS_URL"],
       message: "must be an https:// URL when NODE_ENV=production (http:// only to localhost)",
     })
+    .refine((c) => !c.METRICS_PORT || c.METRICS_PORT !== c.PORT, {
+      path: ["METRICS_PORT"],
+      message: "must differ from PORT (metrics are served on a port of their own)",
+    })
     .refine((c) => c.NODE_ENV !== "production" || c.PERSISTED_OPERATIONS_ADHOC !== "on", {
       path: ["PERSISTED_OPERATIONS_ADHOC"],
       message: "cannot be on when NODE_ENV=production (it would defeat the allow-list)",

@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { type Config, loadConfig } from "./config.js";
 import { createGateway } from "./gateway.js";
 import { createLogger } from "./logger.js";
@@ -13,6 +14,13 @@ try {
   exitOnStartupFailure(error);
 }
 const where = { databaseUrl: config.DATABASE_URL, host: config.HOST, port: config.PORT };
+
+// Before the database: a taken port would otherwise be found only after migrating and seeding,
+// half a minute later on a first start. (Another process may still take it meanwhile; listen
+// below says so then.)
+for (const [setting, port] of [["PORT", config.PORT], ["METRICS_PORT", config.METRICS_PORT]] as const) {
+  if (port) await canListen(config.HOST, port).catch((error: unknown) => exitOnStartupFailure(error, { host: config.HOST, port, portSetting: setting }));
+}
 
 const log = createLogger(config.LOG_LEVEL);
 const gateway = await createGateway(config, { log }).catch((error: unknown) => exitOnStartupFailure(error, where));
@@ -49,6 +57,13 @@ async function shutdown(signal: string) {
     log.error({ err: error }, "shutdown failed");
     process.exit(1);
   }
+}
+
+function canListen(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer().once("error", reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 process.on("SIGTERM", () => void shutdown("SIGTERM"));

@@ -18,7 +18,7 @@ const NO_SUCH_TABLE = new Set(["P2021", "42P01"]);
  * with no tables (66). Null for anything else, which
  * is a bug and keeps its stack trace.
  */
-function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number } = {}) {
+function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number; portSetting?: "PORT" | "METRICS_PORT" } = {}) {
   if (error instanceof ConfigError) return { message: error.message, exitCode: 78 };
   if (error instanceof DatabaseInUse) return { message: error.message, exitCode: 75 };
   const code = (error as { code?: unknown })?.code;
@@ -43,7 +43,7 @@ function startupFailure(error: unknown, where: { databaseUrl?: string; host?: st
     };
   }
   if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
-    return { message: `Cannot listen on ${where.host}:${where.port} (${code}): set PORT (and HOST) to a free address.`, exitCode: 69 };
+    return { message: `Cannot listen on ${where.host}:${where.port} (${code}): set ${where.portSetting ?? "PORT"} (and HOST) to a free address.`, exitCode: 69 };
   }
   if (where.databaseUrl && typeof code === "string" && (UNREACHABLE.has(code) || POSTGRES_REFUSED.has(code))) {
     return { message: `Cannot open the PostgreSQL database at ${redactedUrl(where.databaseUrl)}: ${message || code}. Check DATABASE_URL.`, exitCode: 69 };

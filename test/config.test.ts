@@ -69,6 +69,11 @@ describe("config", () => {
     expect(loadConfig({ NODE_ENV: "production", JWT_JWKS_FILE: "/etc/inbox/jwks.json" }).isProduction).toBe(true);
   });
 
+  it("serves metrics on a port of their own", () => {
+    expect(() => loadConfig({ PORT: "9464", METRICS_PORT: "9464" })).toThrowError(/METRICS_PORT: must differ from PORT/);
+    expect(loadConfig({ PORT: "4000", METRICS_PORT: "9464" }).METRICS_PORT).toBe(9464);
+  });
+
   it("takes one kind of token key only, and a JWKS URL must be http(s)", () => {
     expect(() => loadConfig({ JWT_SECRET: "x".repeat(32), JWT_JWKS_FILE: "/etc/inbox/jwks.json" })).toThrowError(/only one of JWT_SECRET/);
     expect(() => loadConfig({ JWT_JWKS_URL: "https://a.test/jwks", JWT_JWKS_FILE: "/etc/inbox/jwks.json" })).toThrowError(/only one of/);

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { Agent, createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Redis } from "ioredis";
@@ -322,10 +322,16 @@ describe("the real server process", () => {
     await new Promise((resolve) => busy.once("listening", resolve));
     const port = (busy.address() as AddressInfo).port;
     try {
-      const taken = await runToExit({ PORT: String(port), HOST: "127.0.0.1" });
+      // Found before the database is touched: a new DATA_DIR is not even created.
+      const fresh = path.join(mkdtempSync(path.join(tmpdir(), "inbox-port-")), "data");
+      const taken = await runToExit({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: fresh });
       expect(taken.code).toBe(69);
-      expect(taken.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE)`);
+      expect(taken.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE): set PORT (and HOST) to a free address.`);
       expect(taken.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(existsSync(fresh)).toBe(false);
+      const metrics = await runToExit({ PORT: "0", METRICS_PORT: String(port), HOST: "127.0.0.1", DATA_DIR: fresh });
+      expect(metrics.code).toBe(69);
+      expect(metrics.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE): set METRICS_PORT (and HOST) to a free address.`);
     } finally {
       busy.close();
     }
