@@ -182,7 +182,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
           }
         },
       }),
-      useAuthentication(auth, rateLimit),
+      useAuthentication(auth, rateLimit, log),
       // A browser can send a "simple" GET or form POST cross-site without a preflight; those
       // must carry a header a page cannot set without CORS (application/json POSTs pass).
       // After authentication, so a caller without credentials hears that first.

@@ -103,6 +103,27 @@ describe("logs", () => {
     });
   });
 
+  it("log a failure of ours while checking credentials once, with the request's id; the caller gets INTERNAL_SERVER_ERROR", async () => {
+    // An agent whose standing is not cached yet, checked while its table is away.
+    const agent = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "VIEWER" } });
+    const token = signAgentToken(TEST_JWT_SECRET, { agentId: agent.id, workspaceId: agent.workspaceId, role: agent.role });
+    lines = [];
+    await database.db.prisma.$executeRawUnsafe(`ALTER TABLE "Agent" RENAME TO "AgentAway"`);
+    let res: Response;
+    try {
+      res = await gateway.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}`, "x-request-id": "auth-failure-1" },
+        body: JSON.stringify({ query: "{ viewer { id } }" }),
+      });
+    } finally {
+      await database.db.prisma.$executeRawUnsafe(`ALTER TABLE "AgentAway" RENAME TO "Agent"`);
+    }
+    expect(((await res.json()) as { errors: { extensions: { code: string } }[] }).errors.map((e) => e.extensions.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
+    const unexpected = lines.map((l) => JSON.parse(l) as { msg: string; requestId?: string }).filter((e) => e.msg === "unexpected error (masked)");
+    expect(unexpected).toEqual([expect.objectContaining({ requestId: "auth-failure-1" })]);
+  });
+
   it("give a WebSocket connection an id: on its connected and closed lines, a line per operation and its operations' unexpected errors, never its token", async () => {
     const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { role: "ADMIN" }, orderBy: { createdAt: "asc" } });
     const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });

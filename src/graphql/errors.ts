@@ -93,7 +93,7 @@ const isExpected = (error: unknown): error is GraphQLError =>
 const logged = new WeakSet<object>();
 
 /** Logs an unexpected error once; expected errors are not logged. */
-function logUnexpected(log: Logger, error: unknown): void {
+export function logUnexpected(log: Logger, error: unknown): void {
   if (isExpected(error)) return;
   const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (typeof cause === "object" && cause !== null) {
