@@ -13,7 +13,6 @@ try {
 } catch (error) {
   exitOnStartupFailure(error);
 }
-const where = { databaseUrl: config.DATABASE_URL, host: config.HOST, port: config.PORT };
 
 // Before the database: a taken port would otherwise be found only after migrating and seeding,
 // half a minute later on a first start. (Another process may still take it meanwhile; listen
@@ -23,10 +22,10 @@ for (const [setting, port] of [["PORT", config.PORT], ["METRICS_PORT", config.ME
 }
 
 const log = createLogger(config.LOG_LEVEL);
-const gateway = await createGateway(config, { log }).catch((error: unknown) => exitOnStartupFailure(error, where));
+const gateway = await createGateway(config, { log }).catch((error: unknown) => exitOnStartupFailure(error, { databaseUrl: config.DATABASE_URL }));
 const url = await gateway.listen().catch(async (error: unknown) => {
   await gateway.close();
-  return exitOnStartupFailure(error, where);
+  return exitOnStartupFailure(error, { host: config.HOST, port: config.PORT, portSetting: "PORT" });
 });
 
 const graphiql = config.graphiqlEnabled ? url.toString() : null;

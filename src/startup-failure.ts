@@ -8,6 +8,7 @@ const POSTGRES_REFUSED = new Set(["3D000", "28P01", "28000"]);
 
 // PostgreSQL's code for a privilege the role lacks (creating a table, an index, an extension).
 const INSUFFICIENT_PRIVILEGE = "42501";
+const LISTEN_FAILURES = new Set(["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"]);
 // A table that is not there: Prisma's code over pg, PostgreSQL's through PGlite's adapter.
 const NO_SUCH_TABLE = new Set(["P2021", "42P01"]);
 
@@ -42,8 +43,11 @@ function startupFailure(error: unknown, where: { databaseUrl?: string; host?: st
       exitCode: 66,
     };
   }
-  if (code === "EADDRINUSE" || code === "EADDRNOTAVAIL" || code === "EACCES") {
-    return { message: `Cannot listen on ${where.host}:${where.port} (${code}): set ${where.portSetting ?? "PORT"} (and HOST) to a free address.`, exitCode: 69 };
+  // Listening: a taken or forbidden port is its setting's fault, an address that is not this
+  // machine's (or no address at all) HOST's.
+  if (where.portSetting && typeof code === "string" && LISTEN_FAILURES.has(code)) {
+    const setting = code === "EADDRINUSE" || code === "EACCES" ? `${where.portSetting} (and HOST)` : "HOST";
+    return { message: `Cannot listen on ${where.host}:${where.port} (${code}): set ${setting} to a free address of this machine.`, exitCode: 69 };
   }
   if (where.databaseUrl && typeof code === "string" && (UNREACHABLE.has(code) || POSTGRES_REFUSED.has(code))) {
     return { message: `Cannot open the PostgreSQL database at ${redactedUrl(where.databaseUrl)}: ${message || code}. Check DATABASE_URL.`, exitCode: 69 };

@@ -326,12 +326,19 @@ describe("the real server process", () => {
       const fresh = path.join(mkdtempSync(path.join(tmpdir(), "inbox-port-")), "data");
       const taken = await runToExit({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: fresh });
       expect(taken.code).toBe(69);
-      expect(taken.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE): set PORT (and HOST) to a free address.`);
+      expect(taken.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE): set PORT (and HOST) to a free address of this machine.`);
       expect(taken.stderr).not.toMatch(/at .*\.ts:\d+/);
       expect(existsSync(fresh)).toBe(false);
       const metrics = await runToExit({ PORT: "0", METRICS_PORT: String(port), HOST: "127.0.0.1", DATA_DIR: fresh });
       expect(metrics.code).toBe(69);
-      expect(metrics.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE): set METRICS_PORT (and HOST) to a free address.`);
+      expect(metrics.stderr).toContain(`Cannot listen on 127.0.0.1:${port} (EADDRINUSE): set METRICS_PORT (and HOST) to a free address of this machine.`);
+      const nowhere = await runToExit({ PORT: "0", HOST: "no-such-host.invalid", DATA_DIR: fresh });
+      expect(nowhere.code).toBe(69);
+      expect(nowhere.stderr).toMatch(/Cannot listen on no-such-host\.invalid:0 \((ENOTFOUND|EAI_AGAIN)\): set HOST to a free address of this machine\./);
+      const notAFolder = await runToExit({ PORT: "0", DATA_DIR: "/etc/passwd" });
+      expect(notAFolder.code).toBe(78);
+      expect(notAFolder.stderr).toContain("DATA_DIR: cannot keep the development secret in /etc/passwd");
+      expect(notAFolder.stderr).not.toMatch(/at .*\.ts:\d+/);
     } finally {
       busy.close();
     }

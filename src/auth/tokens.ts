@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import jwt from "jsonwebtoken";
 import { z } from "zod";
+import { ConfigError } from "../config.js";
 import { idKind } from "../domain/ids.js";
 import { AgentRole } from "../generated/prisma/enums.js";
 import type { Viewer } from "./viewer.js";
@@ -52,7 +53,12 @@ export async function developmentSecret(dataDir: string): Promise<string> {
   const existing = await readFile(file, "utf8").catch(() => "");
   if (existing.trim().length >= 32) return existing.trim();
   const secret = randomBytes(32).toString("hex");
-  await mkdir(dataDir, { recursive: true });
-  await writeFile(file, secret, { mode: 0o600 });
+  try {
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(file, secret, { mode: 0o600 });
+  } catch (error) {
+    // The first thing written into DATA_DIR: a folder that cannot be one is a setting to fix.
+    throw new ConfigError(`Invalid configuration:\n  DATA_DIR: cannot keep the development secret in ${dataDir} (${(error as NodeJS.ErrnoException).code ?? error})`);
+  }
   return secret;
 }
