@@ -63,6 +63,17 @@ describe("API keys", () => {
     expect(activity.actorId).toBeNull();
   });
 
+  it("an integration's reply (a bot's) has no sender, and leaves the unread count alone", async () => {
+    const { secret } = await createKey("Auto-reply bot");
+    const id = await conversationId();
+    const before = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id } });
+    const res = await withKey(secret, "header", `mutation($input: SendMessageInput!) { sendMessage(input: $input) { direction sender { id } conversation { messageCount unreadCount } } }`, {
+      input: { conversationId: id, body: "Thanks, we'll be right with you." },
+    });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.sendMessage).toEqual({ direction: "OUTBOUND", sender: null, conversation: { messageCount: before.messageCount + 1, unreadCount: before.unreadCount } });
+  });
+
   it("a revoked key is refused at once; revoking again keeps the first time", async () => {
     const { secret, apiKey } = await createKey("Old bridge");
     expect((await withKey(secret, "bearer", `{ agents { id } }`)).status).toBe(200);

@@ -20,7 +20,7 @@ export const MessageRef = builder.prismaNode("Message", {
     sender: t.field({
       type: AgentRef,
       nullable: true,
-      description: "The agent who sent an outbound message (batched per request).",
+      description: "The agent who sent an outbound message (batched per request); null for an inbound one, or one an integration sent with an API key.",
       resolve: (message, _args, ctx, info) => (message.senderId ? ctx.loaders.agent(info).load(message.senderId) : null),
     }),
   }),
@@ -68,7 +68,8 @@ builder.mutationFields((t) => ({
     type: MessageRef,
     nullable: true,
     authScopes: { agent: true },
-    description: "Sends a reply as the calling agent: messageCount +1, unreadCount unchanged.",
+    description:
+      "Sends a reply as the calling agent: messageCount +1, unreadCount unchanged. Sent with an API key (an integration, such as a bot), the reply has no sender.",
     args: { input: t.arg({ type: SendMessageInput, required: true, description: "The reply." }) },
     resolve: (_root, { input }, ctx) => sendMessage(writeDeps(ctx), ctx.viewer, input),
   }),
