@@ -558,8 +558,8 @@ describe("contacts", () => {
     expect(cross).toMatchObject({ message: `No contact with id "${other.contactId}".`, extensions: { code: "NOT_FOUND" } });
   });
 
-  it("createConversation needs a contact of the workspace and records CREATED", async () => {
-    const contact = await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: ws() } });
+  it("createConversation needs a contact of the workspace, not a deleted one, and records CREATED", async () => {
+    const contact = await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: ws(), status: "ACTIVE" } });
     const agent = await agentOf("AGENT");
     const CREATE = `mutation($input: CreateConversationInput!) {
       createConversation(input: $input) { id contact { id } channel subject status priority labels tags messageCount unreadCount assignedTo { id }
@@ -590,6 +590,9 @@ describe("contacts", () => {
       const error = errorOf(await t.gql(CREATE, { input: { contactId, channel: "SMS" } }));
       expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.contactId" });
     }
+    const deleted = await t.db.prisma.contact.create({ data: { id: "cnt_deletedcontact01", workspaceId: ws(), firstName: "Gone", status: "DELETED" } });
+    const refused = errorOf(await t.gql(CREATE, { input: { contactId: deleted.id, channel: "SMS" } }));
+    expect(refused).toMatchObject({ message: `Contact "${deleted.id}" is deleted: no new conversation may start with it.`, extensions: { code: "BAD_USER_INPUT", field: "input.contactId" } });
     const foreignAgent = errorOf(await t.gql(CREATE, { input: { contactId: contact.id, channel: "SMS", assignedToId: other.agentId } }));
     expect(foreignAgent.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.assignedToId" });
     expect(await t.db.prisma.conversation.count()).toBe(conversations);

@@ -34,7 +34,7 @@ describe("conversations", () => {
   it("pages the whole inbox by cursor in the documented order, each row once", async () => {
     // Every demo conversation starts with a message: one an agent opened and has not written in
     // yet has no lastMessageAt, and sorts last.
-    const contact = await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, email: { not: null } } });
+    const contact = await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, email: { not: null }, status: "ACTIVE" } });
     dataOf(await t.gql(`mutation($id: ID!) { createConversation(input: { contactId: $id, channel: EMAIL }) { id } }`, { id: contact.id }));
     const rows = await t.db.prisma.conversation.findMany({ where: { workspaceId: t.seed!.workspaceId } });
     const expected = rows

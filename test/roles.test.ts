@@ -16,7 +16,7 @@ beforeAll(async () => {
   for (const role of ["VIEWER", "AGENT", "ADMIN"] as const) tokens[role] = await t.token(role);
   const ws = t.seed!.workspaceId;
   conversationId = (await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: ws }, orderBy: { id: "asc" } })).id;
-  contactId = (await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: ws }, orderBy: { id: "asc" } })).id;
+  contactId = (await t.db.prisma.contact.findFirstOrThrow({ where: { workspaceId: ws, status: "ACTIVE" }, orderBy: { id: "asc" } })).id;
   assigneeId = (await t.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: ws, role: "AGENT", active: true }, orderBy: { id: "asc" } })).id;
 });
 afterAll(() => t?.close());

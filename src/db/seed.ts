@@ -194,6 +194,9 @@ async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseedi
     });
   const admin = actorOf(agents[0]);
 
+  const deleted = new Set<string>();
+  // What a contact will be once the threads are written.
+  const statusOf = (contact: { id: string; status: string }) => (deleted.has(contact.id) ? "DELETED" : contact.status);
   const contacts = await inOneTransaction(deps, async (batch) => {
     const created = [];
     for (let i = 0; i < contactCount; i++) {
@@ -213,7 +216,11 @@ async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseedi
         metadata: rnd.next() < 0.6 ? { customer_id: `cust_${1000 + i}`, tier: rnd.pick(["free", "standard", "premium"]) } : {},
         status: rnd.next() < 0.9 ? ("ACTIVE" as const) : rnd.pick(["INACTIVE", "DELETED"] as const),
       };
-      created.push(await createContact({ ...batch, at }, admin, fields));
+      // A contact is deleted after its conversations (no new one may start with a deleted contact):
+      // active until the threads are written.
+      const contact = await createContact({ ...batch, at }, admin, { ...fields, status: fields.status === "DELETED" ? "ACTIVE" : fields.status });
+      if (fields.status === "DELETED") deleted.add(contact.id);
+      created.push(contact);
     }
     return created;
   });
@@ -229,10 +236,10 @@ async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseedi
         // The README's demo conversation: an order-status question on WhatsApp, waiting unanswered
         // and unassigned, its priority not yet HIGH (the README's examples change all of that).
         const demo = i === 0;
-        const contact = demo ? contacts.find((c) => c.status === "ACTIVE" && c.phone)! : rnd.pick(contacts);
+        const contact = demo ? contacts.find((c) => statusOf(c) === "ACTIVE" && c.phone)! : rnd.pick(contacts);
         const topic = demo ? TOPICS[0] : rnd.pick(TOPICS);
         // Only active contacts have conversations still open: the others' are history.
-        const open = demo || (contact.status === "ACTIVE" && rnd.next() < 0.4);
+        const open = demo || (statusOf(contact) === "ACTIVE" && rnd.next() < 0.4);
         // Some open conversations wait in the queue, unassigned; one that was answered was answered by its assignee.
         const assignee = demo || (open && rnd.next() < 0.35) ? null : rnd.pick(assignable);
         // How far the thread got: a queued one has the customer's first turn only, an open one
@@ -308,6 +315,7 @@ async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseedi
       }
     });
   }
+  await prisma.contact.updateMany({ where: { id: { in: [...deleted] } }, data: { status: "DELETED" } });
   // Fresh bulk data has no planner statistics until autovacuum gets to it (PGlite has none).
   await prisma.$executeRawUnsafe("ANALYZE");
 

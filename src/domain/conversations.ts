@@ -283,7 +283,7 @@ export interface CreateConversationInput {
 
 export const MAX_SUBJECT_LENGTH = 200;
 
-/** Opens a conversation with a contact of the actor's workspace and records CREATED. */
+/** Opens a conversation with a contact of the actor's workspace (not a deleted one) and records CREATED. */
 export async function createConversation(deps: WriteDeps, actor: Actor, input: CreateConversationInput): Promise<Conversation> {
   requireId(input.contactId, "contact", "input.contactId");
   const subject = optionalText(input.subject ?? null, "input.subject", MAX_SUBJECT_LENGTH);
@@ -307,7 +307,7 @@ export async function createConversation(deps: WriteDeps, actor: Actor, input: C
         INSERT INTO "Conversation" ("id", "workspaceId", "contactId", "channel", "subject", "priority", "labels", "tags", "assignedToId", "createdAt", "updatedAt")
         SELECT ${idFor(deps, "conversation")}, k."workspaceId", k."id", CAST(${channel} AS "Channel"), ${subject},
           CAST(${priority} AS "ConversationPriority"), ${textArray(labels)}, ${textArray(tags)}, ${assignedToId}, ${sqlNow(deps)}, ${sqlNow(deps)}
-        FROM "Contact" k WHERE k."id" = ${contactId} AND k."workspaceId" = ${actor.workspaceId}
+        FROM "Contact" k WHERE k."id" = ${contactId} AND k."workspaceId" = ${actor.workspaceId} AND k."status" <> 'DELETED'
           AND (CAST(${assignedToId} AS text) IS NULL OR EXISTS (${assignableAgent(actor, assignedToId)}))
         FOR SHARE OF k
         RETURNING *
@@ -315,8 +315,10 @@ export async function createConversation(deps: WriteDeps, actor: Actor, input: C
       SELECT * FROM c`;
     if (!created) {
       // Nothing inserted: say which reference is at fault.
-      const [contact] = await tx.$queryRaw<unknown[]>`SELECT 1 FROM "Contact" WHERE "id" = ${contactId} AND "workspaceId" = ${actor.workspaceId}`;
+      const [contact] = await tx.$queryRaw<{ status: string }[]>`SELECT "status" FROM "Contact" WHERE "id" = ${contactId} AND "workspaceId" = ${actor.workspaceId}`;
       if (!contact) throw badInput("input.contactId", `No contact with id "${contactId}" in your workspace.`);
+      // A deleted contact is kept so that its history stays whole, not to be written to again.
+      if (contact.status === "DELETED") throw badInput("input.contactId", `Contact "${contactId}" is deleted: no new conversation may start with it.`);
       await requireAssignableAgent(tx, actor, assignedToId!, "input.assignedToId");
       throw new Error(`creating a conversation for contact ${contactId} inserted nothing`);
     }
