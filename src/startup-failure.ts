@@ -19,7 +19,7 @@ const NO_SUCH_TABLE = new Set(["P2021", "42P01"]);
  * with no tables (66). Null for anything else, which
  * is a bug and keeps its stack trace.
  */
-function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number; portSetting?: "PORT" | "METRICS_PORT" } = {}) {
+export function startupFailure(error: unknown, where: { databaseUrl?: string; host?: string; port?: number; portSetting?: "PORT" | "METRICS_PORT" } = {}) {
   if (error instanceof ConfigError) return { message: error.message, exitCode: 78 };
   if (error instanceof DatabaseInUse) return { message: error.message, exitCode: 75 };
   const code = (error as { code?: unknown })?.code;

@@ -2,8 +2,10 @@ import { spawnSync } from "node:child_process";
 import { networkInterfaces } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { developmentSecret } from "../src/auth/tokens.js";
 import { ConfigError, loadConfig } from "../src/config.js";
 import { createGateway } from "../src/gateway.js";
+import { startupFailure } from "../src/startup-failure.js";
 import { startTestGateway, testConfig } from "./helpers.js";
 
 /** An address of this machine that is not loopback, to tell "every interface" from "loopback only". */
@@ -131,5 +133,30 @@ describe("config", () => {
       await everywhere.close();
       await t.close();
     }
+  });
+});
+
+describe("start failures, said for people", () => {
+  // What src/main.ts prints and exits with (test/process.test.ts runs the real process for a taken PORT).
+  const failureOf = (code: string, where: Parameters<typeof startupFailure>[1]) => startupFailure(Object.assign(new Error(`getaddrinfo ${code}`), { code }), where);
+
+  it("names the setting at fault: the port's for a taken port, HOST for an address that is not this machine's, DATABASE_URL for a database", () => {
+    expect(failureOf("EADDRINUSE", { host: "127.0.0.1", port: 9464, portSetting: "METRICS_PORT" })).toEqual({
+      message: "Cannot listen on 127.0.0.1:9464 (EADDRINUSE): set METRICS_PORT (and HOST) to a free address of this machine.",
+      exitCode: 69,
+    });
+    expect(failureOf("ENOTFOUND", { host: "no-such-host.invalid", port: 4000, portSetting: "PORT" })).toEqual({
+      message: "Cannot listen on no-such-host.invalid:4000 (ENOTFOUND): set HOST to a free address of this machine.",
+      exitCode: 69,
+    });
+    expect(failureOf("ENOTFOUND", { databaseUrl: "postgresql://app:secret@db.invalid/inbox" })?.message).toMatch(
+      /^Cannot open the PostgreSQL database at postgresql:\/\/app:\*\*\*@db\.invalid\/inbox: .*Check DATABASE_URL\.$/,
+    );
+  });
+
+  it("a DATA_DIR that cannot be a folder is a setting to fix, not a stack trace", async () => {
+    const error = await developmentSecret("/etc/passwd").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(startupFailure(error)).toEqual({ message: expect.stringContaining("DATA_DIR: cannot keep the development secret in /etc/passwd (EEXIST)"), exitCode: 78 });
   });
 });

@@ -83,3 +83,13 @@ export function runScript(file: string, args: string[], env: Record<string, stri
     child.on("exit", (code) => resolve({ code, stdout, stderr }));
   });
 }
+
+/** A GraphQL request to a server process on 127.0.0.1. */
+export async function query(port: number, token: string, q: string) {
+  const res = await fetch(`http://127.0.0.1:${port}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: q }),
+  });
+  return (await res.json()) as { data: any };
+}
