@@ -3,13 +3,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
+import { onPostgres } from "./helpers.js";
 import { query, runScript, startServerProcess } from "./server-process.js";
 
 // The operator's commands, run as real processes on a temporary PGlite folder each, as the README
-// runs them. Apart from test/process.test.ts, so that the two run side by side.
+// runs them. Apart from test/process.test.ts, so that the two run side by side. They use PGlite in
+// either suite, so the PostgreSQL run leaves them to the PGlite run (npm run token on PostgreSQL:
+// test/token-cli.test.ts).
 const root = path.resolve(import.meta.dirname, "..");
 
-describe("npm run db:migrate and db:seed", () => {
+describe.skipIf(onPostgres)("npm run db:migrate and db:seed", () => {
   const cli = (args: string[], dir: string) => runScript("src/db/cli.ts", args, { DATABASE_URL: "", DATA_DIR: dir });
 
   it("migrate applies every migration once, seed adds the demo workspace, anything else prints the usage", async () => {
@@ -39,7 +42,7 @@ describe("npm run db:migrate and db:seed", () => {
   }, 120_000);
 });
 
-describe("npm run workspace and npm run agent: a way in without demo data", () => {
+describe.skipIf(onPostgres)("npm run workspace and npm run agent: a way in without demo data", () => {
   const run = (command: string, args: string[], dir: string) =>
     runScript("src/db/agents-cli.ts", [command, ...args], { DATABASE_URL: "", DATA_DIR: dir, SEED_DEMO_DATA: "never", JWT_SECRET: "" });
 

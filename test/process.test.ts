@@ -80,8 +80,13 @@ async function terminate(server: ServerProcess): Promise<{ exit: Promise<number 
   return { exit };
 }
 
+// These start the server on its PGlite folder, as `npm start` does, whichever suite runs them: in
+// the PostgreSQL run they would repeat the PGlite run's work, so only the tests that give the
+// process a PostgreSQL database run there.
+const onItsPgliteFolder = it.skipIf(onPostgres);
+
 describe("the real server process", () => {
-  it("starts, seeds, serves GraphiQL and queries, stops on SIGTERM, and keeps its data", async () => {
+  onItsPgliteFolder("starts, seeds, serves GraphiQL and queries, stops on SIGTERM, and keeps its data", async () => {
     const port = 41000 + Math.floor(Math.random() * 2000);
     const first = await start(port);
     expect(first.console()).toContain(`http://127.0.0.1:${port}/graphql`);
@@ -115,7 +120,7 @@ describe("the real server process", () => {
     expect(await second.stop()).toBe(0);
   }, 180_000);
 
-  it("on SIGTERM finishes a request still in flight before it exits; SHUTDOWN_TIMEOUT_MS bounds the wait", async () => {
+  onItsPgliteFolder("on SIGTERM finishes a request still in flight before it exits; SHUTDOWN_TIMEOUT_MS bounds the wait", async () => {
     /** A POST whose body arrives in two parts, the second only when `finish` is called. */
     const halfSent = (server: ServerProcess) => {
       const body = JSON.stringify({ query: "{ conversationCounts { total } }" });
@@ -165,7 +170,7 @@ describe("the real server process", () => {
     expect(lines.map((line) => [line.level, line.msg])).toEqual([[50, "shutdown timed out; exiting"]]);
   }, 240_000);
 
-  it("on SIGTERM answers /ready with 503 at once, while it finishes a request still in flight", async () => {
+  onItsPgliteFolder("on SIGTERM answers /ready with 503 at once, while it finishes a request still in flight", async () => {
     const server = await start(0);
     const ready = new URL("/ready", server.url);
     // A load balancer's probe: one kept-alive connection.
@@ -258,7 +263,7 @@ describe("the real server process", () => {
     }
   }, 240_000);
 
-  it.each([
+  onItsPgliteFolder.each([
     ["PORT", "not-a-port"],
     // Read while the gateway starts, not by loadConfig: the same clean stop all the same.
     ["PERSISTED_OPERATIONS", "/nonexistent/persisted-documents.json"],
@@ -281,7 +286,7 @@ describe("the real server process", () => {
   /** Runs src/main.ts until it exits by itself (or kills it after 60 s). */
   const runToExit = (env: Record<string, string>) => runScript("src/main.ts", [], { DATA_DIR: dataDir, ...env });
 
-  it("`npm start` stops on SIGTERM sent to npm: the gateway shuts down, not left running", async () => {
+  onItsPgliteFolder("`npm start` stops on SIGTERM sent to npm: the gateway shuts down, not left running", async () => {
     const server = await startServerProcess({ dataDir, viaNpm: true, env: { GRAPHIQL: "off" } });
     servers.push(server);
     // Without GraphiQL the banner names the endpoint only.
@@ -292,7 +297,7 @@ describe("the real server process", () => {
     expect(server.logs()).toMatch(/"msg":"stopped"/);
   }, 240_000);
 
-  it("with a REDIS_URL where nothing answers, says next to 'gateway ready' that it stays out of rotation", async () => {
+  onItsPgliteFolder("with a REDIS_URL where nothing answers, says next to 'gateway ready' that it stays out of rotation", async () => {
     const server = await startServerProcess({ dataDir, env: { REDIS_URL: "redis://127.0.0.1:1" } });
     servers.push(server);
     expect(server.logs()).toMatch(/"level":40,.*"msg":"Redis has not answered yet: \/ready answers 503/);
@@ -300,7 +305,7 @@ describe("the real server process", () => {
     expect(await server.stop()).toBe(0);
   }, 240_000);
 
-  it("a second process on the same DATA_DIR is refused (75) while the first keeps serving; a taken port or an unreachable database is said plainly (69)", async () => {
+  onItsPgliteFolder("a second process on the same DATA_DIR is refused (75) while the first keeps serving; a taken port or an unreachable database is said plainly (69)", async () => {
     const first = await start(0);
     const second = await runToExit({ PORT: "0" });
     expect(second.code).toBe(75);
