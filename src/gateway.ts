@@ -160,8 +160,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       // After the contract codes: the error counter counts what clients see.
       ...(metrics?.plugins ?? []),
       // The first onParams hook (authentication has run in onRequestParse): a caller over its limit
-      // is refused before its document is looked up, parsed or validated.
-      useRateLimit(rateLimit, auth),
+      // is refused before its document is looked up, parsed or validated. Left out when off.
+      ...(config.RATE_LIMIT_MAX > 0 ? [useRateLimit(rateLimit, auth)] : []),
       useStrictInput(),
       ...documents.plugins,
       useOperationLimits(config),
