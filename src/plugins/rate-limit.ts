@@ -77,28 +77,25 @@ export function createRateLimit({ max, windowMs, redis, prefix, log }: RateLimit
     });
   };
 
+  /** Counts one against `key`: the refusal once it is over the limit, else null. */
+  const count = async (key: string, what: string): Promise<GraphQLError | null> => {
+    try {
+      await limiter.consume(key);
+      return null;
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      return refusal(what, rejection.msBeforeNext);
+    }
+  };
+
   return {
-    async operation(viewer) {
-      try {
-        await limiter.consume(viewer.apiKeyId ? `key:${viewer.apiKeyId}` : `agent:${viewer.agentId}`);
-        return null;
-      } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        return refusal("operations", rejection.msBeforeNext);
-      }
-    },
+    operation: (viewer) => count(viewer.apiKeyId ? `key:${viewer.apiKeyId}` : `agent:${viewer.agentId}`, "operations"),
     async authenticate(address, authenticate) {
       try {
         return await authenticate();
       } catch (error) {
         if (!(error instanceof GraphQLError) || error.extensions.code !== "UNAUTHENTICATED") throw error;
-        try {
-          await limiter.consume(`ip:${address}`);
-        } catch (rejection) {
-          if (!(rejection instanceof RateLimiterRes)) throw rejection;
-          throw refusal("failed authentications from one address", rejection.msBeforeNext);
-        }
-        throw error;
+        throw (await count(`ip:${address}`, "failed authentications from one address")) ?? error;
       }
     },
   };
