@@ -1,9 +1,11 @@
 import http from "node:http";
+import { connect } from "node:net";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGateway } from "../src/gateway.js";
 import { createLogger } from "../src/logger.js";
 import { startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { until, wsClient } from "./live.js";
 
 let t: TestGateway;
 let url: URL;
@@ -22,6 +24,15 @@ function post(agent: http.Agent, token: string): Promise<{ status: number; reuse
     });
     request.on("error", reject);
     request.end(JSON.stringify({ query: "{ __typename }" }));
+  });
+}
+
+/** Whether a new TCP connection to the endpoint's port is refused. */
+function refusesConnections(endpoint: URL): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(Number(endpoint.port), endpoint.hostname);
+    socket.once("connect", () => (socket.destroy(), resolve(false)));
+    socket.once("error", () => resolve(true));
   });
 }
 
@@ -58,6 +69,62 @@ describe("shutting down", () => {
     await closed;
     expect(Date.now() - began).toBeGreaterThanOrEqual(drainMs);
     await expect(get("/health")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+  });
+
+  it("over graphql-ws, close() lets a mutation already running send its result and complete, then closes the socket with 1001; an operation sent after that began is not run", async () => {
+    // The agent's standing, read at connection_init, is trusted from then on: on PGlite the
+    // transaction held below holds the whole database, not only the conversation's row.
+    const gateway = await createGateway(testConfig({ AGENT_RECHECK_MS: "600000" }), { db: t.db });
+    const endpoint = await gateway.listen(0, "127.0.0.1");
+    const closeCodes: number[] = [];
+    const client = wsClient(endpoint, await t.token(), { onClosed: (event) => closeCodes.push((event as { code: number }).code) });
+    // A socket closed first rejects an operation with the close event: kept as its code, to read plainly.
+    const send = (id: string, priority: string) =>
+      client
+        .iterate({ query: `mutation($id: ID!) { updateConversationPriority(id: $id, priority: ${priority}) { id priority } }`, variables: { id } })
+        .next()
+        .catch((event: { code: number }) => ({ closedWith: event.code }));
+    const typename = () => client.iterate({ query: "{ __typename }" }).next();
+    const [running, late] = await t.db.prisma.conversation.findMany({ where: { workspaceId: t.seed!.workspaceId }, orderBy: { id: "asc" } });
+    const lateBefore = late!.priority;
+    let release = () => {};
+    let closed: Promise<void> | undefined;
+    let holder: Promise<void> | undefined;
+    try {
+      expect((await typename()).value).toEqual({ data: { __typename: "Query" } });
+      // The mutation waits for the conversation's row until this transaction ends.
+      await new Promise<void>((locked) => {
+        holder = t.db.prisma.$transaction(
+          async (tx) => {
+            await tx.$queryRaw`SELECT "id" FROM "Conversation" WHERE "id" = ${running!.id} FOR UPDATE`;
+            locked();
+            await new Promise<void>((resolve) => (release = resolve));
+          },
+          { timeout: 60_000 },
+        );
+      });
+      const answer = send(running!.id, running!.priority === "HIGH" ? "LOW" : "HIGH");
+      // Answered on the same socket after the mutation was sent: the gateway has the mutation.
+      expect((await typename()).value).toEqual({ data: { __typename: "Query" } });
+      closed = gateway.close();
+      // The listener closes just before the sockets' turn comes: from then on dispose has begun.
+      await until(() => refusesConnections(endpoint), "the listener to close");
+      const notRun = send(late!.id, lateBefore === "HIGH" ? "LOW" : "HIGH");
+      release();
+      const expected = running!.priority === "HIGH" ? "LOW" : "HIGH";
+      expect(await answer).toEqual({ done: false, value: { data: { updateConversationPriority: { id: running!.id, priority: expected } } } });
+      expect(await notRun).toEqual({ closedWith: 1001 });
+      await closed;
+      // The first socket closed (1000) once its query was done: the client connects lazily.
+      expect(closeCodes).toEqual([1000, 1001]);
+      expect((await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: running!.id } })).priority).toBe(expected);
+      expect((await t.db.prisma.conversation.findUniqueOrThrow({ where: { id: late!.id } })).priority).toBe(lateBefore);
+    } finally {
+      release();
+      await holder;
+      await (closed ?? gateway.close());
+      await client.dispose();
+    }
   });
 });
 

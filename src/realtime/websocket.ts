@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import type { Server } from "node:http";
+import { setImmediate } from "node:timers/promises";
 import { getOperationAST, GraphQLError, parse as parseDocument, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
-import { CloseCode, type Context } from "graphql-ws";
+import { CloseCode, type Context, type SubscribePayload } from "graphql-ws";
 import { type Extra as WsExtra, useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer } from "ws";
@@ -78,6 +80,15 @@ export function serveGraphQLOverWebSocket(
   // database, Redis) is logged with the connection's id and answered INTERNAL_SERVER_ERROR, as over HTTP.
   const mask = (extra: Extra, err: unknown) => createMaskError(extra.log ?? log, errorPolicy)(err, "Unexpected error.");
 
+  // What dispose waits for: every operation from its arrival until it is answered, but a
+  // subscription only until it is known as one.
+  const unanswered = new Set<OperationLog>();
+  let disposing = false;
+  let drained = () => {};
+  const answered = (entry: OperationLog | undefined) => {
+    if (entry && unanswered.delete(entry) && !unanswered.size) drained();
+  };
+
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
       execute: (args) => (args.rootValue as Executors).execute(args),
@@ -108,6 +119,10 @@ export function serveGraphQLOverWebSocket(
       },
       // Only for connections onConnect accepted.
       onDisconnect: (ctx, code) => {
+        // Its client is gone, and with it anything to answer (as HTTP's drain stops waiting for a
+        // request whose connection closed). An operation whose handling threw ends here too:
+        // graphql-ws closes its socket, and onComplete never comes.
+        for (const entry of ctx.extra.operations?.values() ?? []) answered(entry);
         ctx.extra.log?.info({ code, durationMs: Math.round(performance.now() - (ctx.extra.connectedAt ?? 0)) }, "websocket closed");
       },
       // Yoga's result hooks do not run for graphql-ws: the contract codes are given, and the
@@ -118,7 +133,10 @@ export function serveGraphQLOverWebSocket(
         return { ...result, errors: result.errors.map(withoutHttp) };
       },
       // One line per operation, as HTTP has one per request: when it ends, or when it is refused.
-      onComplete: (ctx, id) => logOperationEnd(ctx.extra, id),
+      onComplete: (ctx, id) => {
+        answered(ctx.extra.operations?.get(id));
+        logOperationEnd(ctx.extra, id);
+      },
       // Both the refusals onSubscribe returns and the error a stream ends with (its credentials
       // lapsed) come through here. graphql-ws wraps the latter in an error of its own, with its
       // message unmasked: it goes through the same mask as the rest.
@@ -129,52 +147,81 @@ export function serveGraphQLOverWebSocket(
         return masked;
       },
       onSubscribe: async (ctx, id, params) => {
+        // Once dispose has begun an operation is neither run nor answered: its socket closes with
+        // 1001 next, and a graphql-ws client sends it again once reconnected (to another instance),
+        // as it does every operation a closed socket left unanswered. The wait stays bounded by
+        // what was under way, however much a client keeps sending.
+        if (disposing) {
+          ctx.extra.log?.info({ operationId: id.slice(0, 64), operationName: params.operationName }, "websocket operation not run: shutting down");
+          const { socket } = ctx.extra;
+          if (socket.readyState !== socket.CLOSED) await once(socket, "close");
+          // Never sent: graphql-ws sends nothing for an operation of a closed socket.
+          return [new GraphQLError("Not run: the gateway was shutting down.")];
+        }
         const started: OperationLog = { startedAt: performance.now() };
         (ctx.extra.operations ??= new Map()).set(id, started);
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
-        // Authentication and the rate limit first, as over HTTP: a caller over its limit costs no parsing.
-        let contextValue;
-        let refused;
+        unanswered.add(started);
         try {
-          contextValue = await rateLimit.authenticate(remoteAddress(ctx.extra.request), async () => contextFactory());
-          // createGateway's context factory puts the caller in `viewer`; Yoga's types do not know it.
-          refused = await rateLimit.operation((contextValue as unknown as RequestContext).viewer);
-        } catch (err) {
-          return [mask(ctx.extra, err)];
+          return await operationArgs(ctx, params, started);
+        } finally {
+          // From here only a query or mutation still runs: anything else is answered at once (an
+          // error, a refusal) or is a subscription, not waited for (cut with 1001, its client
+          // subscribes again).
+          if (started.operation !== "query" && started.operation !== "mutation") answered(started);
         }
-        if (refused) {
-          const refusal = () => ({ errors: [refused] });
-          return { schema, document: REFUSED, contextValue, rootValue: { execute: refusal, subscribe: refusal } satisfies Executors };
-        }
-        // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
-        const unstorable = unstorableVariables(params.variables);
-        if (unstorable) return [unstorable];
-        let document;
-        try {
-          document = parse((await documents.documentFor(params)) ?? params.query);
-        } catch (err) {
-          return [mask(ctx.extra, err)];
-        }
-        started.document = document;
-        const errors = validate(schema, document);
-        if (errors.length) return errors.map((error: GraphQLError) => withContractCode(error, errorPolicy));
-        const operation = getOperationAST(document, params.operationName);
-        started.operation = operation?.operation;
-        started.operationName = operation?.name?.value;
-        return {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue,
-          rootValue: { execute, subscribe } satisfies Executors,
-        };
       },
     },
     wsServer,
   );
+
+  async function operationArgs(ctx: Context<Record<string, unknown> | undefined, Extra>, params: SubscribePayload, started: OperationLog) {
+    const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...initialContext(ctx), params });
+    // Authentication and the rate limit first, as over HTTP: a caller over its limit costs no parsing.
+    let contextValue;
+    let refused;
+    try {
+      contextValue = await rateLimit.authenticate(remoteAddress(ctx.extra.request), async () => contextFactory());
+      // createGateway's context factory puts the caller in `viewer`; Yoga's types do not know it.
+      refused = await rateLimit.operation((contextValue as unknown as RequestContext).viewer);
+    } catch (err) {
+      return [mask(ctx.extra, err)];
+    }
+    if (refused) {
+      const refusal = () => ({ errors: [refused] });
+      return { schema, document: REFUSED, contextValue, rootValue: { execute: refusal, subscribe: refusal } satisfies Executors };
+    }
+    // The input rules of Yoga's onParams (useStrictInput, persisted documents) apply here too.
+    const unstorable = unstorableVariables(params.variables);
+    if (unstorable) return [unstorable];
+    let document;
+    try {
+      document = parse((await documents.documentFor(params)) ?? params.query);
+    } catch (err) {
+      return [mask(ctx.extra, err)];
+    }
+    started.document = document;
+    const errors = validate(schema, document);
+    if (errors.length) return errors.map((error: GraphQLError) => withContractCode(error, errorPolicy));
+    const operation = getOperationAST(document, params.operationName);
+    started.operation = operation?.operation;
+    started.operationName = operation?.name?.value;
+    return {
+      schema,
+      operationName: params.operationName,
+      document,
+      variableValues: params.variables,
+      contextValue,
+      rootValue: { execute, subscribe } satisfies Executors,
+    };
+  }
+
   return {
+    /** Lets every query and mutation already under way send its result, then closes the sockets with 1001. */
     dispose: async () => {
+      disposing = true;
+      if (unanswered.size) await new Promise<void>((resolve) => (drained = resolve));
+      // graphql-ws sends an operation's last message just after the hook that ended it returns.
+      await setImmediate();
       await disposable.dispose();
     },
   };
