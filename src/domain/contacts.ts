@@ -19,6 +19,11 @@ export interface ContactFields {
   status?: ContactStatus | null;
 }
 
+/** A new contact: the same fields, with the first name required. */
+export interface CreateContactInput extends ContactFields {
+  firstName: string;
+}
+
 export const MAX_NAME_LENGTH = 100;
 
 
@@ -56,7 +61,7 @@ function contactData(input: ContactFields, creating: boolean) {
   return data;
 }
 
-export async function createContact(deps: WriteDeps, actor: Actor, input: ContactFields & { firstName: string }): Promise<Contact> {
+export async function createContact(deps: WriteDeps, actor: Actor, input: CreateContactInput): Promise<Contact> {
   const data = contactData(input, true);
   return transact(deps, (tx) =>
     tx.contact.create({

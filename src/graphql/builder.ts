@@ -26,7 +26,9 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
-    JSONObject: { Input: Record<string, unknown>; Output: object };
+    // `{} | null`, not unknown: inputRef reads the domain's Record<string, unknown> as values of
+    // `{} | null | undefined`, which unknown is not assignable to; a parsed JSON value is never undefined.
+    JSONObject: { Input: Record<string, {} | null>; Output: object };
     EmailAddress: { Input: string; Output: string };
     PhoneNumber: { Input: string; Output: string };
   };
@@ -78,6 +80,13 @@ export const builder = new SchemaBuilder<{
     endCursorFieldOptions: { description: "The cursor of the last record of the page: pass it as `after` for the next page." },
   },
 });
+
+/**
+ * Every field of a domain input type and no other, for `fields: (t) => ({ … }) satisfies
+ * EveryField<Shape>` after builder.inputRef<Shape>(): Pothos checks the type of each field the
+ * shape has, but lets an optional field of the shape go undeclared and takes fields it lacks.
+ */
+export type EveryField<Shape> = Record<keyof Shape, unknown>;
 
 builder.addScalarType("DateTime", storableDateTime(DateTimeResolver));
 builder.addScalarType("JSON", JSONResolver);

@@ -1,7 +1,7 @@
-import { contactFullName, listContacts } from "../../domain/contact-query.js";
-import { MAX_NAME_LENGTH, createContact, updateContact } from "../../domain/contacts.js";
+import { type ContactFilter, contactFullName, listContacts } from "../../domain/contact-query.js";
+import { type ContactFields, type CreateContactInput, MAX_NAME_LENGTH, createContact, updateContact } from "../../domain/contacts.js";
 import { requireId } from "../../domain/ids.js";
-import { builder } from "../builder.js";
+import { type EveryField, builder } from "../builder.js";
 import { writeDeps } from "../context.js";
 import { ChannelEnum, ContactStatusEnum } from "./enums.js";
 
@@ -35,13 +35,13 @@ export const ContactRef = builder.prismaNode("Contact", {
   }),
 });
 
-const ContactFilterInput = builder.inputType("ContactFilter", {
+const ContactFilterInput = builder.inputRef<ContactFilter>("ContactFilter").implement({
   description: "Narrows a contact list; fields combine with AND.",
   fields: (t) => ({
     search: t.string({ description: "Matches name, email or phone (a substring, whatever its case and accents)." }),
     status: t.field({ type: [ContactStatusEnum], description: "Any of these statuses; an empty list matches none." }),
     preferredChannel: t.field({ type: [ChannelEnum], description: "Any of these preferred channels; an empty list matches none." }),
-  }),
+  }) satisfies EveryField<ContactFilter>,
 });
 
 export const ContactConnection = builder.connectionObject(
@@ -68,7 +68,7 @@ builder.queryFields((t) => ({
   ),
 }));
 
-const CreateContactInput = builder.inputType("CreateContactInput", {
+const CreateContactInputRef = builder.inputRef<CreateContactInput>("CreateContactInput").implement({
   description: "A new contact. Phone numbers are E.164 (+ and digits), emails must be valid addresses.",
   fields: (t) => ({
     firstName: t.string({ required: true, description: `Given name (1 to ${MAX_NAME_LENGTH} characters).` }),
@@ -79,10 +79,10 @@ const CreateContactInput = builder.inputType("CreateContactInput", {
     preferredChannel: t.field({ type: ChannelEnum, description: "The channel the contact prefers." }),
     metadata: t.field({ type: "JSONObject", description: "Free-form attributes from your systems (default {})." }),
     status: t.field({ type: ContactStatusEnum, description: "Default ACTIVE." }),
-  }),
+  }) satisfies EveryField<CreateContactInput>,
 });
 
-const UpdateContactInput = builder.inputType("UpdateContactInput", {
+const UpdateContactInputRef = builder.inputRef<ContactFields>("UpdateContactInput").implement({
   description: "Changes to a contact: absent fields stay as they are, null clears a field.",
   fields: (t) => ({
     firstName: t.string({ description: "Given name (may not be cleared)." }),
@@ -93,7 +93,7 @@ const UpdateContactInput = builder.inputType("UpdateContactInput", {
     preferredChannel: t.field({ type: ChannelEnum, description: "The channel the contact prefers." }),
     metadata: t.field({ type: "JSONObject", description: "Replaces the attributes; null resets them to {}." }),
     status: t.field({ type: ContactStatusEnum, description: "Active, inactive or deleted (may not be null)." }),
-  }),
+  }) satisfies EveryField<ContactFields>,
 });
 
 builder.mutationFields((t) => ({
@@ -102,7 +102,7 @@ builder.mutationFields((t) => ({
     nullable: true,
     authScopes: { admin: true },
     description: "Creates a contact (ADMIN).",
-    args: { input: t.arg({ type: CreateContactInput, required: true, description: "The new contact." }) },
+    args: { input: t.arg({ type: CreateContactInputRef, required: true, description: "The new contact." }) },
     resolve: (_root, { input }, ctx) => createContact(writeDeps(ctx), ctx.viewer, input),
   }),
   updateContact: t.field({
@@ -112,7 +112,7 @@ builder.mutationFields((t) => ({
     description: "Changes a contact (ADMIN).",
     args: {
       id: t.arg.id({ required: true, description: "The contact's id (cnt_…)." }),
-      input: t.arg({ type: UpdateContactInput, required: true, description: "The fields to change." }),
+      input: t.arg({ type: UpdateContactInputRef, required: true, description: "The fields to change." }),
       expectedUpdatedAt: t.arg({
         type: "DateTime",
         description: "The updatedAt you last saw: if the contact changed since, the mutation fails with CONFLICT and changes nothing.",

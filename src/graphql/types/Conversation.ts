@@ -1,6 +1,8 @@
 import type { GraphQLResolveInfo } from "graphql";
 import {
   type ConversationCounts,
+  type ConversationFilter,
+  type ConversationOrder,
   countConversations,
   listConversations,
   listConversationsOfContacts,
@@ -10,8 +12,10 @@ import {
   addConversationLabels,
   assignConversation,
   bulkUpdateConversations,
+  type BulkUpdateInput,
   type BulkUpdateResult,
   createConversation,
+  type CreateConversationInput,
   MAX_BULK_IDS,
   MAX_SUBJECT_LENGTH,
   markConversationRead,
@@ -27,7 +31,7 @@ import { PREVIEW_LENGTH } from "../../domain/messages.js";
 import { requireId } from "../../domain/ids.js";
 import type { PageArgs } from "../../domain/paging.js";
 import { listTimelineOf } from "../../domain/timeline-query.js";
-import { builder } from "../builder.js";
+import { type EveryField, builder } from "../builder.js";
 import { type GraphQLContext, writeDeps } from "../context.js";
 import { EDGE_NODE, columnsFor, joinsFor } from "../selection.js";
 import { AgentRef } from "./Agent.js";
@@ -127,7 +131,7 @@ export const conversationNow = {
     ctx.loaders.conversation(info).load(payload.conversationId),
 } as const;
 
-export const ConversationFilterInput = builder.inputType("ConversationFilter", {
+export const ConversationFilterInput = builder.inputRef<ConversationFilter>("ConversationFilter").implement({
   description: "Narrows a conversation list, count or feed. Every field is optional; fields combine with AND.",
   fields: (t) => ({
     status: t.field({ type: [ConversationStatusEnum], description: "Any of these statuses; an empty list matches none." }),
@@ -142,15 +146,15 @@ export const ConversationFilterInput = builder.inputType("ConversationFilter", {
       description: "A substring of the subject, last message preview, or contact name, email or phone, whatever its case and accents.",
     }),
     updatedAfter: t.field({ type: "DateTime", description: "Changed after this instant." }),
-  }),
+  }) satisfies EveryField<ConversationFilter>,
 });
 
-export const ConversationOrderInput = builder.inputType("ConversationOrder", {
+export const ConversationOrderInput = builder.inputRef<ConversationOrder>("ConversationOrder").implement({
   description: "How to sort conversations.",
   fields: (t) => ({
     field: t.field({ type: ConversationOrderFieldEnum, defaultValue: "LAST_MESSAGE_AT", description: "Sort key." }),
     direction: t.field({ type: OrderDirectionEnum, defaultValue: "DESC", description: "Direction; nulls sort last either way." }),
-  }),
+  }) satisfies EveryField<ConversationOrder>,
 });
 
 export const ConversationConnection = builder.connectionObject(
@@ -241,7 +245,7 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const CreateConversationInput = builder.inputType("CreateConversationInput", {
+const CreateConversationInputRef = builder.inputRef<CreateConversationInput>("CreateConversationInput").implement({
   description: "A new conversation with a contact of your workspace.",
   fields: (t) => ({
     contactId: t.id({ required: true, description: "The contact (cnt_…); must exist in your workspace." }),
@@ -251,7 +255,7 @@ const CreateConversationInput = builder.inputType("CreateConversationInput", {
     labels: t.stringList({ description: "Initial labels (label rules apply)." }),
     tags: t.stringList({ description: "Initial tags (label rules apply)." }),
     assignedToId: t.id({ description: "Initial assignee: an active agent of your workspace." }),
-  }),
+  }) satisfies EveryField<CreateConversationInput>,
 });
 
 const BulkUpdateErrorRef = builder
@@ -354,7 +358,7 @@ builder.mutationFields((t) => {
     }),
     createConversation: t.field({
       ...field("Opens a conversation with a contact of your workspace."),
-      args: { input: t.arg({ type: CreateConversationInput, required: true, description: "The new conversation." }) },
+      args: { input: t.arg({ type: CreateConversationInputRef, required: true, description: "The new conversation." }) },
       resolve: (_root, { input }, ctx) => createConversation(writeDeps(ctx), ctx.viewer, input),
     }),
     bulkUpdateConversations: t.field({
@@ -362,6 +366,7 @@ builder.mutationFields((t) => {
       nullable: true,
       authScopes: { agent: true },
       description: `Applies the same changes to up to ${MAX_BULK_IDS} conversations; each succeeds or fails on its own.`,
+      // Arguments, not an input type, so no inputRef: the resolver's call checks their types, EveryField their names.
       args: {
         ids: t.arg.idList({ required: true, description: `Conversation ids (at most ${MAX_BULK_IDS}).` }),
         status: t.arg({ type: ConversationStatusEnum, description: "New status." }),
@@ -370,7 +375,7 @@ builder.mutationFields((t) => {
         removeLabels: t.arg.stringList({ description: "Labels to remove." }),
         assignToId: t.arg.id({ description: "Assign to this active agent of your workspace; absent or null leaves assignments as they are (see unassign)." }),
         unassign: t.arg.boolean({ description: "true: unassign." }),
-      },
+      } satisfies EveryField<BulkUpdateInput>,
       resolve: (_root, args, ctx) => bulkUpdateConversations(writeDeps(ctx), ctx.viewer, args),
     }),
   };

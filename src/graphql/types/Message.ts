@@ -1,5 +1,12 @@
-import { MAX_BODY_LENGTH, MAX_CLOCK_SKEW_MS, receiveMessage, sendMessage } from "../../domain/messages.js";
-import { builder } from "../builder.js";
+import {
+  MAX_BODY_LENGTH,
+  MAX_CLOCK_SKEW_MS,
+  type ReceiveMessageInput,
+  receiveMessage,
+  type SendMessageInput,
+  sendMessage,
+} from "../../domain/messages.js";
+import { type EveryField, builder } from "../builder.js";
 import { writeDeps } from "../context.js";
 import { AgentRef } from "./Agent.js";
 import { MessageDirectionEnum } from "./enums.js";
@@ -33,7 +40,7 @@ export const MessageConnection = builder.connectionObject(
 
 const BODY_DESCRIPTION = `The text (1 to ${MAX_BODY_LENGTH.toLocaleString("en-US")} characters).`;
 
-const ReceiveMessageInput = builder.inputType("ReceiveMessageInput", {
+const ReceiveMessageInputRef = builder.inputRef<ReceiveMessageInput>("ReceiveMessageInput").implement({
   description: "An inbound message as a channel delivers it.",
   fields: (t) => ({
     conversationId: t.id({ required: true, description: "The conversation (conv_…) it belongs to." }),
@@ -43,15 +50,15 @@ const ReceiveMessageInput = builder.inputType("ReceiveMessageInput", {
       description: "The channel's id of the message. A retried delivery with the same externalId returns the first message and changes nothing.",
     }),
     sentAt: t.field({ type: "DateTime", description: `When the contact sent it (default: now). Up to ${MAX_CLOCK_SKEW_MS / 60_000} minutes ahead (a drifting clock) counts as now; further is refused.` }),
-  }),
+  }) satisfies EveryField<ReceiveMessageInput>,
 });
 
-const SendMessageInput = builder.inputType("SendMessageInput", {
+const SendMessageInputRef = builder.inputRef<SendMessageInput>("SendMessageInput").implement({
   description: "An outbound reply by the calling agent.",
   fields: (t) => ({
     conversationId: t.id({ required: true, description: "The conversation (conv_…) to reply in." }),
     body: t.string({ required: true, description: BODY_DESCRIPTION }),
-  }),
+  }) satisfies EveryField<SendMessageInput>,
 });
 
 builder.mutationFields((t) => ({
@@ -61,7 +68,7 @@ builder.mutationFields((t) => ({
     authScopes: { agent: true },
     description:
       "Records an inbound message: messageCount and unreadCount +1, lastMessageAt and the preview set, the contact's lastContacted set. Idempotent on externalId.",
-    args: { input: t.arg({ type: ReceiveMessageInput, required: true, description: "The delivered message." }) },
+    args: { input: t.arg({ type: ReceiveMessageInputRef, required: true, description: "The delivered message." }) },
     resolve: (_root, { input }, ctx) => receiveMessage(writeDeps(ctx), ctx.viewer, input),
   }),
   sendMessage: t.field({
@@ -70,7 +77,7 @@ builder.mutationFields((t) => ({
     authScopes: { agent: true },
     description:
       "Sends a reply as the calling agent: messageCount +1, unreadCount unchanged. Sent with an API key (an integration, such as a bot), the reply has no sender.",
-    args: { input: t.arg({ type: SendMessageInput, required: true, description: "The reply." }) },
+    args: { input: t.arg({ type: SendMessageInputRef, required: true, description: "The reply." }) },
     resolve: (_root, { input }, ctx) => sendMessage(writeDeps(ctx), ctx.viewer, input),
   }),
 }));
