@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../src/db/client.js";
 import { CONVERSATION_CHANGED, type ConversationChanged } from "../src/realtime/events.js";
+import { freePort } from "./free-port.js";
 import { freshDatabase, onPostgres } from "./helpers.js";
 import { until } from "./live.js";
 import { query, runScript, startServerProcess, type ServerProcess } from "./server-process.js";
@@ -87,7 +88,9 @@ const onItsPgliteFolder = it.skipIf(onPostgres);
 
 describe("the real server process", () => {
   onItsPgliteFolder("starts, seeds, serves GraphiQL and queries, stops on SIGTERM, and keeps its data", async () => {
-    const port = 41000 + Math.floor(Math.random() * 2000);
+    // A port the system has just handed out as free, not one picked at random: a random one can be
+    // a port some client connection on the machine holds. The restart below reuses it.
+    const port = await freePort();
     const first = await start(port);
     expect(first.console()).toContain(`http://127.0.0.1:${port}/graphql`);
     expect(first.console()).toMatch(/pglite/);
