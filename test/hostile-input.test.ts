@@ -399,6 +399,27 @@ describe("values PostgreSQL cannot hold are the client's error, refused before S
     expect(error.extensions.field).toBe("input.metadata");
     expect(dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Deep enough", metadata: nested(16) } })).createContact.firstName).toBe("Deep enough");
   });
+
+  it("contact metadata larger than 16 KB as JSON, on create and update, changing nothing", async () => {
+    // {"notes":"…"} is 12 bytes around the text; "é" is 2 bytes of UTF-8.
+    const sized = (bytes: number) => ({ notes: "é".repeat((bytes - 12) / 2) });
+    expect(Buffer.byteLength(JSON.stringify(sized(16_384)))).toBe(16_384);
+    const created = dataOf(await t.gql(CREATE_CONTACT, { input: { firstName: "Sized", metadata: sized(16_384) } })).createContact;
+    const tooLarge = { id: created.id, input: { metadata: sized(16_386) } };
+    const error = await expectRefused(
+      () => post({ query: `mutation($id: ID!, $input: UpdateContactInput!) { updateContact(id: $id, input: $input) { id } }`, variables: tooLarge }),
+      { status: 200, code: "BAD_USER_INPUT", message: /metadata may hold at most 16,384 bytes as JSON; this is 16,386/ },
+    );
+    expect(error.extensions.field).toBe("input.metadata");
+    await expectRefused(() => post({ query: CREATE_CONTACT, variables: { input: { firstName: "Too large", metadata: sized(16_386) } } }), {
+      status: 200,
+      code: "BAD_USER_INPUT",
+      message: /at most 16,384 bytes/,
+    });
+    const stored = await t.db.prisma.contact.findUniqueOrThrow({ where: { id: created.id } });
+    expect(stored.metadata).toEqual(sized(16_384));
+    expect(await t.db.prisma.contact.count({ where: { firstName: "Too large" } })).toBe(0);
+  });
 });
 
 describe("strings that look like code are data", () => {

@@ -26,9 +26,13 @@ export interface CreateContactInput extends ContactFields {
 
 export const MAX_NAME_LENGTH = 100;
 
-
 /** How deep contact metadata may nest: deeper objects are not data a dashboard shows, and the JSON serializer recurses. */
 const MAX_METADATA_DEPTH = 32;
+/**
+ * How large contact metadata may be, as JSON: attributes, not documents. Every contact list that
+ * asks for it carries it per row (a page of 100 at the body limit would be 10 MB).
+ */
+export const MAX_METADATA_BYTES = 16_384;
 
 function metadata(value: Record<string, unknown> | null | undefined): Prisma.InputJsonObject | undefined {
   if (value === undefined) return undefined;
@@ -39,6 +43,10 @@ function metadata(value: Record<string, unknown> | null | undefined): Prisma.Inp
     if (!item || typeof item !== "object") continue;
     if (depth > MAX_METADATA_DEPTH) throw badInput("input.metadata", `metadata may nest at most ${MAX_METADATA_DEPTH} levels of objects and lists.`);
     for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  const bytes = value ? Buffer.byteLength(JSON.stringify(value)) : 0;
+  if (bytes > MAX_METADATA_BYTES) {
+    throw badInput("input.metadata", `metadata may hold at most ${MAX_METADATA_BYTES.toLocaleString("en-US")} bytes as JSON; this is ${bytes.toLocaleString("en-US")}.`);
   }
   return (value ?? {}) as Prisma.InputJsonObject;
 }

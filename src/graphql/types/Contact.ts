@@ -1,5 +1,5 @@
 import { type ContactFilter, contactFullName, listContacts } from "../../domain/contact-query.js";
-import { type ContactFields, type CreateContactInput, MAX_NAME_LENGTH, createContact, updateContact } from "../../domain/contacts.js";
+import { type ContactFields, type CreateContactInput, MAX_METADATA_BYTES, MAX_NAME_LENGTH, createContact, updateContact } from "../../domain/contacts.js";
 import { requireId } from "../../domain/ids.js";
 import { type EveryField, builder } from "../builder.js";
 import { writeDeps } from "../context.js";
@@ -68,6 +68,8 @@ builder.queryFields((t) => ({
   ),
 }));
 
+const METADATA_LIMIT = `${MAX_METADATA_BYTES / 1024} KB`;
+
 const CreateContactInputRef = builder.inputRef<CreateContactInput>("CreateContactInput").implement({
   description: "A new contact. Phone numbers are E.164 (+ and digits), emails must be valid addresses.",
   fields: (t) => ({
@@ -77,7 +79,7 @@ const CreateContactInputRef = builder.inputRef<CreateContactInput>("CreateContac
     phone: t.field({ type: "PhoneNumber", description: "Phone number in E.164 format, e.g. +351912345678." }),
     email: t.field({ type: "EmailAddress", description: "Email address." }),
     preferredChannel: t.field({ type: ChannelEnum, description: "The channel the contact prefers." }),
-    metadata: t.field({ type: "JSONObject", description: "Free-form attributes from your systems (default {})." }),
+    metadata: t.field({ type: "JSONObject", description: `Free-form attributes from your systems (default {}), at most ${METADATA_LIMIT} as JSON.` }),
     status: t.field({ type: ContactStatusEnum, description: "Default ACTIVE." }),
   }) satisfies EveryField<CreateContactInput>,
 });
@@ -91,7 +93,7 @@ const UpdateContactInputRef = builder.inputRef<ContactFields>("UpdateContactInpu
     phone: t.field({ type: "PhoneNumber", description: "Phone number in E.164 format." }),
     email: t.field({ type: "EmailAddress", description: "Email address." }),
     preferredChannel: t.field({ type: ChannelEnum, description: "The channel the contact prefers." }),
-    metadata: t.field({ type: "JSONObject", description: "Replaces the attributes; null resets them to {}." }),
+    metadata: t.field({ type: "JSONObject", description: `Replaces the attributes (at most ${METADATA_LIMIT} as JSON); null resets them to {}.` }),
     status: t.field({ type: ContactStatusEnum, description: "Active, inactive or deleted (may not be null)." }),
   }) satisfies EveryField<ContactFields>,
 });
