@@ -234,20 +234,20 @@ export async function countConversations(
 const FILTERS_PER_STATEMENT = 500;
 
 /**
- * Which of several filters each conversation matches now, for live feeds: the same conditions as
- * the list and the counts (conversationWhere), every filter a column of a statement, up to
- * FILTERS_PER_STATEMENT filters to a statement.
+ * Which of several conditions (conversationWhere's, so the same as the list's and the counts')
+ * each conversation matches now, for live feeds: every condition a column of a statement, up to
+ * FILTERS_PER_STATEMENT to a statement.
  */
 export async function conversationsMatching(
   db: PrismaClient,
   workspaceId: string,
   conversationIds: readonly string[],
-  filters: readonly ConversationFilter[],
+  conditions: readonly Prisma.Sql[],
 ): Promise<Map<string, boolean[]>> {
-  const matches = new Map(conversationIds.map((id) => [id, filters.map(() => false)]));
-  for (let first = 0; first < filters.length; first += FILTERS_PER_STATEMENT) {
-    const chunk = filters.slice(first, first + FILTERS_PER_STATEMENT);
-    const columns = chunk.map((filter, i) => Prisma.sql`(${conversationWhere(workspaceId, filter)}) AS ${Prisma.raw(`"f${i}"`)}`);
+  const matches = new Map(conversationIds.map((id) => [id, conditions.map(() => false)]));
+  for (let first = 0; first < conditions.length; first += FILTERS_PER_STATEMENT) {
+    const chunk = conditions.slice(first, first + FILTERS_PER_STATEMENT);
+    const columns = chunk.map((condition, i) => Prisma.sql`(${condition}) AS ${Prisma.raw(`"f${i}"`)}`);
     const rows = await db.$queryRaw<Record<string, unknown>[]>`
       SELECT t."id", ${Prisma.join(columns)} FROM "Conversation" t
       WHERE t."workspaceId" = ${workspaceId} AND t."id" = ANY(${textArray(conversationIds)})`;

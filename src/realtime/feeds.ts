@@ -4,9 +4,10 @@ import { LRUCache } from "lru-cache";
 import type { AgentCheck } from "../auth/agent-standing.js";
 import { unauthenticated } from "../auth/errors.js";
 import type { Database } from "../db/client.js";
-import { type ConversationFilter, conversationsMatching, countConversations } from "../domain/conversation-query.js";
+import { type ConversationFilter, conversationsMatching, conversationWhere, countConversations } from "../domain/conversation-query.js";
 import { DomainError } from "../domain/errors.js";
 import { changesSince, MOVES_UNREAD } from "../domain/missed-changes.js";
+import type { Prisma } from "../generated/prisma/client.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
 import type { Viewer } from "../auth/viewer.js";
 import { createLoaders, type Loaders } from "../graphql/loaders.js";
@@ -67,7 +68,9 @@ interface UnreadSubscriber extends Subscriber<UnreadCountChange> {
 
 interface EventSubscriber extends Subscriber<ConversationEventDelivery> {
   conversationId: string | null;
-  filter: ConversationFilter | null;
+  /** The filter's SQL condition, built once at subscribe time; null without a filter. */
+  condition: Prisma.Sql | null;
+  /** Equal filters share a key, and one column of the filter query. */
   filterKey: string | null;
 }
 
@@ -143,6 +146,7 @@ const subscribersOf = (feeds: WorkspaceFeeds): Subscriber<never>[] => [
  */
 export interface LiveFeeds {
   unreadCountChanged(viewer: Viewer, args: { conversationId: string | null; assignedToId: string | null }): AsyncIterable<UnreadCountChange>;
+  /** Throws BAD_USER_INPUT, before subscribing, for a filter the conversations query would refuse. */
   conversationEvents(viewer: Viewer, args: { conversationId: string | null; filter: ConversationFilter | null }): AsyncIterable<ConversationEventDelivery>;
   unreadTotals(viewer: Viewer, assignedToId: string | null): AsyncIterable<UnreadTotals>;
   stats(): FeedStats;
@@ -341,16 +345,16 @@ export function createLiveFeeds(deps: {
   async function deliverConversationEvents(workspaceId: string, feeds: WorkspaceFeeds, events: FeedEvent[], loaders: Loaders) {
     // Filters are evaluated by the same SQL as the conversations query, for every distinct filter
     // at once, on the conversations as they are after the change.
-    const filters = new Map<string, ConversationFilter>();
+    const conditions = new Map<string, Prisma.Sql>();
     for (const subscriber of feeds.events) {
-      if (subscriber.filterKey && subscriber.filter) filters.set(subscriber.filterKey, subscriber.filter);
+      if (subscriber.filterKey && subscriber.condition) conditions.set(subscriber.filterKey, subscriber.condition);
     }
-    const filterKeys = [...filters.keys()];
+    const filterKeys = [...conditions.keys()];
     let matches = new Map<string, boolean[]>();
     if (filterKeys.length) {
       const ids = [...new Set(events.map((e) => e.conversationId))];
       try {
-        matches = await conversationsMatching(db.prisma, workspaceId, ids, [...filters.values()]);
+        matches = await conversationsMatching(db.prisma, workspaceId, ids, [...conditions.values()]);
       } catch (err) {
         log.error({ err, workspaceId }, "conversation event filters could not be evaluated; their subscriptions are ended");
         for (const subscriber of feeds.events) if (subscriber.filterKey !== null) subscriber.stop(NOT_DELIVERED());
@@ -456,10 +460,12 @@ export function createLiveFeeds(deps: {
     },
     conversationEvents(viewer, { conversationId, filter }) {
       const filterKey = filter && Object.values(filter).some((v) => v != null) ? JSON.stringify(filter) : null;
+      // Built now, so a filter the conversations query would refuse is refused at subscribe time.
+      const condition = filterKey ? conversationWhere(viewer.workspaceId, filter) : null;
       return subscription<ConversationEventDelivery, EventSubscriber>(viewer, queueSize, joining(viewer.workspaceId, "events"), (base) => ({
         ...base,
         conversationId,
-        filter: filterKey ? filter : null,
+        condition,
         filterKey,
       }));
     },
