@@ -122,17 +122,15 @@ export function useOperationLimits(config: Config): Plugin {
   // In onExecute/onSubscribe, not validation: validation results are cached per document, and a
   // document's cost depends on its variables. graphql-ws runs these hooks too.
   // An operation under the limit with every list at its largest page is under it whatever its
-  // variables: counted once per document, not on every request (the dashboards' own operations).
-  const underAtLargest = new WeakMap<DocumentNode, Set<string | null | undefined>>();
+  // variables: that cost is counted once per document and operation, not on every request (the
+  // dashboards' own operations never need more); only the others are counted with their variables.
+  const costAtLargest = new WeakMap<DocumentNode, Map<string | null | undefined, number | null>>();
   const limitCost = ({ args, setResultAndStopExecution }: { args: ExecutionArgs; setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void }) => {
-    let under = underAtLargest.get(args.document);
-    if (!under) underAtLargest.set(args.document, (under = new Set()));
-    if (under.has(args.operationName)) return;
-    const largest = operationCost(args.schema, args.document, args.operationName, LARGEST_PAGES);
-    if (largest !== null && largest <= config.GRAPHQL_MAX_COST) {
-      under.add(args.operationName);
-      return;
-    }
+    let costs = costAtLargest.get(args.document);
+    if (!costs) costAtLargest.set(args.document, (costs = new Map()));
+    if (!costs.has(args.operationName)) costs.set(args.operationName, operationCost(args.schema, args.document, args.operationName, LARGEST_PAGES));
+    const largest = costs.get(args.operationName)!;
+    if (largest !== null && largest <= config.GRAPHQL_MAX_COST) return;
     const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues);
     if (cost === null || cost <= config.GRAPHQL_MAX_COST) return;
     setResultAndStopExecution({
