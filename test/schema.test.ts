@@ -27,4 +27,11 @@ describe("schema", () => {
     }
     expect(missing).toEqual([]);
   });
+
+  it("every Node type reads its id straight off the record, with no resolver (one promise per row otherwise)", () => {
+    const nodeTypes = Object.values(schema.getTypeMap()).filter((type) => isObjectType(type) && type.getInterfaces().some((i) => i.name === "Node"));
+    expect(nodeTypes.map((type) => type.name).sort()).toEqual(["Agent", "Contact", "Conversation", "ConversationActivity", "Message"]);
+    const resolved = nodeTypes.filter((type) => isObjectType(type) && type.getFields().id?.resolve !== undefined).map((type) => type.name);
+    expect(resolved).toEqual([]);
+  });
 });

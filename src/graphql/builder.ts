@@ -5,7 +5,6 @@ import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from "graphql";
 import { DateTimeResolver, EmailAddressResolver, JSONObjectResolver, JSONResolver, PhoneNumberResolver } from "graphql-scalars";
 import { DomainError } from "../domain/errors.js";
-import { idKind } from "../domain/ids.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../domain/paging.js";
 import type PrismaTypes from "../generated/pothos-types.js";
 import { getDatamodel } from "../generated/pothos-types.js";
@@ -58,9 +57,8 @@ export const builder = new SchemaBuilder<{
     // node and nodes are defined in types/Node.ts so they go through the workspace-scoped loaders.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
-    // Ids are already global (a type prefix and a random suffix): they are used as they are.
-    encodeGlobalID: (_typename, id) => String(id),
-    decodeGlobalID: (globalID) => ({ typename: idKind(globalID) ?? "", id: globalID }),
+    // No prismaNode: each Node type exposes its id as it is (already global: a type prefix and a
+    // random suffix), since relay's id fields resolve asynchronously, a promise per row.
     pageInfoTypeOptions: { description: "Where a page sits in its list, for Relay cursor paging." },
     nodeTypeOptions: { description: "A record with a globally unique id; `node(id:)` fetches any of them." },
     defaultConnectionTypeOptions: { description: "A page of records with cursors, following the Relay connection spec." },

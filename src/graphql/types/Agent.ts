@@ -1,11 +1,11 @@
 import { builder } from "../builder.js";
 import { AgentRoleEnum } from "./enums.js";
 
-export const AgentRef = builder.prismaNode("Agent", {
+export const AgentRef = builder.prismaObject("Agent", {
   description: "A member of the support team who handles conversations.",
-  id: { field: "id", description: "The agent's id (agt_…)." },
-  findUnique: (id) => ({ id }),
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.exposeID("id", { description: "The agent's id (agt_…)." }),
     name: t.exposeString("name", { description: "Display name." }),
     email: t.exposeString("email", { description: "Work email address." }),
     role: t.expose("role", { type: AgentRoleEnum, description: "What the agent may do." }),

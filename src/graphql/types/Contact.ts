@@ -5,11 +5,11 @@ import { type EveryField, builder } from "../builder.js";
 import { writeDeps } from "../context.js";
 import { ChannelEnum, ContactStatusEnum } from "./enums.js";
 
-export const ContactRef = builder.prismaNode("Contact", {
+export const ContactRef = builder.prismaObject("Contact", {
   description: "A customer the business talks to, on any channel.",
-  id: { field: "id", description: "The contact's id (cnt_…)." },
-  findUnique: (id) => ({ id }),
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.exposeID("id", { description: "The contact's id (cnt_…)." }),
     phone: t.exposeString("phone", { nullable: true, description: "Phone number in E.164 format." }),
     email: t.exposeString("email", { nullable: true, description: "Email address." }),
     firstName: t.exposeString("firstName", { description: "Given name." }),

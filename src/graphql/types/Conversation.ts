@@ -46,11 +46,11 @@ import {
 } from "./enums.js";
 import { MessageConnection, MessageRef } from "./Message.js";
 
-export const ConversationRef = builder.prismaNode("Conversation", {
+export const ConversationRef = builder.prismaObject("Conversation", {
   description: "A thread between the business and one contact on one channel.",
-  id: { field: "id", description: "The conversation's id (conv_…)." },
-  findUnique: (id) => ({ id }),
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.exposeID("id", { description: "The conversation's id (conv_…)." }),
     contactId: t.exposeID("contactId", { description: "The contact's id." }),
     contact: t.field({
       type: ContactRef,

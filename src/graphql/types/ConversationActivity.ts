@@ -2,11 +2,11 @@ import { builder } from "../builder.js";
 import { AgentRef } from "./Agent.js";
 import { ActivityTypeEnum } from "./enums.js";
 
-export const ConversationActivityRef = builder.prismaNode("ConversationActivity", {
+export const ConversationActivityRef = builder.prismaObject("ConversationActivity", {
   description: "One change to a conversation: who changed what, from what, to what, and when.",
-  id: { field: "id", description: "The activity's id (act_…)." },
-  findUnique: (id) => ({ id }),
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.exposeID("id", { description: "The activity's id (act_…)." }),
     conversationId: t.exposeID("conversationId", { description: "The conversation that changed." }),
     type: t.expose("type", { type: ActivityTypeEnum, description: "What kind of change." }),
     actor: t.field({

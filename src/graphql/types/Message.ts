@@ -11,11 +11,11 @@ import { writeDeps } from "../context.js";
 import { AgentRef } from "./Agent.js";
 import { MessageDirectionEnum } from "./enums.js";
 
-export const MessageRef = builder.prismaNode("Message", {
+export const MessageRef = builder.prismaObject("Message", {
   description: "One message in a conversation, inbound from the contact or outbound from an agent.",
-  id: { field: "id", description: "The message's id (msg_…)." },
-  findUnique: (id) => ({ id }),
+  interfaces: [builder.nodeInterfaceRef()],
   fields: (t) => ({
+    id: t.exposeID("id", { description: "The message's id (msg_…)." }),
     conversationId: t.exposeID("conversationId", { description: "The conversation it belongs to." }),
     direction: t.expose("direction", { type: MessageDirectionEnum, description: "Inbound or outbound." }),
     body: t.exposeString("body", { description: "The text, exactly as received or sent." }),
