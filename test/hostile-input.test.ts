@@ -209,6 +209,21 @@ describe("bodies beyond the limits", () => {
     await expectRefused(() => send({ body: stream, duplex: "half" } as RequestInit), { status: 413, code: "BAD_USER_INPUT", message: /Request body too large/ });
   });
 
+  it("serves a chunked body without content-length within the limit, put back together whole", async () => {
+    // 7-byte chunks: most of the two-byte characters are split between two of them.
+    const bytes = new TextEncoder().encode(JSON.stringify({ query: "{ viewer { id } }", variables: { pad: "é".repeat(20_000) } }));
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        controller.enqueue(bytes.slice(at, (at += 7)));
+      },
+    });
+    const answer = await send({ body: stream, duplex: "half" } as RequestInit);
+    expect(answer.status).toBe(200);
+    expect(answer.json.data.viewer.id).toMatch(/^agt_/);
+  });
+
   it("refuses huge variables (over the body limit), and a 50,000-character message body (over the field's own limit)", async () => {
     const id = await conversationId();
     const send_ = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`;
