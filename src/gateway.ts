@@ -69,7 +69,14 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
   const usesJwks = Boolean(config.JWT_JWKS_URL || config.JWT_JWKS_FILE);
   const jwtSecret = usesJwks ? null : (config.JWT_SECRET ?? (await developmentSecret(config.DATA_DIR)));
   const verifyToken = createTokenVerifier(config, jwtSecret ?? undefined);
-  const db = options.db ?? (await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: config.DATABASE_POOL_SIZE }));
+  const db =
+    options.db ??
+    (await openDatabase({
+      url: config.DATABASE_URL,
+      dataDir: config.DATA_DIR,
+      poolSize: config.DATABASE_POOL_SIZE,
+      statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    }));
   const ownsDb = !options.db;
   try {
     const { applied } = await migrate(db);

@@ -144,13 +144,19 @@ describe("optimistic concurrency", () => {
   });
 });
 
+/** The URL of this file's PostgreSQL database, for a gateway that opens its own pool on it. */
+async function testDatabaseUrl(): Promise<URL> {
+  const [{ name }] = await t.db.prisma.$queryRaw<{ name: string }[]>`SELECT current_database()::text AS name`;
+  const url = new URL(process.env.TEST_DATABASE_URL!);
+  url.pathname = `/${name}`;
+  return url;
+}
+
 describe.runIf(onPostgres)("connection pool", () => {
   // Each instance is told its size by DATABASE_POOL_SIZE: the server's connection limit is shared
   // by every instance, so it must be a bound, not a hint.
   async function peakConnections(poolSize: number): Promise<number> {
-    const [{ name }] = await t.db.prisma.$queryRaw<{ name: string }[]>`SELECT current_database()::text AS name`;
-    const url = new URL(process.env.TEST_DATABASE_URL!);
-    url.pathname = `/${name}`;
+    const url = await testDatabaseUrl();
     const applicationName = `pool_probe_${poolSize}`;
     url.searchParams.set("application_name", applicationName);
     const gateway = await createGateway(testConfig({ DATABASE_URL: url.toString(), DATABASE_POOL_SIZE: String(poolSize) }));
@@ -177,5 +183,44 @@ describe.runIf(onPostgres)("connection pool", () => {
     expect(await peakConnections(2)).toBe(2);
     // The same burst opens more when the pool allows it: the count above is the bound at work.
     expect(await peakConnections(8)).toBeGreaterThan(2);
+  });
+});
+
+describe.runIf(onPostgres)("statement timeout", () => {
+  const STATUS = `mutation($id: ID!) { updateConversationStatus(id: $id, status: ARCHIVED) { id status } }`;
+
+  it("DATABASE_STATEMENT_TIMEOUT_MS stops a statement that runs past it: INTERNAL_SERVER_ERROR saying so, nothing written, the pool still serves", async () => {
+    const gateway = await createGateway(testConfig({ DATABASE_URL: (await testDatabaseUrl()).toString(), DATABASE_STATEMENT_TIMEOUT_MS: "300" }));
+    const conv = await t.db.prisma.conversation.update({ where: { id: (await freshConversation()).id }, data: { status: "OPEN" } });
+    const send = async () => {
+      const response = await gateway.fetch("/graphql", {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${await t.token()}` },
+        body: JSON.stringify({ query: STATUS, variables: { id: conv.id } }),
+      });
+      return (await response.json()) as { data: { updateConversationStatus: { status: string } | null }; errors?: { message: string; extensions: { code: string } }[] };
+    };
+    try {
+      // Another session holds the row: the mutation's UPDATE waits for it past the timeout.
+      const held = await t.db.prisma.$transaction(
+        async (tx) => {
+          await tx.$queryRaw`SELECT id FROM "Conversation" WHERE id = ${conv.id} FOR UPDATE`;
+          return send();
+        },
+        { timeout: 10_000 },
+      );
+      expect(held.data.updateConversationStatus).toBeNull();
+      expect(held.errors?.map((e) => e.extensions.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
+      expect(held.errors?.[0].message).toMatch(/took too long and stopped; nothing this field was changing was kept/);
+      expect((await row(conv.id)).status).toBe(conv.status);
+      // The timeout is a statement's, not the connection's end: the same write now goes through.
+      expect((await send()).data.updateConversationStatus?.status).toBe("ARCHIVED");
+      // Sessions (migrations and their lock) are not bound by it, and leave the pool's setting as it was.
+      await gateway.db.withSession((session) => session.query("SELECT pg_sleep(0.5)"));
+      const settings = await Promise.all([1, 2, 3].map(() => gateway.db.prisma.$queryRaw<{ statement_timeout: string }[]>`SHOW statement_timeout`));
+      expect(settings.map(([setting]) => setting!.statement_timeout)).toEqual(["300ms", "300ms", "300ms"]);
+    } finally {
+      await gateway.close();
+    }
   });
 });

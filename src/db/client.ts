@@ -36,10 +36,25 @@ export interface DatabaseOptions {
   /** PGlite folder; "memory://" keeps it in memory. */
   dataDir?: string;
   poolSize?: number;
+  /**
+   * PostgreSQL: the server stops any statement that runs longer (0 or unset: never), so a slow one
+   * cannot hold a pool connection for good. `withSession` lifts it, for migrations and their lock.
+   */
+  statementTimeoutMs?: number;
+}
+
+// PostgreSQL's query_canceled, raised for statement_timeout, as Prisma's errors carry it: inside a
+// P2010 for a raw statement, as the cause of a DriverAdapterError for the others.
+const QUERY_CANCELED = "57014";
+
+/** Whether the database stopped a statement because it ran past `statementTimeoutMs`. */
+export function isStatementTimeout(error: unknown): boolean {
+  const e = error as { cause?: { code?: unknown }; meta?: { driverAdapterError?: { cause?: { code?: unknown } } } } | null;
+  return e?.cause?.code === QUERY_CANCELED || e?.meta?.driverAdapterError?.cause?.code === QUERY_CANCELED;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir ?? "./data");
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10, options.statementTimeoutMs ?? 0) : openPglite(options.dataDir ?? "./data");
 }
 
 /** The embedded database's folder is open in another process: opening it too would lose writes. */
@@ -117,8 +132,8 @@ export function redactedUrl(url: string): string {
   return location.toString();
 }
 
-async function openPostgres(url: string, poolSize: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize });
+async function openPostgres(url: string, poolSize: number, statementTimeoutMs: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
   const sql = new SqlObserver();
@@ -132,6 +147,8 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
     withSession: async (fn) => {
       const client = await pool.connect();
       try {
+        // A migration may wait for another instance's lock, or build an index, for longer than a request may take.
+        if (statementTimeoutMs) await client.query("SET statement_timeout = 0");
         return await fn({
           query: async <T>(text: string, params?: unknown[]) =>
             (await client.query(text, params)).rows as T[],
@@ -140,7 +157,9 @@ async function openPostgres(url: string, poolSize: number): Promise<Database> {
           },
         });
       } finally {
-        client.release();
+        // Back to the pool's own setting; a connection that cannot be reset is closed instead.
+        const broken = statementTimeoutMs ? await client.query("RESET statement_timeout").then(() => undefined, (error: Error) => error) : undefined;
+        client.release(broken);
       }
     },
     close: async () => {

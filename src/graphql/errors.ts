@@ -1,5 +1,6 @@
 import { GraphQLError, type ExecutionResult } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
+import { isStatementTimeout } from "../db/client.js";
 import type { Logger } from "../logger.js";
 
 // graphql-js and Yoga's own codes for a request that does not parse or validate (unknown field,
@@ -85,6 +86,10 @@ function variableField(message: string): string | undefined {
   return inner ? `${at}.${inner}` : at;
 }
 
+// Still the contract's INTERNAL_SERVER_ERROR, but a client can act on this one.
+const STATEMENT_TIMEOUT_MESSAGE =
+  "The database took too long and stopped; nothing this field was changing was kept. Ask for less (a narrower filter, a longer search term, no totalCount) or try again.";
+
 /** An error raised on purpose (by our code, graphql-js or a plugin): it keeps its message. */
 const isExpected = (error: unknown): error is GraphQLError =>
   error instanceof GraphQLError && (!error.originalError || error.originalError instanceof GraphQLError);
@@ -112,7 +117,8 @@ export function createMaskError(log: Logger, policy: ErrorPolicy) {
   return (error: unknown, message: string): GraphQLError => {
     if (isExpected(error)) return withContractCode(error, policy);
     logUnexpected(log, error);
-    return new GraphQLError(message, {
+    const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+    return new GraphQLError(isStatementTimeout(cause) ? STATEMENT_TIMEOUT_MESSAGE : message, {
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     });
