@@ -7,7 +7,7 @@ const tooLarge = () => createGraphQLError("Request body too large", { extensions
 
 /**
  * Refuses a request body over `limit` bytes with 413, in place of Yoga's `maxRequestBodySize`.
- * Yoga's pipes every body through a TransformStream and builds a new Request around it, about 6%
+ * Yoga's pipes every body through a TransformStream and builds a new Request around it, 7 to 9%
  * of an inbox page's CPU over HTTP (bench/README.md). A body with a Content-Length needs no
  * counting: Node's HTTP parser reads exactly that many bytes, and refuses a malformed one or a
  * request that also says chunked. Any other body is counted while it is read.
