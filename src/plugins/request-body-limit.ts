@@ -2,8 +2,10 @@ import { createGraphQLError, type Plugin } from "graphql-yoga";
 
 const CONTENT_LENGTH = /^\d+$/;
 
-// Yoga's own code and status (useContractErrorCodes turns the code into BAD_USER_INPUT).
-const tooLarge = () => createGraphQLError("Request body too large", { extensions: { code: "REQUEST_ENTITY_TOO_LARGE", http: { status: 413 } } });
+// Yoga's own code and status (useContractErrorCodes turns the code into BAD_USER_INPUT). The
+// connection closes after the answer: keeping it open would mean reading the rest of the body.
+const tooLarge = () =>
+  createGraphQLError("Request body too large", { extensions: { code: "REQUEST_ENTITY_TOO_LARGE", http: { status: 413, headers: { connection: "close" } } } });
 
 /**
  * Refuses a request body over `limit` bytes with 413, in place of Yoga's `maxRequestBodySize`.
