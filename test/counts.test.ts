@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { foldTally } from "../src/domain/conversation-tallies.js";
 import type { Prisma } from "../src/generated/prisma/client.js";
-import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
+import { createGateway } from "../src/gateway.js";
+import { dataOf, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
 
 // conversationCounts and labels are summed from tallies a trigger keeps in the write path. Every
 // figure here is checked against the conversations themselves, counted by Prisma.
@@ -172,20 +173,28 @@ describe("conversationCounts and labels from tallies kept in the write path", ()
 describe("a running gateway keeps its tallies small by itself", () => {
   let live: TestGateway;
   beforeAll(async () => {
-    live = await startTestGateway({ config: { TALLY_COMPACTION_INTERVAL_MS: "50" }, seed: { contacts: 10, conversations: 30 } });
+    live = await startTestGateway({ seed: { contacts: 10, conversations: 30 } });
   });
   afterAll(() => live?.close());
 
-  it("folds new deltas within a few passes and vacuums the tallies", async () => {
+  it("folds the deltas it finds within a few passes and vacuums the tallies", async () => {
     const { id } = await live.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: live.seed!.workspaceId } });
     for (let i = 0; i < 5; i++) {
       dataOf(await live.gql(`mutation($id: ID!) { updateConversationStatus(id: $id, status: ${i % 2 ? "OPEN" : "CLOSED"}) { id } }`, { id }));
     }
-    const keyCount = async () =>
-      (await live.db.prisma.conversationTally.groupBy({ by: ["status", "assignedToId", "priority", "channel", "hasUnread"], having: { conversations: { _sum: { not: 0 } } } })).length;
-    await expect.poll(async () => (await live.db.prisma.conversationTally.count()) - (await keyCount()), { timeout: 10_000 }).toBe(0);
-    const vacuumed = async () =>
-      (await live.db.prisma.$queryRaw<{ at: Date | null }[]>`SELECT last_vacuum AS at FROM pg_stat_user_tables WHERE relname = 'ConversationTally'`)[0]?.at ?? null;
-    await expect.poll(vacuumed, { timeout: 10_000 }).not.toBeNull();
+    // Folding starts after the writes: a delta committed while a pass runs may land below the
+    // pass's mark and wait for the hourly full pass (by design, see foldTalliesPeriodically),
+    // which a test cannot wait for.
+    const folding = await createGateway(testConfig({ TALLY_COMPACTION_INTERVAL_MS: "50" }), { db: live.db });
+    try {
+      const keyCount = async () =>
+        (await live.db.prisma.conversationTally.groupBy({ by: ["status", "assignedToId", "priority", "channel", "hasUnread"], having: { conversations: { _sum: { not: 0 } } } })).length;
+      await expect.poll(async () => (await live.db.prisma.conversationTally.count()) - (await keyCount()), { timeout: 10_000 }).toBe(0);
+      const vacuumed = async () =>
+        (await live.db.prisma.$queryRaw<{ at: Date | null }[]>`SELECT last_vacuum AS at FROM pg_stat_user_tables WHERE relname = 'ConversationTally'`)[0]?.at ?? null;
+      await expect.poll(vacuumed, { timeout: 10_000 }).not.toBeNull();
+    } finally {
+      await folding.close();
+    }
   });
 });
