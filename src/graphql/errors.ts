@@ -94,13 +94,16 @@ const STATEMENT_TIMEOUT_MESSAGE =
 const isExpected = (error: unknown): error is GraphQLError =>
   error instanceof GraphQLError && (!error.originalError || error.originalError instanceof GraphQLError);
 
+/** What went wrong below an error graphql-js wrapped around it. */
+const causeOf = (error: unknown): unknown => (error instanceof GraphQLError ? (error.originalError ?? error) : error);
+
 // Causes already logged, so an error seen both by useUnexpectedErrorLog and the mask is logged once.
 const logged = new WeakSet<object>();
 
 /** Logs an unexpected error once; expected errors are not logged. */
 export function logUnexpected(log: Logger, error: unknown): void {
   if (isExpected(error)) return;
-  const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  const cause = causeOf(error);
   if (typeof cause === "object" && cause !== null) {
     if (logged.has(cause)) return;
     logged.add(cause);
@@ -111,14 +114,14 @@ export function logUnexpected(log: Logger, error: unknown): void {
 /**
  * Yoga's error mask. Expected errors keep their message and get a contract code; anything else is
  * logged (unless useUnexpectedErrorLog already logged it with its request's id) and replaced by a
- * bare INTERNAL_SERVER_ERROR, so no stack, SQL or file path reaches a client.
+ * bare INTERNAL_SERVER_ERROR, so no stack, SQL or file path reaches a client; a statement the
+ * database stopped at its timeout says so.
  */
 export function createMaskError(log: Logger, policy: ErrorPolicy) {
   return (error: unknown, message: string): GraphQLError => {
     if (isExpected(error)) return withContractCode(error, policy);
     logUnexpected(log, error);
-    const cause = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    return new GraphQLError(isStatementTimeout(cause) ? STATEMENT_TIMEOUT_MESSAGE : message, {
+    return new GraphQLError(isStatementTimeout(causeOf(error)) ? STATEMENT_TIMEOUT_MESSAGE : message, {
       path: error instanceof GraphQLError ? error.path : undefined,
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     });
