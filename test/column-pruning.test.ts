@@ -84,4 +84,17 @@ describe("column pruning", () => {
     expect(fieldsOf("Contact").map((f) => f.name)).toEqual(expect.arrayContaining(["fullName", "firstName", "email", "metadata"]));
     expect(fieldsOf("Message").map((f) => f.name)).toEqual(expect.arrayContaining(["body", "conversation", "sender"]));
   });
+
+  it("an inbox page reads the columns its fields show and nothing else: every column costs the gateway per row", async () => {
+    const query = `{ conversations(first: 5) { edges { node { subject contact { fullName } assignedTo { name } } } } }`;
+    const { result, statements } = await t.db.sql.record(() => t.gql(query));
+    dataOf(result);
+    expect(statements).toHaveLength(1);
+    const selectList = /^\s*SELECT (.*?) FROM "Conversation" t\b/s.exec(statements[0]!.sql)![1]!;
+    // Each item is t."column" or an expression AS "name" (the cursor's sort key, the joined columns).
+    const columns = [...selectList.matchAll(/(?<=^|, )t\."(\w+)"(?=, |$)| AS "([^"]+)"(?=, |$)/g)].map((m) => m[1] ?? m[2]).sort();
+    expect(columns).toEqual(
+      ["assignedToId", "contactId", "id", "sortKey", "subject", "contact.firstName", "contact.fullName", "contact.id", "contact.lastName", "assignedTo.id", "assignedTo.name"].sort(),
+    );
+  });
 });

@@ -41,7 +41,7 @@ export const EDGE_NODE = ["edges", "node"] as const;
 
 /**
  * The columns of `model` that resolving the current field's selection reads (at `path` below
- * it, e.g. ["edges", "node"] for a connection), always with "id" and "workspaceId". Fragments
+ * it, e.g. ["edges", "node"] for a connection), always with "id". Fragments
  * count; directives do not (@skip/@include only make the read wider). Sorted, so equal
  * selections give equal lists. Reading 6 columns of 50 contacts instead of all 13 takes 40% of
  * the CPU (bench/README.md).
@@ -77,7 +77,7 @@ function once<T>(info: GraphQLResolveInfo, key: string, compute: () => T): T {
 }
 
 function selectedColumns(model: Model, info: GraphQLResolveInfo, path: readonly string[]): string[] {
-  const columns = new Set(["id", "workspaceId"]);
+  const columns = new Set(["id"]);
   const exists = new Set(COLUMNS[model]);
   for (const name of selectedNames(info, path)) {
     for (const column of columnsOfField(model, name)) if (exists.has(column)) columns.add(column);
