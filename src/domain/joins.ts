@@ -14,7 +14,7 @@ export interface Join {
   columns: readonly string[];
 }
 
-/** The records of one join, by id, as `splitJoins` takes them off the rows. */
+/** The records of one join, by id, as `joinedRecords` reads them off the rows. */
 export interface Joined {
   join: Join;
   records: Map<string, { id: string }>;
@@ -34,28 +34,24 @@ export function joinSql(joins: readonly Join[]): { columns: Prisma.Sql; from: Pr
   };
 }
 
-/** Takes the joined columns off the rows of a statement, as one record per id for each join. */
-export function splitJoins<R extends object>(rows: R[], joins: readonly Join[]): { rows: R[]; joined: Joined[] } {
-  if (!joins.length) return { rows, joined: [] };
-  const joined: Joined[] = joins.map((join) => ({ join, records: new Map() }));
-  const owner = new Map<string, { i: number; column: string }>(joins.flatMap((j, i) => j.columns.map((column) => [`${j.field}.${column}`, { i, column }])));
-  // Every row of a statement has the same columns: sort them out once, from the first row.
-  const keys = rows.length ? Object.keys(rows[0]) : [];
-  const targets = keys.map((key) => owner.get(key));
-  const own = rows.map((row) => {
-    const values = row as Record<string, unknown>;
-    const fields: Record<string, unknown> = {};
-    const records: Record<string, unknown>[] = joins.map(() => ({}));
-    keys.forEach((key, k) => {
-      const target = targets[k];
-      if (target) records[target.i][target.column] = values[key];
-      else fields[key] = values[key];
-    });
-    records.forEach((record, i) => {
-      // A LEFT JOIN that found nothing (no assignee) gives a null id.
-      if (typeof record.id === "string") joined[i].records.set(record.id, record as { id: string });
-    });
-    return fields as R;
+/**
+ * The records of each join, one per id, from the rows of a statement. The rows keep their joined
+ * columns ("contact.email", …): no GraphQL field reads such a name, and copying every row without
+ * them cost more than they weigh.
+ */
+export function joinedRecords(rows: readonly object[], joins: readonly Join[]): Joined[] {
+  return joins.map((join) => {
+    const keys = join.columns.map((column) => [column, `${join.field}.${column}`] as const);
+    const idKey = `${join.field}.id`;
+    const records = new Map<string, { id: string }>();
+    for (const row of rows as readonly Record<string, unknown>[]) {
+      const id = row[idKey];
+      // A LEFT JOIN that found nothing (no assignee) gives a null id; a record on several rows is taken once.
+      if (typeof id !== "string" || records.has(id)) continue;
+      const record: Record<string, unknown> = {};
+      for (const [column, key] of keys) record[column] = row[key];
+      records.set(id, record as { id: string });
+    }
+    return { join, records };
   });
-  return { rows: own, joined };
 }

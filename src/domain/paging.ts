@@ -1,7 +1,7 @@
 import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
 import { type IdKind, idKind } from "./ids.js";
-import { type Join, type Joined, joinSql, splitJoins } from "./joins.js";
+import { type Join, type Joined, joinedRecords, joinSql } from "./joins.js";
 
 /** Relay connection arguments as a client sends them. */
 export interface PageArgs {
@@ -212,12 +212,13 @@ function pageQuery(q: PageQuery): Prisma.Sql {
 }
 
 /**
- * Runs a page query and takes the joined records off its rows. An empty page (first: 0) still
+ * Runs a page query and reads the joined records off its rows. An empty page (first: 0) still
  * reads one row, which says whether there are more. `Row` is what a row holds besides its sort
  * key (with a partition, also its parentId).
  */
 export async function readPage<Row extends object>(db: PrismaClient, q: PageQuery): Promise<{ rows: KeyedRow<Row>[]; joined: Joined[] }> {
-  return splitJoins(await db.$queryRaw<KeyedRow<Row>[]>(pageQuery(q)), q.joins ?? []);
+  const rows = await db.$queryRaw<KeyedRow<Row>[]>(pageQuery(q));
+  return { rows, joined: joinedRecords(rows, q.joins ?? []) };
 }
 
 /** The rows of `table` (aliased `t`) that `where` matches: a list's totalCount. */

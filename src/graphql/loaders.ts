@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
 import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
-import { type Join, type Joined, joinSql, splitJoins } from "../domain/joins.js";
+import { type Join, type Joined, joinedRecords, joinSql } from "../domain/joins.js";
 import { columnList, textArray } from "../domain/paging.js";
 import { allColumns, columnsFor, joinsFor, type Model } from "./selection.js";
 
@@ -66,9 +66,8 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string, prefetc
       const join = joinSql(joins);
       const rows = await prisma.$queryRaw<T[]>`SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
         WHERE t."id" = ANY(${textArray(wanted)}) AND t."workspaceId" = ${workspaceId}`;
-      const split = splitJoins(rows, joins);
-      prime(split.joined);
-      const found = new Map(split.rows.map((row) => [row.id, row]));
+      prime(joinedRecords(rows, joins));
+      const found = new Map(rows.map((row) => [row.id, row]));
       for (const id of wanted.slice(ids.length)) loader.prime(id, found.get(id) ?? null);
       return ids.map((id) => found.get(id) ?? null);
     });
