@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, printSchema } from "graphql";
+import { isEnumType, isInputObjectType, isInterfaceType, isObjectType, isScalarType, printSchema } from "graphql";
 import { describe, expect, it } from "vitest";
 import { schema } from "../src/graphql/schema.js";
 
@@ -33,5 +33,12 @@ describe("schema", () => {
     expect(nodeTypes.map((type) => type.name).sort()).toEqual(["Agent", "Contact", "Conversation", "ConversationActivity", "Message"]);
     const resolved = nodeTypes.filter((type) => isObjectType(type) && type.getFields().id?.resolve !== undefined).map((type) => type.name);
     expect(resolved).toEqual([]);
+  });
+
+  it("DateTime leaves the resolver as its ISO string, not a Date for JSON.stringify to call toJSON on", () => {
+    const dateTime = schema.getType("DateTime");
+    if (!isScalarType(dateTime)) throw new Error("DateTime is not a scalar");
+    expect(dateTime.serialize(new Date("2026-12-06T19:30:00.123Z"))).toBe("2026-12-06T19:30:00.123Z");
+    expect(dateTime.serialize("2026-12-06T20:30:00.123+01:00")).toBe("2026-12-06T19:30:00.123Z");
   });
 });

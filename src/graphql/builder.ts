@@ -112,7 +112,9 @@ builder.globalConnectionField("totalCount", (t) =>
 
 /**
  * PostgreSQL has no year 0 and JavaScript dates reach years PostgreSQL cannot store: a date-time
- * outside years 1 to 9999 would fail in SQL, so it is refused as input.
+ * outside years 1 to 9999 would fail in SQL, so it is refused as input. Output is the ISO string
+ * graphql-scalars' Date would become anyway: JSON.stringify calling each Date's toJSON cost about
+ * 0.9 µs a date, 44 µs of an inbox page's 97.
  */
 function storableDateTime(scalar: GraphQLScalarType): GraphQLScalarType {
   const check = (date: unknown, nodes?: ValueNode) => {
@@ -122,6 +124,7 @@ function storableDateTime(scalar: GraphQLScalarType): GraphQLScalarType {
   };
   return new GraphQLScalarType({
     ...scalar.toConfig(),
+    serialize: (value) => (scalar.serialize(value) as Date).toISOString(),
     parseValue: (value) => check(scalar.parseValue(value)),
     parseLiteral: (ast, variables) => check(scalar.parseLiteral(ast, variables), ast),
   });
