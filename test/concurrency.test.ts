@@ -223,4 +223,34 @@ describe.runIf(onPostgres)("statement timeout", () => {
       await gateway.close();
     }
   });
+
+  it("in a bulk update, the conversation whose statement timed out says so; the others are updated", async () => {
+    const gateway = await createGateway(testConfig({ DATABASE_URL: (await testDatabaseUrl()).toString(), DATABASE_STATEMENT_TIMEOUT_MS: "300" }));
+    const open = async () => t.db.prisma.conversation.update({ where: { id: (await freshConversation()).id }, data: { status: "OPEN" } });
+    const held = await open();
+    const free = await open();
+    const BULK = `mutation($ids: [ID!]!) { bulkUpdateConversations(ids: $ids, status: ARCHIVED) { updated { id status } errors { id code message } } }`;
+    try {
+      const result = await t.db.prisma.$transaction(
+        async (tx) => {
+          await tx.$queryRaw`SELECT id FROM "Conversation" WHERE id = ${held.id} FOR UPDATE`;
+          const response = await gateway.fetch("/graphql", {
+            method: "POST",
+            headers: { "content-type": "application/json", authorization: `Bearer ${await t.token()}` },
+            body: JSON.stringify({ query: BULK, variables: { ids: [held.id, free.id] } }),
+          });
+          return (await response.json()) as {
+            data: { bulkUpdateConversations: { updated: { id: string; status: string }[]; errors: { id: string; code: string; message: string }[] } };
+          };
+        },
+        { timeout: 10_000 },
+      );
+      const { updated, errors } = result.data.bulkUpdateConversations;
+      expect(updated).toEqual([{ id: free.id, status: "ARCHIVED" }]);
+      expect(errors).toEqual([{ id: held.id, code: "INTERNAL_SERVER_ERROR", message: expect.stringMatching(/^The database took too long and stopped; nothing was changed on this conversation/) }]);
+      expect((await row(held.id)).status).toBe(held.status);
+    } finally {
+      await gateway.close();
+    }
+  });
 });

@@ -43,16 +43,6 @@ export interface DatabaseOptions {
   statementTimeoutMs?: number;
 }
 
-// PostgreSQL's query_canceled, raised for statement_timeout, as Prisma's errors carry it: inside a
-// P2010 for a raw statement, as the cause of a DriverAdapterError for the others.
-const QUERY_CANCELED = "57014";
-
-/** Whether the database stopped a statement because it ran past `statementTimeoutMs`. */
-export function isStatementTimeout(error: unknown): boolean {
-  const e = error as { cause?: { code?: unknown }; meta?: { driverAdapterError?: { cause?: { code?: unknown } } } } | null;
-  return e?.cause?.code === QUERY_CANCELED || e?.meta?.driverAdapterError?.cause?.code === QUERY_CANCELED;
-}
-
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   return options.url ? openPostgres(options.url, options.poolSize ?? 10, options.statementTimeoutMs ?? 0) : openPglite(options.dataDir ?? "./data");
 }

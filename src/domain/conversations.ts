@@ -1,7 +1,7 @@
 import { Prisma, type Conversation } from "../generated/prisma/client.js";
 import type { ActivityType, Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import type { Actor } from "../auth/viewer.js";
-import { DomainError, badInput, notFound } from "./errors.js";
+import { DomainError, STATEMENT_TIMED_OUT, badInput, isStatementTimeout, notFound } from "./errors.js";
 import { requireId } from "./ids.js";
 import { MAX_LABELS, normalizeLabelList, tooManyLabels } from "./labels.js";
 import { textArray } from "./paging.js";
@@ -388,7 +388,11 @@ export async function bulkUpdateConversations(deps: WriteDeps, actor: Actor, inp
       result.errors.push(
         error instanceof DomainError
           ? { id, code: error.code, message: error.message }
-          : { id, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error." },
+          : {
+              id,
+              code: "INTERNAL_SERVER_ERROR",
+              message: isStatementTimeout(error) ? `${STATEMENT_TIMED_OUT}; nothing was changed on this conversation. Try it again.` : "Unexpected error.",
+            },
       );
     }
   }

@@ -1,6 +1,6 @@
 import { GraphQLError, type ExecutionResult } from "graphql";
 import { isAsyncIterable, type Plugin } from "graphql-yoga";
-import { isStatementTimeout } from "../db/client.js";
+import { isStatementTimeout, STATEMENT_TIMED_OUT } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 
 // graphql-js and Yoga's own codes for a request that does not parse or validate (unknown field,
@@ -86,9 +86,7 @@ function variableField(message: string): string | undefined {
   return inner ? `${at}.${inner}` : at;
 }
 
-// Still the contract's INTERNAL_SERVER_ERROR, but a client can act on this one.
-const STATEMENT_TIMEOUT_MESSAGE =
-  "The database took too long and stopped; nothing this field was changing was kept. Ask for less (a narrower filter, a longer search term, no totalCount) or try again.";
+const STATEMENT_TIMEOUT_MESSAGE = `${STATEMENT_TIMED_OUT}; nothing this field was changing was kept. Ask for less (a narrower filter, a longer search term, no totalCount) or try again.`;
 
 /** An error raised on purpose (by our code, graphql-js or a plugin): it keeps its message. */
 const isExpected = (error: unknown): error is GraphQLError =>
