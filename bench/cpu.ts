@@ -1,73 +1,86 @@
-// `npm run bench:cpu -- [inbox|detail|sidebar] [--requests N] [--rounds R]`: the gateway's own CPU time per request,
-// in-process (yoga.fetch, no socket, no load generator competing for the cores), one at a time and
-// 10 at a time (including reading each response, as a client would). Steadier than wall-clock
-// latency on a shared machine: the tuning log's "in-process" figures (bench/README.md) come from here.
-import { readFileSync } from "node:fs";
+// `npm run bench:cpu -- [inbox|detail|sidebar] [--requests N] [--rounds R] [--against CHECKOUT]`:
+// the gateway's own CPU time per request, in-process (yoga.fetch, no socket, no load generator
+// competing for the cores), one at a time and 10 at a time (including reading each response, as a
+// client would). Steadier than wall-clock latency on a shared machine: the tuning log's
+// "in-process" figures (bench/README.md) come from here.
+//
+// With --against, this checkout and another (a `git worktree` of an earlier commit, say) each run
+// in a process of their own and take turns, round by round at 10 at a time: a machine whose speed
+// drifts over minutes then slows both alike, and the ratio per round compares them.
+import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
 import { parseArgs } from "node:util";
-import { signAgentToken } from "../src/auth/tokens.js";
-import { loadConfig } from "../src/config.js";
-import { createGateway, type Gateway } from "../src/gateway.js";
+import { OPERATIONS, openTarget } from "./cpu-target.js";
 import { median } from "./stats.js";
-import { BENCH_WORKSPACE_ID, benchAgentId } from "./workspace.js";
 
 const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
-  options: { requests: { type: "string", default: "1000" }, rounds: { type: "string", default: "1" } },
+  options: { requests: { type: "string", default: "1000" }, rounds: { type: "string", default: "1" }, against: { type: "string" } },
 });
-const operation = (name: string) => readFileSync(new URL(`./operations/${name}.graphql`, import.meta.url), "utf8");
-type Body = { query: string; variables: Record<string, unknown> };
-const BODIES: Record<string, (gateway: Gateway) => Promise<Body>> = {
-  inbox: async () => ({ query: operation("InboxPage"), variables: { first: 50, filter: { status: ["OPEN"] } } }),
-  detail: async (gateway) => {
-    const { id } = await gateway.db.prisma.conversation.findFirstOrThrow({
-      where: { workspaceId: BENCH_WORKSPACE_ID, messageCount: { gte: 30 } },
-      select: { id: true },
-    });
-    return { query: operation("ConversationDetail"), variables: { id } };
-  },
-  sidebar: async () => ({ query: operation("Sidebar"), variables: { filter: null } }),
-};
 const name = positionals[0] ?? "inbox";
-const chosen = BODIES[name];
-if (!chosen) throw new Error(`unknown operation ${name}: one of ${Object.keys(BODIES).join(", ")}`);
+if (!(OPERATIONS as readonly string[]).includes(name)) throw new Error(`unknown operation ${name}: one of ${OPERATIONS.join(", ")}`);
 const requests = Number(flags.requests);
 // This machine's CPU time per request drifts by 20% between identical runs: compare the medians of several rounds.
 const rounds = Number(flags.rounds);
+const here = path.resolve(import.meta.dirname, "..");
+const WARM_UP = 300;
+const ms = (value: number) => value.toFixed(2);
+const spread = (values: number[], unit = " ms/request") => `median ${ms(median(values)!)}${unit}, range ${ms(Math.min(...values))} to ${ms(Math.max(...values))} over ${values.length} rounds`;
 
-const secret = "bench-cpu-secret-bench-cpu-secret-0123";
-const config = loadConfig({ ...process.env, NODE_ENV: "production", JWT_SECRET: secret, SEED_DEMO_DATA: "never", LOG_LEVEL: "warn", RATE_LIMIT_MAX: "0" });
-const gateway = await createGateway(config);
-if ((await gateway.db.prisma.conversation.count({ where: { workspaceId: BENCH_WORKSPACE_ID } })) === 0) {
-  await gateway.close();
-  throw new Error(`no benchmark workspace in ${gateway.db.location}: run npm run bench:data first (same DATABASE_URL)`);
-}
-const token = signAgentToken(secret, { agentId: benchAgentId(1), workspaceId: BENCH_WORKSPACE_ID, role: "ADMIN" });
-const body = JSON.stringify(await chosen(gateway));
-const once = async () => {
-  const response = await gateway.fetch("/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
-  const result = (await response.json()) as { errors?: unknown };
-  if (result.errors) throw new Error(`${name}: ${JSON.stringify(result.errors)}`);
-};
+if (flags.against) await compare(flags.against);
+else await alone();
 
-try {
-  // Warm-up: compiled code, caches and connections, not measured.
-  for (let i = 0; i < 300; i++) await once();
-  for (const concurrency of [1, 10]) {
-    const cpuPerRequest: number[] = [];
-    for (let round = 1; round <= rounds; round++) {
-      const cpu = process.cpuUsage();
-      const started = performance.now();
-      for (let i = 0; i < requests; i += concurrency) await Promise.all(Array.from({ length: concurrency }, once));
-      const used = process.cpuUsage(cpu);
-      cpuPerRequest.push((used.user + used.system) / 1000 / requests);
-      const wall = ((performance.now() - started) / requests).toFixed(2);
-      console.log(`${name}  ${concurrency} at a time  CPU ${cpuPerRequest.at(-1)!.toFixed(2)} ms/request  wall ${wall} ms/request${rounds > 1 ? `  (round ${round})` : ""}`);
+async function alone() {
+  const target = await openTarget(here, name);
+  try {
+    // Warm-up: compiled code, caches and connections, not measured.
+    for (let i = 0; i < WARM_UP; i++) await target.once();
+    for (const concurrency of [1, 10]) {
+      const cpuPerRequest: number[] = [];
+      for (let round = 1; round <= rounds; round++) {
+        const { cpu, wall } = await target.measure(requests, concurrency);
+        cpuPerRequest.push(cpu);
+        console.log(`${name}  ${concurrency} at a time  CPU ${ms(cpu)} ms/request  wall ${ms(wall)} ms/request${rounds > 1 ? `  (round ${round})` : ""}`);
+      }
+      if (rounds > 1) console.log(`${name}  ${concurrency} at a time  CPU ${spread(cpuPerRequest)}`);
     }
-    if (rounds > 1) {
-      const range = `${Math.min(...cpuPerRequest).toFixed(2)} to ${Math.max(...cpuPerRequest).toFixed(2)}`;
-      console.log(`${name}  ${concurrency} at a time  CPU median ${median(cpuPerRequest)!.toFixed(2)} ms/request, range ${range} over ${rounds} rounds`);
-    }
+  } finally {
+    await target.close();
   }
-} finally {
-  await gateway.close();
+}
+
+async function compare(other: string) {
+  if (!process.env.DATABASE_URL) throw new Error("--against runs two gateways at once, and a PGlite folder opens in one process only: set DATABASE_URL to a PostgreSQL database");
+  const start = (root: string) =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const child = fork(path.join(here, "bench/cpu-target.ts"), [root, name, String(WARM_UP)], { execArgv: ["--import", "tsx"], cwd: root });
+      child.once("message", () => resolve(child));
+      child.on("exit", (code) => {
+        const error = new Error(`the gateway of ${root} stopped (exit ${code})`);
+        // Before it is ready, the start fails; later, a round would wait for it forever.
+        if (code) (children.length === 2 ? process.exit(1) : reject(error));
+      });
+    });
+  const ask = (child: ChildProcess) =>
+    new Promise<number>((resolve) => {
+      child.once("message", (figures: { cpu: number }) => resolve(figures.cpu));
+      child.send(requests);
+    });
+  const labels = ["this checkout", other];
+  const children: ChildProcess[] = [];
+  children.push(await start(here), await start(path.resolve(other)));
+  const cpu: number[][] = [[], []];
+  try {
+    for (let round = 1; round <= rounds; round++) {
+      // Each round goes first in turn, so neither always runs on a warmer or cooler machine.
+      for (const side of round % 2 ? [0, 1] : [1, 0]) cpu[side].push(await ask(children[side]));
+      console.log(`${name}  10 at a time  CPU ${labels[0]} ${ms(cpu[0].at(-1)!)}, ${labels[1]} ${ms(cpu[1].at(-1)!)} ms/request  (round ${round})`);
+    }
+    const ratios = cpu[0].map((mine, i) => mine / cpu[1][i]);
+    console.log(`${name}  10 at a time  CPU ${labels[0]} ${spread(cpu[0])}`);
+    console.log(`${name}  10 at a time  CPU ${labels[1]} ${spread(cpu[1])}`);
+    console.log(`${name}  10 at a time  ${labels[0]} / ${labels[1]} per round: ${spread(ratios, "")}`);
+  } finally {
+    for (const child of children) child.send(0);
+  }
 }

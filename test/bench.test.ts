@@ -173,6 +173,19 @@ describe("npm run bench", () => {
       expect(lines[2]).toMatch(/CPU median \d+\.\d\d ms\/request, range \d+\.\d\d to \d+\.\d\d over 2 rounds$/);
     }
   }, 240_000);
+
+  it.runIf(onPostgres)("bench:cpu --against takes turns with another checkout's gateway and prints each round, both medians and their ratio", async () => {
+    const { stdout } = await script("bench/cpu.ts", ["inbox", "--requests", "20", "--rounds", "2", "--against", "."]);
+    const lines = stdout.split("\n").filter((line) => line.startsWith("inbox  10 at a time  "));
+    expect(lines, stdout).toHaveLength(5);
+    expect(lines[1]).toMatch(/CPU this checkout \d+\.\d\d, \. \d+\.\d\d ms\/request {2}\(round 2\)$/);
+    expect(lines[3]).toMatch(/CPU \. median \d+\.\d\d ms\/request, range \d+\.\d\d to \d+\.\d\d over 2 rounds$/);
+    expect(lines[4]).toMatch(/this checkout \/ \. per round: median \d+\.\d\d, range \d+\.\d\d to \d+\.\d\d over 2 rounds$/);
+  }, 240_000);
+
+  it.skipIf(onPostgres)("bench:cpu --against on PGlite says it needs PostgreSQL", async () => {
+    await expect(script("bench/cpu.ts", ["inbox", "--requests", "20", "--against", "."])).rejects.toThrow(/set DATABASE_URL to a PostgreSQL database/);
+  });
 });
 
 describe("npm run bench:subscriptions", () => {
