@@ -23,7 +23,9 @@ const requests = Number(flags.requests);
 // This machine's CPU time per request drifts by 20% between identical runs: compare the medians of several rounds.
 const rounds = Number(flags.rounds);
 const here = path.resolve(import.meta.dirname, "..");
-const WARM_UP = 300;
+// Requests before measuring: the optimizing compiler is still at work after a few hundred, and a
+// comparison of two checkouts is worth less than that drift.
+const WARM_UP = flags.against ? 2000 : 300;
 const ms = (value: number) => value.toFixed(2);
 const spread = (values: number[], unit = " ms/request") => `median ${ms(median(values)!)}${unit}, range ${ms(Math.min(...values))} to ${ms(Math.max(...values))} over ${values.length} rounds`;
 
