@@ -70,12 +70,12 @@ if (process.argv[1] === import.meta.filename && process.send) {
   const [root, name, warmUp] = process.argv.slice(2);
   const target = await openTarget(root!, name!);
   for (let i = 0; i < Number(warmUp); i++) await target.once();
-  process.on("message", async (requests: number) => {
-    if (requests === 0) {
-      await target.close();
-      process.exit(0);
-    }
-    send(await target.measure(requests, 10));
-  });
+  const stop = async () => {
+    await target.close();
+    process.exit(0);
+  };
+  process.on("message", async (requests: number) => (requests === 0 ? stop() : send(await target.measure(requests, 10))));
+  // The benchmark stopped without telling: do not outlive it.
+  process.once("disconnect", stop);
   send("ready");
 }

@@ -8,6 +8,7 @@
 // in a process of their own and take turns, round by round at 10 at a time: a machine whose speed
 // drifts over minutes then slows both alike, and the ratio per round compares them.
 import { fork, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { OPERATIONS, openTarget } from "./cpu-target.js";
@@ -53,14 +54,22 @@ async function alone() {
 
 async function compare(other: string) {
   if (!process.env.DATABASE_URL) throw new Error("--against runs two gateways at once, and a PGlite folder opens in one process only: set DATABASE_URL to a PostgreSQL database");
+  if (!existsSync(path.join(other, "src/gateway.ts"))) throw new Error(`--against ${other}: no checkout of this repository there (no src/gateway.ts)`);
   const start = (root: string) =>
     new Promise<ChildProcess>((resolve, reject) => {
       const child = fork(path.join(here, "bench/cpu-target.ts"), [root, name, String(WARM_UP)], { execArgv: ["--import", "tsx"], cwd: root });
-      child.once("message", () => resolve(child));
+      let ready = false;
+      child.once("message", () => {
+        ready = true;
+        resolve(child);
+      });
       child.on("exit", (code) => {
-        const error = new Error(`the gateway of ${root} stopped (exit ${code})`);
-        // Before it is ready, the start fails; later, a round would wait for it forever.
-        if (code) (children.length === 2 ? process.exit(1) : reject(error));
+        if (!code) return;
+        const stopped = `the gateway of ${root} stopped (exit ${code})`;
+        if (!ready) return reject(new Error(stopped));
+        // A round would wait for its answer forever.
+        console.error(stopped);
+        process.exit(1);
       });
     });
   const ask = (child: ChildProcess) =>
@@ -69,8 +78,7 @@ async function compare(other: string) {
       child.send(requests);
     });
   const labels = ["this checkout", other];
-  const children: ChildProcess[] = [];
-  children.push(await start(here), await start(path.resolve(other)));
+  const children = [await start(here), await start(path.resolve(other))];
   const cpu: number[][] = [[], []];
   try {
     for (let round = 1; round <= rounds; round++) {

@@ -113,8 +113,8 @@ builder.globalConnectionField("totalCount", (t) =>
 /**
  * PostgreSQL has no year 0 and JavaScript dates reach years PostgreSQL cannot store: a date-time
  * outside years 1 to 9999 would fail in SQL, so it is refused as input. Output is the ISO string
- * graphql-scalars' Date would become anyway: JSON.stringify calling each Date's toJSON cost about
- * 0.9 µs a date, 44 µs of an inbox page's 97.
+ * graphql-scalars' Date would become anyway, made here: JSON.stringify reaching each Date's toJSON
+ * cost 0.9 to 1.6 µs a date, toISOString alone 0.4 to 0.8.
  */
 function storableDateTime(scalar: GraphQLScalarType): GraphQLScalarType {
   const check = (date: unknown, nodes?: ValueNode) => {
