@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Conversation } from "../src/generated/prisma/client.js";
-import { createGateway } from "../src/gateway.js";
-import { onPostgres, startTestGateway, testConfig, type TestGateway } from "./helpers.js";
+import { createGateway, type Gateway } from "../src/gateway.js";
+import { dataOf, onPostgres, startTestGateway, testConfig, type GraphQLResponse, type TestGateway } from "./helpers.js";
 
 // Many requests at once through the whole gateway; the database (row locks, atomic UPDATEs,
 // ON CONFLICT) must keep every figure exact however they interleave.
@@ -188,18 +188,23 @@ describe.runIf(onPostgres)("connection pool", () => {
 
 describe.runIf(onPostgres)("statement timeout", () => {
   const STATUS = `mutation($id: ID!) { updateConversationStatus(id: $id, status: ARCHIVED) { id status } }`;
+  /** A gateway on the test database whose statements stop after 300 ms. */
+  const timingOut = async () => createGateway(testConfig({ DATABASE_URL: (await testDatabaseUrl()).toString(), DATABASE_STATEMENT_TIMEOUT_MS: "300" }));
+  /** An operation sent to `gateway` as the test gateway's agent. */
+  const sendTo = async <T>(gateway: Gateway, query: string, variables: Record<string, unknown>) => {
+    const response = await gateway.fetch("/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${await t.token()}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, "status">) };
+  };
+  const fresh = async () => t.db.prisma.conversation.update({ where: { id: (await freshConversation()).id }, data: { status: "OPEN" } });
 
   it("DATABASE_STATEMENT_TIMEOUT_MS stops a statement that runs past it: INTERNAL_SERVER_ERROR saying so, nothing written, the pool still serves", async () => {
-    const gateway = await createGateway(testConfig({ DATABASE_URL: (await testDatabaseUrl()).toString(), DATABASE_STATEMENT_TIMEOUT_MS: "300" }));
-    const conv = await t.db.prisma.conversation.update({ where: { id: (await freshConversation()).id }, data: { status: "OPEN" } });
-    const send = async () => {
-      const response = await gateway.fetch("/graphql", {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${await t.token()}` },
-        body: JSON.stringify({ query: STATUS, variables: { id: conv.id } }),
-      });
-      return (await response.json()) as { data: { updateConversationStatus: { status: string } | null }; errors?: { message: string; extensions: { code: string } }[] };
-    };
+    const gateway = await timingOut();
+    const conv = await fresh();
+    const send = () => sendTo<{ updateConversationStatus: { status: string } | null }>(gateway, STATUS, { id: conv.id });
     try {
       // Another session holds the row: the mutation's UPDATE waits for it past the timeout.
       const held = await t.db.prisma.$transaction(
@@ -209,12 +214,12 @@ describe.runIf(onPostgres)("statement timeout", () => {
         },
         { timeout: 10_000 },
       );
-      expect(held.data.updateConversationStatus).toBeNull();
-      expect(held.errors?.map((e) => e.extensions.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
+      expect(held.data?.updateConversationStatus).toBeNull();
+      expect(held.errors?.map((e) => e.extensions?.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
       expect(held.errors?.[0].message).toMatch(/took too long and stopped; nothing this field was changing was kept/);
       expect((await row(conv.id)).status).toBe(conv.status);
       // The timeout is a statement's, not the connection's end: the same write now goes through.
-      expect((await send()).data.updateConversationStatus?.status).toBe("ARCHIVED");
+      expect((await send()).data?.updateConversationStatus?.status).toBe("ARCHIVED");
       // Sessions (migrations and their lock) are not bound by it, and leave the pool's setting as it was.
       await gateway.db.withSession((session) => session.query("SELECT pg_sleep(0.5)"));
       const settings = await Promise.all([1, 2, 3].map(() => gateway.db.prisma.$queryRaw<{ statement_timeout: string }[]>`SHOW statement_timeout`));
@@ -225,27 +230,20 @@ describe.runIf(onPostgres)("statement timeout", () => {
   });
 
   it("in a bulk update, the conversation whose statement timed out says so; the others are updated", async () => {
-    const gateway = await createGateway(testConfig({ DATABASE_URL: (await testDatabaseUrl()).toString(), DATABASE_STATEMENT_TIMEOUT_MS: "300" }));
-    const open = async () => t.db.prisma.conversation.update({ where: { id: (await freshConversation()).id }, data: { status: "OPEN" } });
-    const held = await open();
-    const free = await open();
+    const gateway = await timingOut();
+    const held = await fresh();
+    const free = await fresh();
     const BULK = `mutation($ids: [ID!]!) { bulkUpdateConversations(ids: $ids, status: ARCHIVED) { updated { id status } errors { id code message } } }`;
+    type Bulk = { bulkUpdateConversations: { updated: { id: string; status: string }[]; errors: { id: string; code: string; message: string }[] } };
     try {
       const result = await t.db.prisma.$transaction(
         async (tx) => {
           await tx.$queryRaw`SELECT id FROM "Conversation" WHERE id = ${held.id} FOR UPDATE`;
-          const response = await gateway.fetch("/graphql", {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${await t.token()}` },
-            body: JSON.stringify({ query: BULK, variables: { ids: [held.id, free.id] } }),
-          });
-          return (await response.json()) as {
-            data: { bulkUpdateConversations: { updated: { id: string; status: string }[]; errors: { id: string; code: string; message: string }[] } };
-          };
+          return sendTo<Bulk>(gateway, BULK, { ids: [held.id, free.id] });
         },
         { timeout: 10_000 },
       );
-      const { updated, errors } = result.data.bulkUpdateConversations;
+      const { updated, errors } = dataOf(result).bulkUpdateConversations;
       expect(updated).toEqual([{ id: free.id, status: "ARCHIVED" }]);
       expect(errors).toEqual([{ id: held.id, code: "INTERNAL_SERVER_ERROR", message: expect.stringMatching(/^The database took too long and stopped; nothing was changed on this conversation/) }]);
       expect((await row(held.id)).status).toBe(held.status);
