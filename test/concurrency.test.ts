@@ -200,20 +200,22 @@ describe.runIf(onPostgres)("statement timeout", () => {
     return { status: response.status, ...((await response.json()) as Omit<GraphQLResponse<T>, "status">) };
   };
   const fresh = async () => t.db.prisma.conversation.update({ where: { id: (await freshConversation()).id }, data: { status: "OPEN" } });
+  /** Runs `fn` while another session holds the conversation's row, so a write to it waits past the timeout. */
+  const holding = <T>(id: string, fn: () => Promise<T>) =>
+    t.db.prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM "Conversation" WHERE id = ${id} FOR UPDATE`;
+        return fn();
+      },
+      { timeout: 10_000 },
+    );
 
   it("DATABASE_STATEMENT_TIMEOUT_MS stops a statement that runs past it: INTERNAL_SERVER_ERROR saying so, nothing written, the pool still serves", async () => {
     const gateway = await timingOut();
     const conv = await fresh();
     const send = () => sendTo<{ updateConversationStatus: { status: string } | null }>(gateway, STATUS, { id: conv.id });
     try {
-      // Another session holds the row: the mutation's UPDATE waits for it past the timeout.
-      const held = await t.db.prisma.$transaction(
-        async (tx) => {
-          await tx.$queryRaw`SELECT id FROM "Conversation" WHERE id = ${conv.id} FOR UPDATE`;
-          return send();
-        },
-        { timeout: 10_000 },
-      );
+      const held = await holding(conv.id, send);
       expect(held.data?.updateConversationStatus).toBeNull();
       expect(held.errors?.map((e) => e.extensions?.code)).toEqual(["INTERNAL_SERVER_ERROR"]);
       expect(held.errors?.[0].message).toMatch(/took too long and stopped; nothing this field was changing was kept/);
@@ -236,13 +238,7 @@ describe.runIf(onPostgres)("statement timeout", () => {
     const BULK = `mutation($ids: [ID!]!) { bulkUpdateConversations(ids: $ids, status: ARCHIVED) { updated { id status } errors { id code message } } }`;
     type Bulk = { bulkUpdateConversations: { updated: { id: string; status: string }[]; errors: { id: string; code: string; message: string }[] } };
     try {
-      const result = await t.db.prisma.$transaction(
-        async (tx) => {
-          await tx.$queryRaw`SELECT id FROM "Conversation" WHERE id = ${held.id} FOR UPDATE`;
-          return sendTo<Bulk>(gateway, BULK, { ids: [held.id, free.id] });
-        },
-        { timeout: 10_000 },
-      );
+      const result = await holding(held.id, () => sendTo<Bulk>(gateway, BULK, { ids: [held.id, free.id] }));
       const { updated, errors } = dataOf(result).bulkUpdateConversations;
       expect(updated).toEqual([{ id: free.id, status: "ARCHIVED" }]);
       expect(errors).toEqual([{ id: held.id, code: "INTERNAL_SERVER_ERROR", message: expect.stringMatching(/^The database took too long and stopped; nothing was changed on this conversation/) }]);
