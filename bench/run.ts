@@ -191,10 +191,12 @@ interface Load {
 }
 
 /**
- * The load on a process the benchmark serves over HTTP (the gateway, the SQL endpoint).
- * cpuMsPerRequest: its CPU time per request, which other load on the machine disturbs less than latency.
+ * The load on what serves the requests: the gateway, the SQL endpoint, or the raw replay (this
+ * process, with no peak RSS of its own). cpuMsPerRequest: its CPU time per request, which other
+ * load on the machine disturbs less than latency. databaseCpuMsPerRequest: the database server's,
+ * over the same time; on 2 shared cores the two together bound the throughput.
  */
-type ProcessLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null };
+type ProcessLoad = Load & { peakRssMB: number | null; cpuMsPerRequest: number | null; databaseCpuMsPerRequest: number | null };
 
 /** `answered`: every response, when `latencies` leaves some out. */
 function summarize(latencies: number[], seconds: number, errors: number, answered = latencies.length): Load {
@@ -217,7 +219,7 @@ function summarize(latencies: number[], seconds: number, errors: number, answere
  * The raw-SQL yardstick: `concurrency` clients each replaying captured requests through a pg pool
  * of the gateway's size, for `seconds`.
  */
-async function rawLoad(pool: pg.Pool, replays: Replay[], concurrency: number, seconds: number): Promise<Load> {
+async function rawLoad(pool: pg.Pool, replays: Replay[], concurrency: number, seconds: number): Promise<ProcessLoad> {
   const latencies: number[] = [];
   let errors = 0;
   let next = 0;
@@ -235,9 +237,49 @@ async function rawLoad(pool: pg.Pool, replays: Replay[], concurrency: number, se
       }
     }
   };
+  const server = await serverCpu();
+  const cpu = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, client));
-  return summarize(latencies, (performance.now() - t0) / 1000, errors);
+  const used = process.cpuUsage(cpu);
+  const load = summarize(latencies, (performance.now() - t0) / 1000, errors);
+  return { ...load, peakRssMB: null, cpuMsPerRequest: perRequest((used.user + used.system) / 1000, load), databaseCpuMsPerRequest: await server.perRequest(load) };
+}
+
+/** CPU milliseconds per request answered, to 2 decimals; null without a figure or a request. */
+function perRequest(cpuMs: number | null, load: Load): number | null {
+  return cpuMs == null || !load.requests ? null : Math.round((cpuMs / load.requests) * 100) / 100;
+}
+
+/**
+ * Starts counting the database server's CPU: every process pg_stat_activity lists (its backends and
+ * background workers), read from /proc. `perRequest` is null where the server is not a process of
+ * this machine: PGlite runs inside the gateway, and a remote server's or a container's pids are
+ * not ours (a process must be named postgres to count). A process that exits meanwhile loses its
+ * share; the pools keep their connections for the whole load.
+ */
+async function serverCpu(): Promise<{ perRequest(load: Load): Promise<number | null> }> {
+  const before = await serverProcessesCpu();
+  return {
+    async perRequest(load) {
+      const after = await serverProcessesCpu();
+      if (!before || !after) return null;
+      let used = 0;
+      for (const [pid, ms] of after) used += ms - (before.get(pid) ?? 0);
+      return perRequest(used, load);
+    },
+  };
+}
+
+async function serverProcessesCpu(): Promise<Map<number, number> | null> {
+  if (!monitor) return null;
+  const { rows } = await monitor.query<{ pid: number }>("SELECT pid FROM pg_stat_activity");
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    const ms = await cpuTime(pid, "postgres");
+    if (ms != null) cpu.set(pid, ms);
+  }
+  return cpu.size ? cpu : null;
 }
 
 /** Peak RSS of a process since the last reset, in MB (Linux: VmHWM, reset through clear_refs). */
@@ -247,10 +289,11 @@ async function peakRss(pid: number | undefined): Promise<number | null> {
   const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
   return kb ? Math.round(Number(kb) / 1024) : null;
 }
-/** CPU time (user + system) a process has used so far, in ms; null where /proc is not there. */
-async function cpuTime(pid: number | undefined): Promise<number | null> {
+/** CPU time (user + system) a process has used so far, in ms; null where /proc is not there or the process is not `named`. */
+async function cpuTime(pid: number | undefined, named?: string): Promise<number | null> {
   if (!pid) return null;
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  if (named && !stat.startsWith(`${pid} (${named})`)) return null;
   // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return fields.length > 13 ? ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS : null;
@@ -316,11 +359,12 @@ async function httpLoad(target: HttpTarget, scenario: Scenario, connections: num
 /** One measurement of a process over HTTP: its load, and (when the benchmark started it) its CPU and peak RSS. */
 async function processLoad(target: HttpTarget, scenario: Scenario, connections: number): Promise<ProcessLoad> {
   await resetPeakRss(target.pid);
+  const server = await serverCpu();
   const cpuBefore = await cpuTime(target.pid);
   const load = await httpLoad(target, scenario, connections, durationS);
   const cpuAfter = await cpuTime(target.pid);
-  const cpuMsPerRequest = cpuBefore == null || cpuAfter == null || !load.requests ? null : Math.round(((cpuAfter - cpuBefore) / load.requests) * 100) / 100;
-  return { ...load, peakRssMB: await peakRss(target.pid), cpuMsPerRequest };
+  const cpuMsPerRequest = perRequest(cpuBefore == null || cpuAfter == null ? null : cpuAfter - cpuBefore, load);
+  return { ...load, peakRssMB: await peakRss(target.pid), cpuMsPerRequest, databaseCpuMsPerRequest: await server.perRequest(load) };
 }
 
 function maxOf(values: (number | null)[]): number | null {
@@ -335,12 +379,14 @@ function medianLoad(loads: Load[]): Load {
   return { rps: of("rps"), p50: of("p50"), p95: of("p95"), p99: of("p99"), mean: of("mean"), requests: sum("requests"), errors: sum("errors") };
 }
 
-/** medianLoad, with the highest peak RSS and the median CPU per request. */
+/** medianLoad, with the highest peak RSS and the median CPU figures per request. */
 function medianProcessLoad(loads: ProcessLoad[]): ProcessLoad {
+  const of = (key: "cpuMsPerRequest" | "databaseCpuMsPerRequest") => median(loads.flatMap((l) => (l[key] == null ? [] : [l[key]])));
   return {
     ...medianLoad(loads),
     peakRssMB: maxOf(loads.map((l) => l.peakRssMB)),
-    cpuMsPerRequest: median(loads.flatMap((l) => (l.cpuMsPerRequest == null ? [] : [l.cpuMsPerRequest]))),
+    cpuMsPerRequest: of("cpuMsPerRequest"),
+    databaseCpuMsPerRequest: of("databaseCpuMsPerRequest"),
   };
 }
 
@@ -436,6 +482,9 @@ async function prepare(database: Database) {
 
 const yardsticks = !flags["no-raw"] && config.DATABASE_URL ? scenarios.filter((s) => s.hasYardsticks) : [];
 const rawPool = yardsticks.length ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
+// Asks the server for its processes, to count their CPU (serverCpu).
+const monitor = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL }) : null;
+await monitor?.connect();
 const processes: ChildProcess[] = [];
 const root = new URL("..", import.meta.url);
 
@@ -500,7 +549,7 @@ const gateway: HttpTarget = {
 /** One round of a cell: the gateway, and the yardsticks where the scenario has them. */
 interface Round {
   gateway: ProcessLoad;
-  raw: Load | null;
+  raw: ProcessLoad | null;
   endpoint: ProcessLoad | null;
 }
 
@@ -511,7 +560,7 @@ interface Row {
   concurrency: number;
   statementsPerRequest: number;
   gateway: ProcessLoad;
-  raw: Load | null;
+  raw: ProcessLoad | null;
   /** The gateway's req/s over the raw SQL's: the median of the rounds' own ratios, so a drift between rounds does not skew it. */
   ratio: number | null;
   endpoint: ProcessLoad | null;
@@ -551,7 +600,7 @@ try {
         concurrency: c,
         statementsPerRequest: statements[scenario.name],
         gateway: medianProcessLoad(measured.map((m) => m.gateway)),
-        raw: measuresYardsticks ? medianLoad(measured.map((m) => m.raw!)) : null,
+        raw: measuresYardsticks ? medianProcessLoad(measured.map((m) => m.raw!)) : null,
         ratio: ratioTo((m) => m.raw),
         endpoint: measuresYardsticks ? medianProcessLoad(measured.map((m) => m.endpoint!)) : null,
         endpointRatio: ratioTo((m) => m.endpoint),
@@ -562,6 +611,7 @@ try {
 } finally {
   for (const started of processes) started.kill("SIGTERM");
   await rawPool?.end();
+  await monitor?.end();
   if (replaysDir) rmSync(replaysDir, { recursive: true, force: true });
 }
 
@@ -581,7 +631,7 @@ const out = flags.out ?? `bench/results/${report.date.slice(0, 10)}.json`;
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
 
-const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "CPU ms/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "endpoint req/s", "gw/endpoint", "errors"];
+const header = ["scenario", "c", "req/s", "p50 ms", "p95 ms", "p99 ms", "SQL/req", "CPU ms/req", "DB ms/req", "RSS MB", "raw req/s", "raw p99", "gw/raw", "endpoint req/s", "gw/endpoint", "errors"];
 const percent = (ratio: number | null) => (ratio == null ? "-" : `${Math.round(ratio * 100)}%`);
 const table = rows.map((r) => [
   r.title,
@@ -591,7 +641,7 @@ const table = rows.map((r) => [
   r.gateway.p95.toFixed(1),
   r.gateway.p99.toFixed(1),
   String(Math.round(r.statementsPerRequest * 10) / 10),
-  r.gateway.cpuMsPerRequest == null ? "-" : r.gateway.cpuMsPerRequest.toFixed(2),
+  ...[r.gateway.cpuMsPerRequest, r.gateway.databaseCpuMsPerRequest].map((ms) => (ms == null ? "-" : ms.toFixed(2))),
   r.gateway.peakRssMB == null ? "-" : String(r.gateway.peakRssMB),
   r.raw ? r.raw.rps.toFixed(0) : "-",
   r.raw ? r.raw.p99.toFixed(1) : "-",
@@ -610,6 +660,7 @@ for (const row of table) console.log(line(row));
 if (rows.some((r) => r.raw)) {
   console.log("\nraw: the same SQL through pg in the benchmark's process (no HTTP); endpoint: the same SQL served over HTTP by bench/sql-endpoint.ts");
 }
+console.log("CPU ms/req: the gateway process's; DB ms/req: the database server's meanwhile, where it runs on this machine (PGlite runs inside the gateway: -); the JSON has both for each yardstick");
 const scans = Object.entries(plans).map(([name, plan]) => `${name}: ${plan.find((l) => /Scan/.test(l))?.trim().replace(/\s+\(cost=.*$/, "") ?? plan[0]}`);
 console.log(`\nPlans (first scan of each read's main statement):\n  ${scans.join("\n  ")}`);
 console.log(`\nJSON: ${out}`);

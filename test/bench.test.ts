@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -134,7 +134,15 @@ describe("npm run bench", () => {
     const scenarios = ["inbox", "filtered", "detail", "counts", "writes"];
     const { stdout } = await script("bench/run.ts", ["--scenarios", scenarios.join(","), "--concurrency", "2", "--duration", "1", "--warmup", "1", "--out", out]);
     const report = JSON.parse(readFileSync(out, "utf8")) as {
-      results: { scenario: string; statementsPerRequest: number; gateway: { requests: number; errors: number; cpuMsPerRequest: number | null }; raw: { requests: number } | null; endpoint: { requests: number; errors: number } | null; ratio: number | null; endpointRatio: number | null }[];
+      results: {
+        scenario: string;
+        statementsPerRequest: number;
+        gateway: { requests: number; errors: number; cpuMsPerRequest: number | null; databaseCpuMsPerRequest: number | null };
+        raw: { requests: number; cpuMsPerRequest: number | null; databaseCpuMsPerRequest: number | null } | null;
+        endpoint: { requests: number; errors: number } | null;
+        ratio: number | null;
+        endpointRatio: number | null;
+      }[];
       plans: Record<string, string[]>;
     };
     await rm(path.dirname(out), { recursive: true, force: true });
@@ -145,6 +153,17 @@ describe("npm run bench", () => {
       expect(row.gateway.errors, row.scenario).toBe(0);
       expect(row.gateway.cpuMsPerRequest, row.scenario).toBeGreaterThan(0);
     }
+    // The database server's CPU is counted where it is a process of this machine, as in CI; PGlite
+    // runs inside the gateway.
+    const serverHere = await withDatabase(async (db) => {
+      if (db.kind === "pglite") return false;
+      const [{ pid }] = await db.prisma.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+      return readFile(`/proc/${pid}/stat`, "utf8").then((stat) => stat.startsWith(`${pid} (postgres)`), () => false);
+    });
+    for (const row of report.results) {
+      if (serverHere) expect(row.gateway.databaseCpuMsPerRequest, row.scenario).toBeGreaterThan(0);
+      else if (!onPostgres) expect(row.gateway.databaseCpuMsPerRequest, row.scenario).toBeNull();
+    }
     const of = (name: string) => report.results.find((r) => r.scenario === name)!;
     expect([of("inbox"), of("filtered"), of("detail"), of("counts")].map((r) => r.statementsPerRequest)).toEqual([1, 1, 2, 1]);
     expect(report.plans.inbox!.join("\n")).toContain("Index Scan using \"Conversation_inbox_status_idx\"");
@@ -153,6 +172,8 @@ describe("npm run bench", () => {
       const row = of(name);
       if (onPostgres) {
         expect(row.raw!.requests, name).toBeGreaterThan(0);
+        expect(row.raw!.cpuMsPerRequest, name).toBeGreaterThan(0);
+        if (serverHere) expect(row.raw!.databaseCpuMsPerRequest, name).toBeGreaterThan(0);
         expect(row.endpoint!.requests, name).toBeGreaterThan(0);
         expect(row.endpoint!.errors, name).toBe(0);
         expect(row.ratio, name).toBeGreaterThan(0);
