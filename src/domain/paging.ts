@@ -143,10 +143,7 @@ function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.Sql) {
     keyset: bounds.length ? Prisma.join(bounds, " AND ") : Prisma.sql`TRUE`,
     orderBy: Prisma.sql`${sort.expr} ${dir}, ${idColumn} ${dir}`,
     sortKey: Prisma.sql`CAST(${sort.expr} AS text)`,
-    // Written into the text (pageWindow bounds it to 1 to 101), not bound: with a bound LIMIT the
-    // generic plan of a prepared statement is costed for 10% of the rows, and PostgreSQL then plans
-    // the page again on every execution (db/prepared-statements.ts).
-    limit: Prisma.raw(`LIMIT ${window.limit + 1}`),
+    limit: Prisma.sql`LIMIT ${window.limit + 1}`,
   };
 }
 
