@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Prisma } from "../src/generated/prisma/client.js";
 import { conversationWhere, listConversations } from "../src/domain/conversation-query.js";
-import { contactMatches, containsPattern, searchable } from "../src/domain/contact-query.js";
+import { contactMatches, containsPattern, searchable, trigramSearchable } from "../src/domain/contact-query.js";
 import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
 import { sseInProcess, until } from "./live.js";
 
@@ -304,6 +304,20 @@ describe("query plans", () => {
       expect(explained).not.toMatch(/Seq Scan/);
       for (const index of indexes) expect(explained).toContain(`Bitmap Index Scan on "${index}"`);
     }
+  });
+
+  it("a search term the trigram indexes cannot serve tests each row's contact against a hashed set, not against an array element by element", async () => {
+    const query = `query($s: String) { conversations(first: 20, filter: { search: $s }) { edges { node { id } } } }`;
+    for (const term of ["x", "mü", "e.c", "müller", "refund"]) {
+      const { statements } = await t.db.sql.record(() => t.gql(query, { s: term }));
+      expect(statements).toHaveLength(1);
+      const explained = await plan(statements[0]);
+      // PostgreSQL 17 writes the array as `ANY ((InitPlan 1).col1)` and the set as `ANY ("contactId" = (hashed SubPlan 1).col1)`, 15 as `ANY ($0)` and `(hashed SubPlan 1)`.
+      const array = /"contactId" = ANY \(/;
+      expect(explained, term).toMatch(trigramSearchable(term) ? array : /hashed SubPlan/);
+      expect(explained, term).not.toMatch(trigramSearchable(term) ? /hashed SubPlan/ : array);
+    }
+    expect(["x", "mü", "e.c", "müller", "refund"].map(trigramSearchable)).toEqual([false, false, false, true, true]);
   });
 
   it("joining the contact and assignee keeps the inbox an index scan with no sort, the joins by primary key", async () => {

@@ -14,6 +14,15 @@ export function containsPattern(term: string): string {
 }
 
 /**
+ * Whether the trigram indexes can find a term's matches: pg_trgm reads a pattern by its runs of
+ * letters and digits, and from a term with no run of three ("x", "mü", "e.c") it gets nothing
+ * to look up, so its index scans return every row.
+ */
+export function trigramSearchable(term: string): boolean {
+  return /[\p{L}\p{N}]{3}/u.test(term);
+}
+
+/**
  * A contact's full name: as set, or its first and last name (the columns of graphql/selection.ts's
  * NEEDS for fullName). The same rule as SQL, for the contact aliased `alias`, follows.
  */

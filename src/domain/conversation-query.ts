@@ -1,12 +1,11 @@
 import { Prisma, type Conversation, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
-import { contactMatches, containsPattern, searchable } from "./contact-query.js";
+import { contactMatches, containsPattern, searchable, trigramSearchable } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
 import { badInput } from "./errors.js";
 import { requireId } from "./ids.js";
 import type { Join } from "./joins.js";
 import { type PageArgs, type SortKey, countRows, countsByParent, oneOf, pageWindow, readPage, rowsByParent, textArray, toConnection } from "./paging.js";
-import { characterCount } from "./text.js";
 
 /**
  * Which conversations a list, a count or a live feed covers. This module is the one place that
@@ -95,10 +94,16 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
   const term = f.search?.trim();
   if (term) {
     const p = containsPattern(term);
-    // The matching contacts as an array read once, not a subquery per conversation: every arm of
-    // the OR is then an index scan (trigram, trigram, contactId) and the scans are OR-ed as bitmaps.
-    parts.push(Prisma.sql`(${searchable(Prisma.sql`t."subject"`, p)} OR ${searchable(Prisma.sql`t."lastMessagePreview"`, p)}
-      OR t."contactId" = ANY(ARRAY(SELECT ct."id" FROM "Contact" ct WHERE ct."workspaceId" = ${workspaceId} AND ${contactMatches("ct", p)})))`);
+    const matchingContacts = Prisma.sql`SELECT ct."id" FROM "Contact" ct WHERE ct."workspaceId" = ${workspaceId} AND ${contactMatches("ct", p)}`;
+    // A term the trigram indexes can look up: the matching contacts as an array read once, so every
+    // arm of the OR is an index scan (trigram, trigram, contactId) and the scans are OR-ed as bitmaps.
+    // Any other term: the trigram scans would return every row, each then compared with that array
+    // one element at a time (13 s for "x", which every contact's email holds; bench/README.md, lever
+    // 31). A hashed set of the contacts costs each row one probe.
+    const ofMatchingContact = trigramSearchable(term)
+      ? Prisma.sql`t."contactId" = ANY(ARRAY(${matchingContacts}))`
+      : Prisma.sql`t."contactId" IN (${matchingContacts})`;
+    parts.push(Prisma.sql`(${searchable(Prisma.sql`t."subject"`, p)} OR ${searchable(Prisma.sql`t."lastMessagePreview"`, p)} OR ${ofMatchingContact})`);
   }
   return Prisma.join(parts, " AND ");
 }
@@ -124,15 +129,15 @@ export interface ConversationListArgs extends PageArgs {
 type Columns = readonly string[] | undefined;
 
 /**
- * The page's order when a search of three characters or more (what a trigram index can serve)
- * narrows it. Walking the order's index and testing each row for the term is quick when matches
- * are common but reads the whole workspace when they are rare (262 ms at 100,000 conversations for
- * a term nothing matches), and the planner cannot tell the two apart from a substring. Written so
+ * The page's order when a search the trigram indexes can serve (trigramSearchable) narrows it.
+ * Walking the order's index and testing each row for the term is quick when matches are common
+ * but reads the whole workspace when they are rare (262 ms at 100,000 conversations for a term
+ * nothing matches), and the planner cannot tell the two apart from a substring. Written so
  * that no index delivers it (`+ 0`), the order has the planner read the matches through the
  * trigram indexes and sort them. The values are the same, so cursors are too.
  */
 function searchedOrder(sort: SortKey, filter: ConversationFilter | null | undefined): SortKey {
-  if (characterCount(filter?.search?.trim() ?? "") < 3) return sort;
+  if (!trigramSearchable(filter?.search?.trim() ?? "")) return sort;
   return { ...sort, expr: sort.type === "integer" ? Prisma.sql`(${sort.expr} + 0)` : Prisma.sql`(${sort.expr} + interval '0 seconds')` };
 }
 
