@@ -98,8 +98,8 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
     // A term the trigram indexes can look up: the matching contacts as an array read once, so every
     // arm of the OR is an index scan (trigram, trigram, contactId) and the scans are OR-ed as bitmaps.
     // Any other term: the trigram scans would return every row, each then compared with that array
-    // one element at a time (13 s for "x", which every contact's email holds; bench/README.md, lever
-    // 31). A hashed set of the contacts costs each row one probe.
+    // one element at a time (13 s for "x", which every email of the benchmark's contacts holds;
+    // bench/README.md, lever 31). A hashed set of the contacts costs each row one probe.
     const ofMatchingContact = trigramSearchable(term)
       ? Prisma.sql`t."contactId" = ANY(ARRAY(${matchingContacts}))`
       : Prisma.sql`t."contactId" IN (${matchingContacts})`;
