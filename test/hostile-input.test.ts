@@ -352,6 +352,25 @@ describe("bodies beyond the limits", () => {
   });
 });
 
+describe("search terms", () => {
+  it("refuses one longer than 200 characters in every list and count that takes one, naming filter.search; 200 characters are searched", async () => {
+    const query = `query($c: ConversationFilter, $k: ContactFilter) {
+      conversations(filter: $c) { totalCount } conversationCounts(filter: $c) { total } contacts(filter: $k) { totalCount } }`;
+    const long = "é".repeat(201);
+    for (const variables of [{ c: { search: long } }, { k: { search: ` ${long} ` } }]) {
+      const answer = await post({ query, variables });
+      expect(answer.json.data, answer.text.slice(0, 500)).toBeNull();
+      for (const error of answer.json.errors) {
+        expect(error.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "filter.search" });
+        expect(error.message).toBe("search is at most 200 characters.");
+      }
+    }
+    // Trimmed first, counted in characters: 200 of them, padded, is a search that finds nothing.
+    const longest = dataOf(await t.gql(query, { c: { search: ` ${"é".repeat(200)} ` }, k: { search: "é".repeat(200) } }));
+    expect(longest).toEqual({ conversations: { totalCount: 0 }, conversationCounts: { total: 0 }, contacts: { totalCount: 0 } });
+  });
+});
+
 describe("variables that cannot be coerced", () => {
   it("name the field at fault, down to a missing input field, and are a 400 for application/graphql-response+json (200 for application/json)", async () => {
     const cases: [string, Record<string, unknown>, string][] = [

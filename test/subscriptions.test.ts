@@ -353,6 +353,8 @@ describe("conversationEvents", () => {
   it("rejects a bad filter or id with BAD_USER_INPUT", async () => {
     const badLabel = overWs<Event>(ws, EVENTS, { f: { labels: ["no/slashes"] } });
     await expect(badLabel.next()).rejects.toThrow(/BAD_USER_INPUT/);
+    const longSearch = overWs<Event>(ws, EVENTS, { f: { search: "x".repeat(201) } });
+    await expect(longSearch.next()).rejects.toThrow(/search is at most 200 characters.*BAD_USER_INPUT/s);
     const badId = overSse<Totals>(url, admin, TOTALS, { a: "conv_000000000000" });
     await expect(badId.next()).rejects.toThrow(/BAD_USER_INPUT/);
     badId.dispose();

@@ -1,11 +1,25 @@
 import { Prisma, type Contact, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ContactStatus } from "../generated/prisma/enums.js";
 import { type PageArgs, countRows, NEWEST_FIRST, oneOf, pageWindow, readPage, toConnection } from "./paging.js";
+import { optionalText } from "./text.js";
+import { MAX_SUBJECT_LENGTH } from "./conversations.js";
 
 export interface ContactFilter {
   search?: string | null;
   status?: ContactStatus[] | null;
   preferredChannel?: Channel[] | null;
+}
+
+/**
+ * The longest search term: as long as the longest subject. Past about that, every character
+ * costs: at 100,000 conversations the planner turns from the trigram indexes to reading every row
+ * (0.4 s at 254 characters, 7 s at 3,000; bench/README.md, lever 32).
+ */
+export const MAX_SEARCH_LENGTH = MAX_SUBJECT_LENGTH;
+
+/** A filter's search term: trimmed, null when blank, BAD_USER_INPUT when longer than MAX_SEARCH_LENGTH. */
+export function searchTerm(search: string | null | undefined): string | null {
+  return optionalText(search ?? null, "filter.search", MAX_SEARCH_LENGTH);
 }
 
 /** `%term%` for ILIKE, with the pattern characters of the term taken literally. */
@@ -55,7 +69,7 @@ function contactWhere(workspaceId: string, filter: ContactFilter | null | undefi
   const parts = [Prisma.sql`t."workspaceId" = ${workspaceId}`];
   if (filter?.status) parts.push(oneOf(Prisma.sql`t."status"`, filter.status, "ContactStatus"));
   if (filter?.preferredChannel) parts.push(oneOf(Prisma.sql`t."preferredChannel"`, filter.preferredChannel, "Channel"));
-  const term = filter?.search?.trim();
+  const term = searchTerm(filter?.search);
   if (term) parts.push(contactMatches("t", containsPattern(term)));
   return Prisma.join(parts, " AND ");
 }

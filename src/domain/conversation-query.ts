@@ -1,6 +1,6 @@
 import { Prisma, type Conversation, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
-import { contactMatches, containsPattern, searchable, trigramSearchable } from "./contact-query.js";
+import { contactMatches, containsPattern, searchTerm, searchable, trigramSearchable } from "./contact-query.js";
 import { normalizeLabelList } from "./labels.js";
 import { badInput } from "./errors.js";
 import { requireId } from "./ids.js";
@@ -91,7 +91,7 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
   if (f.contactId != null) parts.push(Prisma.sql`t."contactId" = ${requireId(f.contactId, "contact", "filter.contactId")}`);
   if (f.hasUnread != null) parts.push(f.hasUnread ? Prisma.sql`t."unreadCount" > 0` : Prisma.sql`t."unreadCount" = 0`);
   if (f.updatedAfter != null) parts.push(Prisma.sql`t."updatedAt" > ${f.updatedAfter}`);
-  const term = f.search?.trim();
+  const term = searchTerm(f.search);
   if (term) {
     const p = containsPattern(term);
     const matchingContacts = Prisma.sql`SELECT ct."id" FROM "Contact" ct WHERE ct."workspaceId" = ${workspaceId} AND ${contactMatches("ct", p)}`;

@@ -1,4 +1,4 @@
-import { type ContactFilter, contactFullName, listContacts } from "../../domain/contact-query.js";
+import { type ContactFilter, MAX_SEARCH_LENGTH, contactFullName, listContacts } from "../../domain/contact-query.js";
 import { type ContactFields, type CreateContactInput, MAX_METADATA_BYTES, MAX_NAME_LENGTH, createContact, updateContact } from "../../domain/contacts.js";
 import { requireId } from "../../domain/ids.js";
 import { type EveryField, builder } from "../builder.js";
@@ -38,7 +38,7 @@ export const ContactRef = builder.prismaObject("Contact", {
 const ContactFilterInput = builder.inputRef<ContactFilter>("ContactFilter").implement({
   description: "Narrows a contact list; fields combine with AND.",
   fields: (t) => ({
-    search: t.string({ description: "Matches name, email or phone (a substring, whatever its case and accents)." }),
+    search: t.string({ description: `Matches name, email or phone (a substring, whatever its case and accents); at most ${MAX_SEARCH_LENGTH} characters.` }),
     status: t.field({ type: [ContactStatusEnum], description: "Any of these statuses; an empty list matches none." }),
     preferredChannel: t.field({ type: [ChannelEnum], description: "Any of these preferred channels; an empty list matches none." }),
   }) satisfies EveryField<ContactFilter>,

@@ -25,6 +25,7 @@ import {
   updateConversationPriority,
   updateConversationStatus,
 } from "../../domain/conversations.js";
+import { MAX_SEARCH_LENGTH } from "../../domain/contact-query.js";
 import { badInput } from "../../domain/errors.js";
 import { MAX_LABEL_LENGTH, MAX_LABELS } from "../../domain/labels.js";
 import { PREVIEW_LENGTH } from "../../domain/messages.js";
@@ -143,7 +144,7 @@ export const ConversationFilterInput = builder.inputRef<ConversationFilter>("Con
     contactId: t.id({ description: "With this contact." }),
     hasUnread: t.boolean({ description: "true: has unread messages; false: has none." }),
     search: t.string({
-      description: "A substring of the subject, last message preview, or contact name, email or phone, whatever its case and accents.",
+      description: `A substring of the subject, last message preview, or contact name, email or phone, whatever its case and accents; at most ${MAX_SEARCH_LENGTH} characters.`,
     }),
     updatedAfter: t.field({ type: "DateTime", description: "Changed after this instant." }),
   }) satisfies EveryField<ConversationFilter>,
