@@ -13,7 +13,7 @@ export interface ContactFilter {
 /**
  * The longest search term: as long as the longest subject. Past about that, every character
  * costs: at 100,000 conversations the planner turns from the trigram indexes to reading every row
- * (0.4 s at 254 characters, 7 s at 3,000; bench/README.md, lever 32).
+ * (0.2 s at 254 characters, 4.4 s at 3,000; bench/README.md, lever 32).
  */
 export const MAX_SEARCH_LENGTH = MAX_SUBJECT_LENGTH;
 
