@@ -10,6 +10,7 @@ import pg from "pg";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
+import { prepareStatements } from "../src/db/prepared-statements.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { createGateway } from "../src/gateway.js";
 import { replayRequest, type Replay } from "./replay.js";
@@ -36,7 +37,7 @@ const HELP = `usage: npm run bench -- [options]
   --log-level warn      LOG_LEVEL of the started gateway (default warn)
   --out FILE            JSON results (default bench/results/<date>.json)
   --quick               --concurrency 10 --duration 3 --warmup 1 (under 2 minutes)
-Environment: DATABASE_URL (PostgreSQL; else DATA_DIR for PGlite), DATABASE_POOL_SIZE.`;
+Environment: DATABASE_URL (PostgreSQL; else DATA_DIR for PGlite), DATABASE_POOL_SIZE, DATABASE_STATEMENT_CACHE_SIZE.`;
 
 const { values: flags } = parseArgs({
   options: {
@@ -482,6 +483,8 @@ async function prepare(database: Database) {
 
 const yardsticks = !flags["no-raw"] && config.DATABASE_URL ? scenarios.filter((s) => s.hasYardsticks) : [];
 const rawPool = yardsticks.length ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
+// The yardsticks run the statements as the gateway's driver does: prepared, as many of them.
+if (rawPool) prepareStatements(rawPool, config.DATABASE_STATEMENT_CACHE_SIZE);
 // Asks the server for its processes, to count their CPU (serverCpu).
 const monitor = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL }) : null;
 await monitor?.connect();
@@ -492,7 +495,7 @@ const root = new URL("..", import.meta.url);
 function start(args: string[], env: Record<string, string>, ipc = false): ChildProcess {
   const started = spawn(process.execPath, ["--import", "tsx", ...args], {
     cwd: root,
-    env: { ...process.env, DATABASE_POOL_SIZE: String(poolSize), ...env },
+    env: { ...process.env, DATABASE_POOL_SIZE: String(poolSize), DATABASE_STATEMENT_CACHE_SIZE: String(config.DATABASE_STATEMENT_CACHE_SIZE), ...env },
     stdio: ["ignore", "ignore", "inherit", ...(ipc ? ["ipc" as const] : [])],
   });
   processes.push(started);

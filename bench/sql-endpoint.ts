@@ -3,17 +3,21 @@
 // run bench` starts it as its own process, like the gateway, and loads it with the same autocannon
 // at the same concurrency, so the two differ only in what stands between HTTP and the SQL.
 //
-// Usage: tsx bench/sql-endpoint.ts <replays.json> (env DATABASE_URL, DATABASE_POOL_SIZE, PORT).
+// Usage: tsx bench/sql-endpoint.ts <replays.json> (env DATABASE_URL, DATABASE_POOL_SIZE,
+// DATABASE_STATEMENT_CACHE_SIZE, PORT).
 // POST {"scenario": "inbox", "sample": 3} → the sample's rows, one array per statement.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import pg from "pg";
+import { DEFAULT_STATEMENT_CACHE_SIZE, prepareStatements } from "../src/db/prepared-statements.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { replayRequest, type Replay } from "./replay.js";
 
 const replays = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Record<string, Replay[]>;
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) });
-const run = (s: StatementRecord) => pool.query(s.sql, s.args as unknown[]);
+// Prepared as the gateway's driver prepares them.
+prepareStatements(pool, Number(process.env.DATABASE_STATEMENT_CACHE_SIZE ?? DEFAULT_STATEMENT_CACHE_SIZE));
+const run = (s: StatementRecord) => pool.query({ text: s.sql, values: s.args as unknown[] });
 
 const server = createServer((request, response) => {
   const chunks: Buffer[] = [];

@@ -76,6 +76,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
       dataDir: config.DATA_DIR,
       poolSize: config.DATABASE_POOL_SIZE,
       statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+      statementCacheSize: config.DATABASE_STATEMENT_CACHE_SIZE,
     }));
   const ownsDb = !options.db;
   try {

@@ -23,6 +23,7 @@ describe("config", () => {
       "http://localhost:5173",
     ]);
     expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.DATABASE_STATEMENT_CACHE_SIZE).toBe(100);
   });
 
   it.each([
@@ -41,6 +42,7 @@ describe("config", () => {
     ["CORS_ORIGINS", "https://dash.example.com/app"],
     ["CORS_ORIGINS", "*"],
     ["SHUTDOWN_DRAIN_MS", "soon"],
+    ["DATABASE_STATEMENT_CACHE_SIZE", "-1"],
   ])("rejects a bad %s and names it", (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrowError(new RegExp(name));

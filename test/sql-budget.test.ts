@@ -177,7 +177,7 @@ describe("SQL statements per operation", () => {
       ),
     );
     expect(dataOf(result).bulkUpdateConversations.updated).toHaveLength(n);
-    const reads = (table: string) => statements.filter((s) => new RegExp(`^\\s*SELECT .*FROM "${table}" t\\b`, "s").test(s.sql));
+    const reads = (table: string) => statements.filter((s) => new RegExp(`^\\s*(/\\* prepared \\*/ )?SELECT .*FROM "${table}" t\\b`, "s").test(s.sql));
     expect(reads("Contact")).toHaveLength(1);
     expect(reads("Agent")).toHaveLength(1);
     expect(reads("Message")).toHaveLength(1);

@@ -9,6 +9,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import lockfile from "proper-lockfile";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { DEFAULT_STATEMENT_CACHE_SIZE, prepareStatements } from "./prepared-statements.js";
 import { SqlObserver } from "./sql-observer.js";
 
 export type { PrismaClient };
@@ -41,10 +42,14 @@ export interface DatabaseOptions {
    * cannot hold a pool connection for good. `withSession` lifts it, for migrations and their lock.
    */
   statementTimeoutMs?: number;
+  /** PostgreSQL: how many distinct statements run as prepared statements (prepared-statements.ts); 0: none. */
+  statementCacheSize?: number;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10, options.statementTimeoutMs ?? 0) : openPglite(options.dataDir ?? "./data");
+  return options.url
+    ? openPostgres(options.url, options.poolSize ?? 10, options.statementTimeoutMs ?? 0, options.statementCacheSize ?? DEFAULT_STATEMENT_CACHE_SIZE)
+    : openPglite(options.dataDir ?? "./data");
 }
 
 /** The embedded database's folder is open in another process: opening it too would lose writes. */
@@ -122,10 +127,11 @@ export function redactedUrl(url: string): string {
   return location.toString();
 }
 
-async function openPostgres(url: string, poolSize: number, statementTimeoutMs: number): Promise<Database> {
+async function openPostgres(url: string, poolSize: number, statementTimeoutMs: number, statementCacheSize: number): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
+  prepareStatements(pool, statementCacheSize);
   const sql = new SqlObserver();
   const prisma = new PrismaClient({ adapter: sql.wrap(new PrismaPg(pool)) });
 

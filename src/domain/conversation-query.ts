@@ -141,6 +141,25 @@ function searchedOrder(sort: SortKey, filter: ConversationFilter | null | undefi
   return { ...sort, expr: sort.type === "integer" ? Prisma.sql`(${sort.expr} + 0)` : Prisma.sql`(${sort.expr} + interval '0 seconds')` };
 }
 
+/**
+ * Whether an index delivers the page with no condition left over, so that its best plan is the
+ * same for any workspace, status, agent or cursor and its statement may be prepared: the
+ * workspace alone in any order (each order has its index), or with one status
+ * (Conversation_inbox_status_idx) or one agent (Conversation_inbox_assignee_idx) in the inbox
+ * order. The inbox, its deep pages and an agent's own list are such pages. Any other filter's best
+ * plan depends on its values (bench/README.md, lever 30).
+ */
+function indexDeliversPage(sort: SortKey, filter: ConversationFilter | null | undefined): boolean {
+  // A null, an empty label list or a blank search narrows nothing (conversationWhere).
+  const narrowing = Object.entries(filter ?? {}).filter(
+    ([field, value]) => value != null && !(field === "labels" && (value as string[]).length === 0) && !(field === "search" && !(value as string).trim()),
+  );
+  if (narrowing.length === 0) return true;
+  if (narrowing.length > 1 || sort.name !== "LAST_MESSAGE_AT" || sort.direction !== "DESC") return false;
+  const [field, value] = narrowing[0]!;
+  return field === "assignedToId" || (field === "status" && (value as string[]).length === 1);
+}
+
 export async function listConversations(
   db: PrismaClient,
   workspaceId: string,
@@ -151,7 +170,8 @@ export async function listConversations(
   const sort = searchedOrder(sortKey(args.orderBy), args.filter);
   const window = pageWindow(args, sort, "conversation");
   const where = conversationWhere(workspaceId, args.filter);
-  const page = await readPage<Conversation>(db, { table: "Conversation", where, sort, window, columns, joins });
+  const prepared = indexDeliversPage(sort, args.filter);
+  const page = await readPage<Conversation>(db, { table: "Conversation", where, sort, window, columns, joins, prepared });
   return {
     ...toConnection(page.rows, window, sort),
     joined: page.joined,

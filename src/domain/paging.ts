@@ -1,3 +1,4 @@
+import { PREPARED } from "../db/prepared-statements.js";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
 import { type IdKind, idKind } from "./ids.js";
@@ -143,7 +144,10 @@ function pageClauses(sort: SortKey, window: PageWindow, idColumn: Prisma.Sql) {
     keyset: bounds.length ? Prisma.join(bounds, " AND ") : Prisma.sql`TRUE`,
     orderBy: Prisma.sql`${sort.expr} ${dir}, ${idColumn} ${dir}`,
     sortKey: Prisma.sql`CAST(${sort.expr} AS text)`,
-    limit: Prisma.sql`LIMIT ${window.limit + 1}`,
+    // Written into the text (pageWindow bounds it to 1 to 101), not bound: with a bound LIMIT the
+    // generic plan of a prepared statement is costed for 10% of the rows, and PostgreSQL then plans
+    // the page again on every execution (db/prepared-statements.ts).
+    limit: Prisma.raw(`LIMIT ${window.limit + 1}`),
   };
 }
 
@@ -189,6 +193,8 @@ interface PageQuery {
   /** The columns to read (all when absent). */
   columns?: readonly string[];
   joins?: readonly Join[];
+  /** Whether its best plan is the same for any values, so it may be prepared (db/prepared-statements.ts). */
+  prepared?: boolean;
 }
 
 /**
@@ -201,11 +207,12 @@ function pageQuery(q: PageQuery): Prisma.Sql {
   const columns = q.columns ? columnList(q.columns) : Prisma.sql`t.*`;
   const joins = joinSql(q.joins ?? []);
   const select = Prisma.sql`SELECT ${columns}, ${c.sortKey} AS "sortKey"${joins.columns} FROM ${table} t${joins.from}`;
+  const mark = Prisma.raw(q.prepared ? PREPARED : "");
   if (!q.partition) {
-    return Prisma.sql`${select} WHERE ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}`;
+    return Prisma.sql`${mark}${select} WHERE ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}`;
   }
   const column = Prisma.raw(`t."${q.partition.column}"`);
-  return Prisma.sql`SELECT p."parentId", page.* FROM unnest(${textArray(q.partition.ids)}) AS p("parentId")
+  return Prisma.sql`${mark}SELECT p."parentId", page.* FROM unnest(${textArray(q.partition.ids)}) AS p("parentId")
     CROSS JOIN LATERAL (
       ${select} WHERE ${column} = p."parentId" AND ${q.where} AND ${c.keyset} ORDER BY ${c.orderBy} ${c.limit}
     ) page`;

@@ -22,7 +22,8 @@ export async function listTimelineOf<Table extends keyof Timeline>(
   const window = pageWindow(args, NEWEST_FIRST, KIND[table]);
   const where = Prisma.sql`t."workspaceId" = ${workspaceId}`;
   const partition = { column: "conversationId", ids: conversationIds };
-  const page = await readPage<Timeline[Table] & { parentId: string }>(db, { table, where, sort: NEWEST_FIRST, window, columns, joins, partition });
+  // Each conversation's page is a walk of its index from the cursor, whatever the values: prepared.
+  const page = await readPage<Timeline[Table] & { parentId: string }>(db, { table, where, sort: NEWEST_FIRST, window, columns, joins, partition, prepared: true });
   const countOf = countsByParent(db, table, where, partition);
   const pages = rowsByParent<Timeline[Table]>(page.rows, conversationIds).map((own, i) => ({
     ...toConnection<Timeline[Table]>(own, window, NEWEST_FIRST),

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
+import { PREPARED } from "../db/prepared-statements.js";
 import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
 import { type Join, type Joined, joinedRecords, joinSql } from "../domain/joins.js";
 import { columnList, textArray } from "../domain/paging.js";
@@ -64,7 +65,8 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string, prefetc
       prefetched.add(key);
       const wanted = [...new Set([...ids, ...ahead])];
       const join = joinSql(joins);
-      const rows = await prisma.$queryRaw<T[]>`SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
+      // Primary keys, whatever the ids: prepared (db/prepared-statements.ts).
+      const rows = await prisma.$queryRaw<T[]>`${Prisma.raw(PREPARED)}SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
         WHERE t."id" = ANY(${textArray(wanted)}) AND t."workspaceId" = ${workspaceId}`;
       prime(joinedRecords(rows, joins));
       const found = new Map(rows.map((row) => [row.id, row]));
