@@ -10,7 +10,7 @@ import pg from "pg";
 import { signAgentToken } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
-import { prepareStatements } from "../src/db/prepared-statements.js";
+import { openPool } from "../src/db/prepared-statements.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { createGateway } from "../src/gateway.js";
 import { replayRequest, type Replay } from "./replay.js";
@@ -482,9 +482,8 @@ async function prepare(database: Database) {
 // and behind a plain HTTP endpoint of its own (bench/sql-endpoint.ts).
 
 const yardsticks = !flags["no-raw"] && config.DATABASE_URL ? scenarios.filter((s) => s.hasYardsticks) : [];
-const rawPool = yardsticks.length ? new pg.Pool({ connectionString: config.DATABASE_URL, max: poolSize }) : null;
-// The yardsticks run the statements as the gateway's driver does: prepared, as many of them.
-if (rawPool) prepareStatements(rawPool, config.DATABASE_STATEMENT_CACHE_SIZE);
+// The yardsticks run the statements as the gateway's driver does: the same ones prepared, on as many connections.
+const rawPool = yardsticks.length ? openPool({ connectionString: config.DATABASE_URL, max: poolSize }, config.DATABASE_STATEMENT_CACHE_SIZE) : null;
 // Asks the server for its processes, to count their CPU (serverCpu).
 const monitor = config.DATABASE_URL ? new pg.Client({ connectionString: config.DATABASE_URL }) : null;
 await monitor?.connect();

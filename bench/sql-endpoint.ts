@@ -8,15 +8,16 @@
 // POST {"scenario": "inbox", "sample": 3} → the sample's rows, one array per statement.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import pg from "pg";
-import { DEFAULT_STATEMENT_CACHE_SIZE, prepareStatements } from "../src/db/prepared-statements.js";
+import { DEFAULT_STATEMENT_CACHE_SIZE, openPool } from "../src/db/prepared-statements.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { replayRequest, type Replay } from "./replay.js";
 
 const replays = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Record<string, Replay[]>;
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) });
 // Prepared as the gateway's driver prepares them.
-prepareStatements(pool, Number(process.env.DATABASE_STATEMENT_CACHE_SIZE ?? DEFAULT_STATEMENT_CACHE_SIZE));
+const pool = openPool(
+  { connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) },
+  Number(process.env.DATABASE_STATEMENT_CACHE_SIZE ?? DEFAULT_STATEMENT_CACHE_SIZE),
+);
 const run = (s: StatementRecord) => pool.query({ text: s.sql, values: s.args as unknown[] });
 
 const server = createServer((request, response) => {

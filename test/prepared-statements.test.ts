@@ -7,13 +7,30 @@ import { seedDemoData, type SeedResult } from "../src/db/seed.js";
 import { createGateway } from "../src/gateway.js";
 import { freshDatabase, onPostgres, TEST_JWT_SECRET, testConfig } from "./helpers.js";
 
-// DATABASE_STATEMENT_CACHE_SIZE (src/db/prepared-statements.ts): on PostgreSQL each connection runs
-// the statements whose plan cannot depend on their values (an inbox page) as named prepared
-// statements, so the server parses them once and keeps one plan; every other statement runs
-// unnamed and is planned for its values. Each gateway here has a pool of one connection, whose
-// prepared statements pg_prepared_statements then shows.
+// DATABASE_STATEMENT_CACHE_SIZE (src/db/prepared-statements.ts): on PostgreSQL the statements
+// whose plan cannot depend on their values (an inbox page, a read by ids) run as named prepared
+// statements on half the pool's connections, each planned once; every other statement runs
+// unnamed on the other half and is planned for its values. The databases here have a pool of two
+// connections, so one of each, and pg_prepared_statements on the first shows what it holds.
 
-const INBOX = `query($first: Int!) { conversations(first: $first, filter: { status: [OPEN] }) { edges { node { id subject contact { fullName } } } } }`;
+const INBOX = `query($first: Int!, $after: String) { conversations(first: $first, after: $after, filter: { status: [OPEN] }) { pageInfo { endCursor } edges { node { id subject contact { fullName } } } } }`;
+
+type Prepared = { statement: string; generic_plans: bigint; custom_plans: bigint };
+
+/**
+ * What the prepared statements' connection holds. Marked and given a value, this statement runs
+ * there too (prepared itself, unless the cap is reached), and leaves itself out.
+ */
+async function preparedOn(db: Database): Promise<Prepared[]> {
+  const text = `${PREPARED}SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement <> $1 ORDER BY prepare_time`;
+  return db.prisma.$queryRawUnsafe<Prepared[]>(text, text);
+}
+
+/** A setting as the connections that run marked statements, or the others, have it. */
+async function setting(db: Database, name: string, marked: boolean): Promise<string> {
+  const [{ value }] = await db.prisma.$queryRawUnsafe<{ value: string }[]>(`${marked ? PREPARED : ""}SELECT current_setting($1) AS value`, name);
+  return value;
+}
 
 describe.runIf(onPostgres)("prepared statements", () => {
   let database: Awaited<ReturnType<typeof freshDatabase>>;
@@ -29,12 +46,16 @@ describe.runIf(onPostgres)("prepared statements", () => {
   });
 
   type Send = (query: string, variables: Record<string, unknown>) => Promise<{ data?: any; errors?: { extensions: { code: string } }[] }>;
-  /** Sends an operation that must succeed. */
-  const ok = async (send: Send, query: string, variables: Record<string, unknown>) => expect((await send(query, variables)).errors).toBeUndefined();
+  /** Sends an operation that must succeed, and returns its data. */
+  const ok = async (send: Send, query: string, variables: Record<string, unknown>) => {
+    const result = await send(query, variables);
+    expect(result.errors).toBeUndefined();
+    return result.data;
+  };
 
-  /** A gateway on the test database with one connection preparing up to `cacheSize` statements; the connection's prepared statements after `work`. */
+  /** A gateway on the test database with two connections, preparing up to `cacheSize` statements; what the prepared ones hold after `work`. */
   async function preparedAfter(cacheSize: number, work: (send: Send) => Promise<void>) {
-    const db: Database = await openDatabase({ url: database.url!, poolSize: 1, statementCacheSize: cacheSize });
+    const db = await openDatabase({ url: database.url!, poolSize: 2, statementCacheSize: cacheSize });
     const gateway = await createGateway(testConfig(), { db });
     const admin = await database.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seed.workspaceId, role: "ADMIN" } });
     const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
@@ -47,28 +68,39 @@ describe.runIf(onPostgres)("prepared statements", () => {
         });
         return response.json();
       });
-      // Without parameters, this statement is not prepared itself.
-      return await db.prisma.$queryRawUnsafe<{ statement: string; generic_plans: bigint; custom_plans: bigint }[]>(
-        "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements ORDER BY prepare_time",
-      );
+      return await preparedOn(db);
     } finally {
       await gateway.close();
       await db.close();
     }
   }
 
-  it("an inbox page is parsed once on its connection and then served from one plan", async () => {
+  it("an inbox page, first or after a cursor, is parsed once and planned once, without its values", async () => {
     const prepared = await preparedAfter(100, async (send) => {
-      for (let i = 0; i < 8; i++) await ok(send, INBOX, { first: 10 });
+      const first = await ok(send, INBOX, { first: 10 });
+      for (let i = 0; i < 7; i++) await ok(send, INBOX, { first: 10 });
+      for (let i = 0; i < 3; i++) await ok(send, INBOX, { first: 10, after: first.conversations.pageInfo.endCursor });
     });
-    const page = prepared.filter((p) => p.statement.includes(`FROM "Conversation" t`) && p.statement.includes("LIMIT 11"));
-    expect(page).toHaveLength(1);
-    expect(Number(page[0]!.generic_plans) + Number(page[0]!.custom_plans)).toBe(8);
-    // PostgreSQL plans the first five executions for their values, then keeps the generic plan.
-    expect(Number(page[0]!.generic_plans)).toBeGreaterThan(0);
+    const pages = prepared.filter((p) => p.statement.includes(`FROM "Conversation" t`) && p.statement.includes("LIMIT 11"));
+    expect(pages.map((p) => [Number(p.generic_plans), Number(p.custom_plans)])).toEqual([
+      [8, 0],
+      [3, 0],
+    ]);
   });
 
-  it("prepares no other statement: a filtered inbox, another order with a status, the counts and the contacts are planned for their values", async () => {
+  it("runs the prepared ones where no plan sorts, and plans every other statement for its values, on connections of its own", async () => {
+    const db = await openDatabase({ url: database.url!, poolSize: 2, statementCacheSize: 100 });
+    try {
+      expect(await setting(db, "plan_cache_mode", true)).toBe("force_generic_plan");
+      expect(await setting(db, "enable_sort", true)).toBe("off");
+      expect(await setting(db, "plan_cache_mode", false)).toBe("auto");
+      expect(await setting(db, "enable_sort", false)).toBe("on");
+    } finally {
+      await db.close();
+    }
+  });
+
+  it("prepares no other statement: a filtered inbox, another order with a status, the counts and the contacts", async () => {
     const agent = await database.db.prisma.agent.findFirstOrThrow({ where: { workspaceId: seed.workspaceId } });
     const prepared = await preparedAfter(100, async (send) => {
       for (let i = 0; i < 6; i++) {
@@ -99,7 +131,7 @@ describe.runIf(onPostgres)("prepared statements", () => {
       for (let i = 0; i < 3; i++) await ok(send, `query($id: ID!) { conversation(id: $id) { id messages(first: 5) { edges { node { id body } } } } }`, { id });
     });
     expect(prepared.map((p) => p.statement.includes(`FROM "Message" t`))).toEqual([false, true]);
-    for (const p of prepared) expect(Number(p.generic_plans) + Number(p.custom_plans)).toBe(3);
+    for (const p of prepared) expect([Number(p.generic_plans), Number(p.custom_plans)]).toEqual([3, 0]);
   });
 
   it("prepares no more distinct statements than DATABASE_STATEMENT_CACHE_SIZE, and none with 0", async () => {
@@ -114,26 +146,31 @@ describe.runIf(onPostgres)("prepared statements", () => {
 
   it("a prepared statement gone stale (its table's columns changed, or the connection's statements dropped) is answered anyway, then prepared again", async () => {
     const { id } = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: seed.workspaceId } });
-    const db = await openDatabase({ url: database.url!, poolSize: 1, statementCacheSize: 100 });
+    // DEALLOCATE ALL, as DISCARD ALL does, from a statement with a value, so it runs where the prepared ones are.
+    await database.db.prisma.$executeRawUnsafe(`CREATE FUNCTION "deallocateAll"(n int) RETURNS int LANGUAGE plpgsql AS $$ BEGIN EXECUTE 'DEALLOCATE ALL'; RETURN n; END $$`);
+    const db = await openDatabase({ url: database.url!, poolSize: 2, statementCacheSize: 100 });
     // Every column: a column added changes what the prepared statement returns (0A000).
     const read = () => db.prisma.$queryRawUnsafe<Record<string, unknown>[]>(`${PREPARED}SELECT * FROM "Conversation" WHERE "id" = $1`, id);
-    const names = async () => (await db.prisma.$queryRawUnsafe<{ name: string }[]>("SELECT name FROM pg_prepared_statements ORDER BY name")).map((p) => p.name);
+    /** The read's prepared statements where they run now, by how often each ran. */
+    const prepared = async () => (await preparedOn(db)).filter((p) => p.statement.includes(`FROM "Conversation"`)).map((p) => Number(p.generic_plans));
     try {
       expect(await read()).toHaveLength(1);
-      expect(await names()).toEqual(["s1"]);
+      expect(await prepared()).toEqual([1]);
       await database.db.prisma.$executeRawUnsafe(`ALTER TABLE "Conversation" ADD COLUMN "addedMeanwhile" integer`);
+      // The failed run also cost its connection (the pool closes one that reports an error).
       const [row] = await read();
       expect(row).toHaveProperty("addedMeanwhile", null);
       expect(await read()).toHaveLength(1);
-      expect(await names()).toEqual(["s1", "s2"]);
-      // DEALLOCATE ALL (as DISCARD ALL does) drops them on the server, while the driver still counts them parsed (26000).
-      await db.prisma.$executeRawUnsafe("DEALLOCATE ALL");
+      expect(await prepared()).toEqual([1]);
+      // The driver still counts the connection's statements parsed; the server has none (26000).
+      await db.prisma.$queryRawUnsafe(`${PREPARED}SELECT "deallocateAll"($1)`, 1);
       expect(await read()).toHaveLength(1);
       expect(await read()).toHaveLength(1);
-      expect(await names()).toEqual(["s3"]);
+      expect(await prepared()).toEqual([1]);
     } finally {
       await db.close();
       await database.db.prisma.$executeRawUnsafe(`ALTER TABLE "Conversation" DROP COLUMN IF EXISTS "addedMeanwhile"`);
+      await database.db.prisma.$executeRawUnsafe(`DROP FUNCTION "deallocateAll"`);
     }
   });
 });

@@ -5,11 +5,10 @@ import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { unaccent } from "@electric-sql/pglite/contrib/unaccent";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
-import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import lockfile from "proper-lockfile";
 import { PrismaClient } from "../generated/prisma/client.js";
-import { DEFAULT_STATEMENT_CACHE_SIZE, prepareStatements } from "./prepared-statements.js";
+import { DEFAULT_STATEMENT_CACHE_SIZE, openPool } from "./prepared-statements.js";
 import { SqlObserver } from "./sql-observer.js";
 
 export type { PrismaClient };
@@ -128,10 +127,9 @@ export function redactedUrl(url: string): string {
 }
 
 async function openPostgres(url: string, poolSize: number, statementTimeoutMs: number, statementCacheSize: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) });
+  const pool = openPool({ connectionString: url, max: poolSize, ...(statementTimeoutMs ? { statement_timeout: statementTimeoutMs } : {}) }, statementCacheSize);
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
-  prepareStatements(pool, statementCacheSize);
   const sql = new SqlObserver();
   const prisma = new PrismaClient({ adapter: sql.wrap(new PrismaPg(pool)) });
 

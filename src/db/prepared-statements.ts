@@ -1,4 +1,4 @@
-import type pg from "pg";
+import pg from "pg";
 
 /** How many distinct statements an instance prepares when DATABASE_STATEMENT_CACHE_SIZE is unset. */
 export const DEFAULT_STATEMENT_CACHE_SIZE = 100;
@@ -6,54 +6,73 @@ export const DEFAULT_STATEMENT_CACHE_SIZE = 100;
 /**
  * Starts the text of a statement whose best plan does not depend on its values (the caller knows:
  * an index delivers its rows in order with no condition left over). Only such statements are
- * prepared: for any other, the generic plan PostgreSQL keeps after five executions can be a bad one
- * for some values (bench/README.md, lever 30: six times the server's CPU for a filtered inbox).
+ * prepared: for any other, a plan made without its values can be a bad one for some of them
+ * (bench/README.md, lever 30: six times the server's CPU for a filtered inbox).
  */
 export const PREPARED = "/* prepared */ ";
 
 /** Errors of a named statement that is stale on its connection: its table's columns changed (0A000), or DISCARD ALL dropped it (26000). */
 const STALE = new Set(["0A000", "26000"]);
 
+type Query = (config: unknown, values?: unknown, callback?: unknown) => Promise<unknown>;
+
 /**
- * Makes every connection of `pool` run each parameterized statement marked PREPARED as a named
- * prepared statement, for the first `capacity` distinct texts the process runs; everything else
- * runs unnamed as before. A connection then parses the statement once, and PostgreSQL keeps one
- * plan for it instead of planning every execution: planning was half of what an inbox page cost
- * the server (lever 33). The cap bounds what each connection holds, which goes with the
- * connection. 0: none, as behind PgBouncer in transaction mode before 1.21.
+ * A pool of `config.max` connections. With a `capacity` and at least two connections, half of
+ * them serve the statements marked PREPARED that run on their own, outside a transaction: each
+ * runs there as a named prepared statement, parsed once per connection, under
+ * `plan_cache_mode = force_generic_plan`, so PostgreSQL plans it once instead of on every run.
+ * Left to choose, PostgreSQL kept planning a page after a cursor and a read by ids: it costs
+ * their plans made without the values above those made with them, although the index scan is
+ * the same (lever 34). And with `enable_sort = off`: an index delivers each of these statements
+ * in order, and a Sort there is only ever the planner's bet that there are few rows to sort, as
+ * it bets on a conversation's messages (10 on average), which read all 20,000 of a long thread
+ * to show its last 31 (lever 35). Every other statement runs unnamed on the other connections,
+ * planned for its values. The first `capacity` distinct marked texts are prepared, which bounds what each
+ * connection holds. 0: none, as behind PgBouncer in transaction mode, which cannot carry a
+ * connection's statements or settings.
  */
-export function prepareStatements(pool: pg.Pool, capacity: number): void {
-  if (capacity === 0) return;
+export function openPool(config: pg.PoolConfig & { max: number }, capacity: number): pg.Pool {
+  const preparedConnections = capacity === 0 ? 0 : Math.floor(config.max / 2);
+  if (preparedConnections === 0) return new pg.Pool(config);
+  const pool = new pg.Pool({ ...config, max: config.max - preparedConnections });
+  const prepared = new pg.Pool({
+    ...config,
+    max: preparedConnections,
+    // pg-pool awaits it before the connection runs anything; a connection it fails on is closed.
+    onConnect: (client) => client.query("SET plan_cache_mode = force_generic_plan; SET enable_sort = off"),
+  });
+  // An idle connection that loses its server must not crash the process; the next query reports it.
+  prepared.on("error", () => undefined);
+
   const names = new Map<string, string>();
   let made = 0;
-  /** The name a statement runs under, or null to run it unnamed. */
-  const nameFor = (config: unknown): string | null => {
-    // Prisma's adapter passes a query config object with its values; a string is a script.
-    if (typeof config !== "object" || config === null || "name" in config) return null;
-    const { text, values } = config as { text?: unknown; values?: unknown };
-    if (typeof text !== "string" || !text.startsWith(PREPARED) || !Array.isArray(values) || values.length === 0) return null;
+  /** Whether the statement is marked and has values: Prisma's adapter passes a query config object with them; a string is a script. */
+  const isMarked = (statement: unknown): statement is { text: string; values: unknown[] } => {
+    if (typeof statement !== "object" || statement === null || "name" in statement) return false;
+    const { text, values } = statement as { text?: unknown; values?: unknown };
+    return typeof text === "string" && text.startsWith(PREPARED) && Array.isArray(values) && values.length > 0;
+  };
+
+  const unnamed = pool.query.bind(pool) as Query;
+  const run = prepared.query.bind(prepared) as Query;
+  pool.query = ((statement: unknown, values?: unknown, callback?: unknown) => {
+    if (!isMarked(statement) || typeof values === "function" || callback !== undefined) return unnamed(statement, values, callback);
+    const { text } = statement;
     let name = names.get(text);
     if (name === undefined && names.size < capacity) names.set(text, (name = `s${++made}`));
-    return name ?? null;
-  };
-  pool.on("connect", (client) => {
-    const query = client.query.bind(client) as (config: unknown, ...rest: unknown[]) => Promise<unknown>;
-    client.query = ((config: unknown, ...rest: unknown[]) => {
-      const name = nameFor(config);
-      if (name === null) return query(config, ...rest);
-      // The pool's own query() passes a callback last; a checked-out client is asked for a promise.
-      const done = typeof rest.at(-1) === "function" ? (rest.pop() as (error: unknown, result?: unknown) => void) : null;
-      const { text } = config as { text: string };
-      // A stale statement is forgotten, so the next run prepares it again under a new name on
-      // every connection, and this run is answered unnamed: a migration costs no request an error.
-      // Inside a transaction the failure has already aborted it, and the rerun says so.
-      const result = query({ ...(config as object), name }, ...rest).catch((error: { code?: string }) => {
-        if (!STALE.has(error.code ?? "")) throw error;
-        if (names.get(text) === name) names.delete(text);
-        return query(config, ...rest);
-      });
-      if (!done) return result;
-      result.then((rows) => done(undefined, rows), done);
-    }) as typeof client.query;
-  });
+    // Past the cap it still runs there, unnamed: parsed and planned each time, without its values.
+    if (name === undefined) return run(statement, values);
+    // A stale statement is forgotten, so the next run prepares it again under a new name on every
+    // connection, and this run is answered unnamed: a migration costs no request an error.
+    return run({ ...statement, name }, values).catch((error: { code?: string }) => {
+      if (!STALE.has(error.code ?? "")) throw error;
+      if (names.get(text) === name) names.delete(text);
+      return run(statement, values);
+    });
+  }) as typeof pool.query;
+  const end = pool.end.bind(pool);
+  pool.end = (async () => {
+    await Promise.all([end(), prepared.end()]);
+  }) as typeof pool.end;
+  return pool;
 }
