@@ -40,7 +40,8 @@ const scale = {
 };
 
 const config = loadConfig();
-const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2 });
+// Two connections, both for its own statements: the generating session and the tally folds beside it.
+const db = await openDatabase({ url: config.DATABASE_URL, dataDir: config.DATA_DIR, poolSize: 2, statementCacheSize: 0 });
 const started = performance.now();
 const timings: Record<string, number> = {};
 
