@@ -19,17 +19,16 @@ type Query = (config: unknown, values?: unknown, callback?: unknown) => Promise<
 /**
  * A pool of `config.max` connections. With a `capacity` and at least two connections, half of
  * them serve the statements marked PREPARED that run on their own, outside a transaction: each
- * runs there as a named prepared statement, parsed once per connection, under
- * `plan_cache_mode = force_generic_plan`, so PostgreSQL plans it once instead of on every run.
- * Left to choose, PostgreSQL kept planning a page after a cursor and a read by ids: it costs
- * their plans made without the values above those made with them, although the index scan is
- * the same (lever 34). And with `enable_sort = off`: an index delivers each of these statements
- * in order, and a Sort there is only ever the planner's bet that there are few rows to sort, as
- * it bets on a conversation's messages (10 on average), which read all 20,000 of a long thread
- * to show its last 31 (lever 35). Every other statement runs unnamed on the other connections,
- * planned for its values. The first `capacity` distinct marked texts are prepared, which bounds what each
- * connection holds. 0: none, as behind PgBouncer in transaction mode, which cannot carry a
- * connection's statements or settings.
+ * runs there as a named prepared statement, parsed once per connection, and planned once, without
+ * its values (`plan_cache_mode = force_generic_plan`). Left to choose, PostgreSQL kept planning a
+ * page after a cursor and a read by ids on every run: it costs their plans made without the values
+ * above those made with them, although the index scan is the same (lever 34). And no plan there
+ * sorts (`enable_sort = off`): an index delivers each of these statements in order, and a Sort is
+ * only the planner's bet that there are few rows, as it bet on a conversation's messages (10 on
+ * average) and read all 20,000 of a long thread to show its last 31 (lever 35). Every other
+ * statement runs unnamed on the other connections, planned for its values. The first `capacity`
+ * distinct marked texts are prepared, which bounds what each connection holds. 0: none, as behind
+ * PgBouncer in transaction mode, which cannot carry a connection's statements or settings.
  */
 export function openPool(config: pg.PoolConfig & { max: number }, capacity: number): pg.Pool {
   const preparedConnections = capacity === 0 ? 0 : Math.floor(config.max / 2);
