@@ -114,7 +114,7 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
  */
 function tallyWhere(workspaceId: string, filter: ConversationFilter | null | undefined): Prisma.Sql | null {
   const f = filter ?? {};
-  if (f.labels?.length || f.contactId != null || f.search?.trim() || f.updatedAfter != null) return null;
+  if (f.labels?.length || f.contactId != null || searchTerm(f.search) || f.updatedAfter != null) return null;
   const parts = keyConditions(workspaceId, f);
   if (f.hasUnread != null) parts.push(f.hasUnread ? Prisma.sql`t."hasUnread"` : Prisma.sql`NOT t."hasUnread"`);
   return Prisma.join(parts, " AND ");
@@ -137,7 +137,7 @@ type Columns = readonly string[] | undefined;
  * trigram indexes and sort them. The values are the same, so cursors are too.
  */
 function searchedOrder(sort: SortKey, filter: ConversationFilter | null | undefined): SortKey {
-  if (!trigramSearchable(filter?.search?.trim() ?? "")) return sort;
+  if (!trigramSearchable(searchTerm(filter?.search) ?? "")) return sort;
   return { ...sort, expr: sort.type === "integer" ? Prisma.sql`(${sort.expr} + 0)` : Prisma.sql`(${sort.expr} + interval '0 seconds')` };
 }
 
@@ -152,7 +152,7 @@ function searchedOrder(sort: SortKey, filter: ConversationFilter | null | undefi
 function indexDeliversPage(sort: SortKey, filter: ConversationFilter | null | undefined): boolean {
   // A null, an empty label list or a blank search narrows nothing (conversationWhere).
   const narrowing = Object.entries(filter ?? {}).filter(
-    ([field, value]) => value != null && !(field === "labels" && (value as string[]).length === 0) && !(field === "search" && !(value as string).trim()),
+    ([field, value]) => value != null && !(field === "labels" && (value as string[]).length === 0) && !(field === "search" && !searchTerm(value as string)),
   );
   if (narrowing.length === 0) return true;
   if (narrowing.length > 1 || sort.name !== "LAST_MESSAGE_AT" || sort.direction !== "DESC") return false;
