@@ -23,7 +23,7 @@ const configSchema = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   // PostgreSQL only: the longest one statement of a request may run before the server stops it; 0: no limit.
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(2_147_483_647).default(10_000),
-  // PostgreSQL only: how many distinct statements run as prepared statements (db/prepared-statements.ts); 0: none.
+  // PostgreSQL only: how many statements are kept prepared, the ones used last (db/prepared-statements.ts); 0: none.
   DATABASE_STATEMENT_CACHE_SIZE: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_STATEMENT_CACHE_SIZE),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be a redis:// URL").optional(),
   // Starts every Redis key and channel: deployments that share one Redis keep apart by it.

@@ -19,7 +19,7 @@ type Prepared = { statement: string; generic_plans: bigint; custom_plans: bigint
 
 /**
  * What the prepared statements' connection holds. Marked and given a value, this statement runs
- * there too (prepared itself, unless the cap is reached), and leaves itself out.
+ * there too (prepared itself, so it takes a place in the cache), and leaves itself out.
  */
 async function preparedOn(db: Database): Promise<Prepared[]> {
   const text = `${PREPARED}SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements WHERE statement <> $1 ORDER BY prepare_time`;
@@ -134,14 +134,19 @@ describe.runIf(onPostgres)("prepared statements", () => {
     for (const p of prepared) expect([Number(p.generic_plans), Number(p.custom_plans)]).toEqual([3, 0]);
   });
 
-  it("prepares no more distinct statements than DATABASE_STATEMENT_CACHE_SIZE, and none with 0", async () => {
-    const work = async (send: Send) => {
-      await ok(send, INBOX, { first: 10 });
-      await ok(send, INBOX, { first: 20 });
-      await ok(send, INBOX, { first: 30 });
+  it("keeps the DATABASE_STATEMENT_CACHE_SIZE statements used last prepared, deallocating the others, and none with 0", async () => {
+    /** The LIMITs of the inbox pages prepared, in the order they were prepared. */
+    const limits = (prepared: Prepared[]) => prepared.map((p) => Number(/LIMIT (\d+)/.exec(p.statement)?.[1]));
+    const pages = (...sizes: number[]) => async (send: Send) => {
+      for (const first of sizes) await ok(send, INBOX, { first });
     };
-    expect(await preparedAfter(2, work)).toHaveLength(2);
-    expect(await preparedAfter(0, work)).toHaveLength(0);
+    // Three places; reading pg_prepared_statements takes one too, and pushes out the oldest left.
+    expect(limits(await preparedAfter(3, pages(10, 20, 30, 40)))).toEqual([31, 41]);
+    // The page of 10, pushed out, is prepared again when read again.
+    expect(limits(await preparedAfter(3, pages(10, 20, 30, 40, 10)))).toEqual([41, 11]);
+    // Read again before the page of 40 needs a place, the page of 10 stays; the page of 20 goes.
+    expect(limits(await preparedAfter(3, pages(10, 20, 30, 10, 40)))).toEqual([11, 41]);
+    expect(await preparedAfter(0, pages(10, 20, 30))).toHaveLength(0);
   });
 
   it("a prepared statement gone stale (its table's columns changed, or the connection's statements dropped) is answered anyway, then prepared again", async () => {

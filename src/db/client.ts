@@ -41,7 +41,7 @@ export interface DatabaseOptions {
    * cannot hold a pool connection for good. `withSession` lifts it, for migrations and their lock.
    */
   statementTimeoutMs?: number;
-  /** PostgreSQL: how many distinct statements run as prepared statements (prepared-statements.ts); 0: none. */
+  /** PostgreSQL: how many statements are kept prepared, the ones used last (prepared-statements.ts); 0: none. */
   statementCacheSize?: number;
 }
 
