@@ -32,8 +32,9 @@ export function wsUrl(httpUrl: URL): string {
   return httpUrl.toString().replace(/^http/, "ws");
 }
 
-export function wsClient(url: URL, token: string | null, options: { onClosed?: (event: unknown) => void } = {}): WsClient {
+export function wsClient(url: URL, token: string | null, options: { onClosed?: (event: unknown) => void; generateID?: () => string } = {}): WsClient {
   return createWsClient({
+    ...(options.generateID && { generateID: options.generateID }),
     url: wsUrl(url),
     webSocketImpl: WebSocket,
     connectionParams: token ? { Authorization: `Bearer ${token}` } : {},

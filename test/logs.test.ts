@@ -129,7 +129,10 @@ describe("logs", () => {
     const token = signAgentToken(TEST_JWT_SECRET, { agentId: admin.id, workspaceId: admin.workspaceId, role: admin.role });
     const conversation = await database.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: admin.workspaceId, status: "OPEN" } });
     lines = [];
-    const client = wsClient(await gateway.listen(0, "127.0.0.1"), token);
+    // Operation ids are the client's to choose, of any length.
+    const ids: string[] = [];
+    const generateID = () => ids[ids.push(`op ${ids.length} ${"x".repeat(100)}`) - 1]!;
+    const client = wsClient(await gateway.listen(0, "127.0.0.1"), token, { generateID });
     await withFailingActivityInsert(
       database.db,
       conversation.id,
@@ -145,7 +148,7 @@ describe("logs", () => {
       },
       "activity insert refused over the socket",
     );
-    const entries = () => lines.map((l) => JSON.parse(l) as { msg: string; connectionId?: string; code?: number; err?: unknown });
+    const entries = () => lines.map((l) => JSON.parse(l) as { msg: string; connectionId?: string; code?: number; err?: unknown; operationId?: string });
     await until(() => entries().some((e) => e.msg === "websocket closed"), "the closed line");
     const [connected] = entries().filter((e) => e.msg === "websocket connected");
     expect(connected?.connectionId).toMatch(/^[0-9a-f-]{36}$/);
@@ -164,6 +167,8 @@ describe("logs", () => {
       expect.objectContaining({ connectionId: connections[1], errors: ["BAD_USER_INPUT"] }),
     ]);
     expect(operations[0]).not.toHaveProperty("errors");
+    // Their first 64 characters: a client's id cannot make a log line as long as it likes.
+    expect(operations.map((o) => o.operationId)).toEqual(ids.map((id) => id.slice(0, 64)));
     expect(lines.join("\n")).not.toContain(token);
   });
 });

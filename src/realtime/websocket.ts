@@ -152,7 +152,7 @@ export function serveGraphQLOverWebSocket(
         // as it does every operation a closed socket left unanswered. The wait stays bounded by
         // what was under way, however much a client keeps sending.
         if (disposing) {
-          ctx.extra.log?.info({ operationId: id.slice(0, 64), operationName: params.operationName }, "websocket operation not run: shutting down");
+          ctx.extra.log?.info({ operationId: loggedId(id), operationName: params.operationName }, "websocket operation not run: shutting down");
           const { socket } = ctx.extra;
           if (socket.readyState !== socket.CLOSED) await once(socket, "close");
           // Never sent: graphql-ws sends nothing for an operation of a closed socket.
@@ -227,14 +227,16 @@ export function serveGraphQLOverWebSocket(
   };
 }
 
+/** An operation's id as logged: the client picks it, and a line stays a line whatever it sends. */
+const loggedId = (id: string) => id.slice(0, 64);
+
 function logOperationEnd(extra: Extra, id: string, errors?: readonly GraphQLError[]) {
   const entry = extra.operations?.get(id);
   if (!entry) return;
   extra.operations!.delete(id);
   extra.log?.info(
     {
-      // The client picks the id; a line stays a line whatever it sends.
-      operationId: id.slice(0, 64),
+      operationId: loggedId(id),
       operation: entry.operation,
       operationName: entry.operationName,
       durationMs: Math.round((performance.now() - entry.startedAt) * 10) / 10,
