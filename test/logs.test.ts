@@ -131,7 +131,11 @@ describe("logs", () => {
     lines = [];
     // Operation ids are the client's to choose, of any length.
     const ids: string[] = [];
-    const generateID = () => ids[ids.push(`op ${ids.length} ${"x".repeat(100)}`) - 1]!;
+    const generateID = () => {
+      const id = `op ${ids.length} ${"x".repeat(100)}`;
+      ids.push(id);
+      return id;
+    };
     const client = wsClient(await gateway.listen(0, "127.0.0.1"), token, { generateID });
     await withFailingActivityInsert(
       database.db,

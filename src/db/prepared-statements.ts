@@ -60,9 +60,9 @@ export function openPool(config: pg.PoolConfig & { max: number }, capacity: numb
   // pays a round trip per tenth, not per text.
   const slack = Math.max(1, Math.floor(capacity / 10));
   prepared.on("connect", (client) => caughtUp.set(client, forgotten));
-  // Before it runs anything else, the connection drops them from the driver's record (pg's
-  // `parsedStatements`, by which it decides to send a Parse) and from the server, in one round trip
-  // ahead of the query it was taken for.
+  // A connection that is behind drops the forgotten statements it holds before it runs anything
+  // else: from the driver's record (pg's `parsedStatements`, by which it decides to send a Parse)
+  // and from the server, in one round trip ahead of the query it was handed out for.
   prepared.on("acquire", (client) => {
     if (forgotten - (caughtUp.get(client) ?? 0) < slack) return;
     caughtUp.set(client, forgotten);
