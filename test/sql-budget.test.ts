@@ -347,6 +347,60 @@ describe("query plans", () => {
     }
   });
 
+  it("a long thread's last messages and activity are read by walking its index, as planned for their values, not by reading them all and sorting", async () => {
+    const { id, workspaceId } = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId } });
+    const { statements } = await t.db.sql.record(() =>
+      t.gql(`query($id: ID!) { conversation(id: $id) { messages(first: 30) { edges { node { id } } } activity(first: 30) { edges { node { id } } } } }`, { id }),
+    );
+    const timelines = statements.filter((s) => /FROM "(Message|ConversationActivity)" t/.test(s.sql));
+    expect(timelines).toHaveLength(2);
+    // One thread of 5,000 messages and as many activities among 1,000 conversations of 5, as the
+    // benchmark's workspace has 10 on average; counted by ANALYZE, then rolled back: the
+    // transaction ends by throwing what it found. No setting nudges the planner here.
+    class Found {
+      constructor(readonly plans: string[]) {}
+    }
+    const { contactId } = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id } });
+    const outcome = await t.db.prisma
+      .$transaction(
+        async (tx) => {
+          await tx.$executeRawUnsafe(
+            `INSERT INTO "Conversation" ("id", "workspaceId", "contactId", "channel") SELECT 'conv_short_' || c, $1, $2, 'SMS' FROM generate_series(1, 1000) c`,
+            workspaceId,
+            contactId,
+          );
+          for (const [table, columns, values] of [
+            ["Message", `"direction", "body"`, `'INBOUND', 'message ' || g`],
+            ["ConversationActivity", `"type"`, `'LABELS_CHANGED'`],
+          ] as const) {
+            const insert = (conversation: string, from: string) =>
+              tx.$executeRawUnsafe(
+                `INSERT INTO "${table}" ("id", "workspaceId", "conversationId", ${columns}, "createdAt")
+                 SELECT 'long_' || ${conversation} || '_' || g, $1, ${conversation}, ${values}, now() - g * interval '1 second' FROM ${from}`,
+                workspaceId,
+              );
+            await insert(`'${id}'`, "generate_series(1, 5000) g");
+            await insert("'conv_short_' || c", "generate_series(1, 1000) c, generate_series(1, 5) g");
+          }
+          await tx.$executeRawUnsafe(`ANALYZE "Message", "ConversationActivity"`);
+          const plans: string[] = [];
+          for (const { sql, args } of timelines) {
+            const rows = await tx.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(`EXPLAIN ${sql}`, ...args);
+            plans.push(rows.map((r) => r["QUERY PLAN"]).join("\n"));
+          }
+          throw new Found(plans);
+        },
+        { timeout: 60_000 },
+      )
+      .catch((error: unknown) => error);
+    expect(outcome).toBeInstanceOf(Found);
+    const plans = (outcome as Found).plans;
+    for (const explained of plans) {
+      expect(explained).toMatch(/Index Scan using "(Message|ConversationActivity)_conversationId_createdAt_id_idx"/);
+      expect(explained).not.toMatch(/\bSort\b/);
+    }
+  });
+
   it("a conversation read by id and its messages, as prepared, are index scans: by its ids, then each conversation's messages in order", async () => {
     const { id } = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, messageCount: { gte: 2 } } });
     const { statements } = await t.db.sql.record(() =>
