@@ -348,7 +348,7 @@ describe("query plans", () => {
   });
 
   it("a long thread's last messages and activity are read by walking its index, as planned for their values, not by reading them all and sorting", async () => {
-    const { id, workspaceId } = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId } });
+    const { id, workspaceId, contactId } = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId } });
     const { statements } = await t.db.sql.record(() =>
       t.gql(`query($id: ID!) { conversation(id: $id) { messages(first: 30) { edges { node { id } } } activity(first: 30) { edges { node { id } } } } }`, { id }),
     );
@@ -360,7 +360,6 @@ describe("query plans", () => {
     class Found {
       constructor(readonly plans: string[]) {}
     }
-    const { contactId } = await t.db.prisma.conversation.findUniqueOrThrow({ where: { id } });
     const outcome = await t.db.prisma
       .$transaction(
         async (tx) => {
