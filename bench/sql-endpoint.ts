@@ -8,16 +8,15 @@
 // POST {"scenario": "inbox", "sample": 3} → the sample's rows, one array per statement.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { DEFAULT_STATEMENT_CACHE_SIZE, openPool } from "../src/db/prepared-statements.js";
+import { loadConfig } from "../src/config.js";
+import { openPool } from "../src/db/prepared-statements.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { replayRequest, type Replay } from "./replay.js";
 
 const replays = JSON.parse(readFileSync(process.argv[2]!, "utf8")) as Record<string, Replay[]>;
-// Prepared as the gateway's driver prepares them.
-const pool = openPool(
-  { connectionString: process.env.DATABASE_URL, max: Number(process.env.DATABASE_POOL_SIZE ?? 10) },
-  Number(process.env.DATABASE_STATEMENT_CACHE_SIZE ?? DEFAULT_STATEMENT_CACHE_SIZE),
-);
+// The gateway's own settings, read the gateway's way; prepared as its driver prepares them.
+const config = loadConfig();
+const pool = openPool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE }, config.DATABASE_STATEMENT_CACHE_SIZE);
 const run = (s: StatementRecord) => pool.query({ text: s.sql, values: s.args as unknown[] });
 
 const server = createServer((request, response) => {
@@ -37,7 +36,7 @@ const server = createServer((request, response) => {
     })();
   });
 });
-server.listen(Number(process.env.PORT), "127.0.0.1", () => process.send?.("listening"));
+server.listen(config.PORT, "127.0.0.1", () => process.send?.("listening"));
 let stopping = false;
 const stop = () => {
   // Usually both come: the benchmark's SIGTERM, then its IPC channel closing as it exits.
