@@ -7,6 +7,8 @@ export default defineConfig({
   resolve: { alias: { graphql: "graphql/index.js" } },
   test: {
     include: ["test/**/*.test.ts"],
+    // Each run builds a database in a given state once and copies it per file (test/database-templates.ts).
+    globalSetup: ["test/global-setup.ts"],
     // Forks, not threads: each file gets its own process for its PGlite (WebAssembly) database.
     pool: "forks",
     // Files run one after another in the same worker processes: PGlite's WebAssembly and the

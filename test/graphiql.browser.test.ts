@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freshDatabase, onPostgres } from "./helpers.js";
+import { DEMO_SIZE } from "../src/db/seed.js";
+import { copyOf, type DatabaseCopy } from "./database-templates.js";
+import { seeded } from "./helpers.js";
 import { startServerProcess, type ServerProcess } from "./server-process.js";
 
 // GraphiQL in a real browser (Debian's chromium driven by playwright-core) against the real
@@ -21,16 +23,17 @@ const INBOX_VARIABLES = JSON.parse(readFileSync(new URL("InboxPage.variables.jso
 
 let server: ServerProcess;
 let browser: Browser;
-let database: Awaited<ReturnType<typeof freshDatabase>> | undefined;
+let database: DatabaseCopy<unknown> | undefined;
 
 beforeAll(async () => {
   if (!chromiumPath) return;
   mkdirSync(artifacts, { recursive: true });
-  // On the PostgreSQL suite the server gets its own fresh database there; otherwise embedded PGlite.
-  database = onPostgres ? await freshDatabase() : undefined;
+  // The demo workspace a first start seeds (test/process.test.ts sees a first start seed it), in a
+  // database of its own: a PGlite folder, or one on the PostgreSQL server of that suite.
+  database = await copyOf(...seeded(DEMO_SIZE));
   server = await startServerProcess({
-    dataDir: mkdtempSync(path.join(tmpdir(), "inbox-graphiql-")),
-    env: database?.url ? { DATABASE_URL: database.url } : {},
+    dataDir: database.dataDir ?? mkdtempSync(path.join(tmpdir(), "inbox-graphiql-")),
+    env: database.url ? { DATABASE_URL: database.url } : {},
   });
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -41,7 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   if (server && (await server.stop()) === null) server.child.kill("SIGKILL");
-  await database?.drop();
+  await database?.remove();
 });
 
 /** A fresh browser page that records every request it makes and every script error. */

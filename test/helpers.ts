@@ -1,14 +1,14 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { signAgentToken, type TokenSubject } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
-import { openDatabase, type Database } from "../src/db/client.js";
+import type { Database } from "../src/db/client.js";
+import { migrate } from "../src/db/migrate.js";
 import { seedDemoData, type SeedOptions, type SeedResult } from "../src/db/seed.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
 import type { AgentRole } from "../src/generated/prisma/enums.js";
+import { databaseFrom, EMPTY } from "./database-templates.js";
 
 export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 
@@ -16,34 +16,22 @@ export const TEST_JWT_SECRET = "test-secret-test-secret-test-secret-0123456789";
 export const onPostgres = Boolean(process.env.TEST_DATABASE_URL);
 
 /**
- * A fresh, empty database for one test file: an in-memory PGlite, or a new database on the
- * PostgreSQL server that TEST_DATABASE_URL points at (dropped again by `drop`).
+ * A fresh, empty database for one test file: a copy of an empty PGlite folder, or a new database on
+ * the PostgreSQL server that TEST_DATABASE_URL points at (dropped again by `drop`).
  */
 export async function freshDatabase(): Promise<{ db: Database; url?: string; drop(): Promise<void> }> {
-  const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) {
-    const db = await openDatabase({ dataDir: "memory://" });
-    return { db, drop: () => db.close() };
-  }
-  const name = `inbox_test_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const db = await openDatabase({ url: url.toString(), poolSize: 5 });
-  return {
-    db,
-    url: url.toString(),
-    drop: async () => {
-      await db.close();
-      const cleanup = new pg.Client({ connectionString: serverUrl });
-      await cleanup.connect();
-      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await cleanup.end();
+  return databaseFrom(EMPTY, async () => null);
+}
+
+/** A database state as test/database-templates.ts takes it: migrated, and seeded with `options` unless they are null. */
+export function seeded(options: SeedOptions | null): [string, (db: Database) => Promise<SeedResult | null>] {
+  return [
+    `migrated, seeded with ${JSON.stringify(options)}`,
+    async (db) => {
+      await migrate(db);
+      return options && seedDemoData(db.prisma, options);
     },
-  };
+  ];
 }
 
 export function testConfig(overrides: Record<string, string> = {}) {
@@ -79,11 +67,11 @@ export interface GraphQLResponse<T> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
 }
 
-/** A gateway on a fresh database, migrated, optionally seeded; requests go through yoga.fetch. */
+/** A gateway on a database of its own, migrated, optionally seeded; requests go through yoga.fetch. */
 export async function startTestGateway(options: { seed?: SeedOptions | false; config?: Record<string, string> } = {}): Promise<TestGateway> {
-  const database = await freshDatabase();
+  const database = await databaseFrom(...seeded(options.seed === false ? null : { contacts: 40, conversations: 150, ...options.seed }));
+  const seed = database.built;
   const gateway = await createGateway(testConfig(options.config), { db: database.db });
-  const seed = options.seed === false ? null : await seedDemoData(database.db.prisma, { contacts: 40, conversations: 150, ...options.seed });
   const tokenFor = (agent: TokenSubject) => signAgentToken(TEST_JWT_SECRET, agent);
   const token = async (role: AgentRole = "ADMIN") => {
     const agent = await database.db.prisma.agent.findFirstOrThrow({

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Kind, parse } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_SIZE } from "../src/db/seed.js";
 import { startTestGateway, type GraphQLResponse, type TestGateway } from "./helpers.js";
 
 // Every ```graphql block of the README runs, in order, against fresh demo data as the demo
@@ -44,7 +45,7 @@ async function firstEvent(block: string): Promise<GraphQLResponse<Record<string,
 let t: TestGateway;
 beforeAll(async () => {
   // The demo data of a first start, at its full size: the README's ids and what it says of them are of these.
-  t = await startTestGateway({ seed: { contacts: 200, conversations: 1000 } });
+  t = await startTestGateway({ seed: DEMO_SIZE });
 });
 afterAll(() => t?.close());
 

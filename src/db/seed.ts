@@ -19,6 +19,9 @@ export interface SeedOptions {
   workspaceName?: string;
 }
 
+/** The demo workspace's size on a first start. */
+export const DEMO_SIZE = { contacts: 200, conversations: 1000 } as const;
+
 export interface SeedResult {
   workspaceId: string;
   /** An open conversation with unread messages whose id depends only on the seed (the README's examples use it). */
@@ -162,8 +165,8 @@ export async function seedDemoData(prisma: PrismaClient, options: SeedOptions = 
 async function writeDemoData(prisma: PrismaClient, options: SeedOptions, reseeding: boolean): Promise<SeedResult> {
   const seed = options.seed ?? DEFAULT_SEED;
   const rnd = random(seed);
-  const contactCount = options.contacts ?? 200;
-  const conversationCount = options.conversations ?? 1000;
+  const contactCount = options.contacts ?? DEMO_SIZE.contacts;
+  const conversationCount = options.conversations ?? DEMO_SIZE.conversations;
   const now = Date.now();
   const seeded = seededIds(seed);
   const seededWorkspaceId = seeded("workspace");
