@@ -9,7 +9,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts"],
     // Each run builds a database in a given state once and copies it per file (test/database-templates.ts).
     globalSetup: ["test/global-setup.ts"],
-    // Forks, not threads: each file gets its own process for its PGlite (WebAssembly) database.
+    // Forks, not threads: each worker is a process of its own, with its own PGlite (WebAssembly).
     pool: "forks",
     // Files run one after another in the same worker processes: PGlite's WebAssembly and the
     // gateway's modules load once per worker, not once per file (on 2 cores: PGlite 286 s against
