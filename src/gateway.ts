@@ -12,7 +12,7 @@ import { createTokenVerifier } from "./auth/verify.js";
 import type { Config } from "./config.js";
 import { openDatabase, type Database } from "./db/client.js";
 import { migrate, pendingMigrations } from "./db/migrate.js";
-import { seedDemoWorkspaceOnce } from "./db/seed.js";
+import { DEMO_SIZE, seedDemoWorkspaceOnce } from "./db/seed.js";
 import { foldTalliesPeriodically } from "./domain/conversation-tallies.js";
 import { buildRequestContext, type RequestContext, type ServerContext } from "./graphql/context.js";
 import { createMaskError, type ErrorPolicy, useContractErrorCodes, useUnexpectedErrorLog } from "./graphql/errors.js";
@@ -83,6 +83,8 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     const { applied } = await migrate(db);
     if (applied.length) log.info({ applied }, "applied migrations");
     if (await shouldSeed(db, config)) {
+      // Said before it starts: on a first start the seed is most of the wait (seconds on PGlite).
+      log.info({ conversations: DEMO_SIZE.conversations }, "seeding demo data");
       const seeded = await seedDemoWorkspaceOnce(db.prisma);
       if (seeded) log.info(seeded, "seeded demo data");
     }

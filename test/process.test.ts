@@ -118,6 +118,10 @@ describe("the real server process", () => {
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
     expect(lines.some((l) => /"requestId"/.test(l))).toBe(true);
     expect(first.logs()).not.toContain(first.token);
+    // The wait for the seed is said before it, then what it wrote.
+    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.indexOf("seeding demo data")).toBeGreaterThanOrEqual(0);
+    expect(messages.indexOf("seeding demo data")).toBeLessThan(messages.indexOf("seeded demo data"));
 
     expect(await first.stop()).toBe(0);
 
