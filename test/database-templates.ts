@@ -1,6 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { inject } from "vitest";
@@ -55,7 +54,8 @@ export async function copyOf<T>(state: string, build: (db: Database) => Promise<
   const template = await templateOf(state, build);
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
-    const dataDir = await mkdtemp(path.join(tmpdir(), "inbox-test-db-"));
+    // In the run's folder, which goes at its end: a file that dies before removing its copy leaves nothing behind.
+    const dataDir = await mkdtemp(path.join(inject("databaseTemplates").folder, "copy-"));
     await cp(template.location, dataDir, { recursive: true });
     return { dataDir, built: template.built, remove: () => rm(dataDir, { recursive: true, force: true }) };
   }
