@@ -439,6 +439,31 @@ describe("query plans", () => {
     expect(expected).toBeGreaterThanOrEqual(21);
   });
 
+  it("a live feed's search filter looks up the changed conversations' own contacts by key, not every contact that matches", async () => {
+    const token = await t.token();
+    const conversation = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId }, include: { contact: true } });
+    const events = `subscription($f: ConversationFilter) { conversationEvents(filter: $f) { type conversation { id } } }`;
+    // A term the trigram indexes cannot serve, and one they can: the contact's own name.
+    for (const search of ["x", conversation.contact.firstName]) {
+      const feed = await sseInProcess(t.gateway, token, events, { f: { search } });
+      await until(() => t.gateway.feeds.stats().subscribers === 1, "the subscription");
+      const filters: StatementRecord[] = [];
+      const unsubscribe = t.db.sql.subscribe((statement) => /AS "f0"/.test(statement.sql) && filters.push(statement));
+      try {
+        const input = { conversationId: conversation.id, body: "live search", externalId: `live-search-${search}` };
+        dataOf(await t.gql(`mutation($i: ReceiveMessageInput!) { receiveMessage(input: $i) { id } }`, { i: input }));
+        await until(() => filters.length > 0, "the feed's filter statement");
+      } finally {
+        unsubscribe();
+        await feed.close();
+        await until(() => t.gateway.feeds.stats().subscribers === 0, "the subscription to end");
+      }
+      const explained = await plan(filters[0]);
+      expect(explained, search).toMatch(/Index (Only )?Scan using "Contact_pkey"/);
+      expect(explained, search).not.toMatch(/on "Contact_(?!pkey)/);
+    }
+  });
+
   it("a conversation read by id and its messages, as prepared, are index scans: by its ids, then each conversation's messages in order", async () => {
     const { id } = await t.db.prisma.conversation.findFirstOrThrow({ where: { workspaceId: t.seed!.workspaceId, messageCount: { gte: 2 } } });
     const { statements } = await t.db.sql.record(() =>

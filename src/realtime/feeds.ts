@@ -461,7 +461,7 @@ export function createLiveFeeds(deps: {
     conversationEvents(viewer, { conversationId, filter }) {
       const filterKey = filter && Object.values(filter).some((v) => v != null) ? JSON.stringify(filter) : null;
       // Built now, so a filter the conversations query would refuse is refused at subscribe time.
-      const condition = filterKey ? conversationWhere(viewer.workspaceId, filter) : null;
+      const condition = filterKey ? conversationWhere(viewer.workspaceId, filter, "picked") : null;
       return subscription<ConversationEventDelivery, EventSubscriber>(viewer, queueSize, joining(viewer.workspaceId, "events"), (base) => ({
         ...base,
         conversationId,
