@@ -84,8 +84,7 @@ export async function createGateway(config: Config, options: GatewayOptions = {}
     if (applied.length) log.info({ applied }, "applied migrations");
     if (await shouldSeed(db, config)) {
       // Said before it starts: on a first start the seed is most of the wait (seconds on PGlite).
-      log.info({ conversations: DEMO_SIZE.conversations }, "seeding demo data");
-      const seeded = await seedDemoWorkspaceOnce(db.prisma);
+      const seeded = await seedDemoWorkspaceOnce(db.prisma, () => log.info({ conversations: DEMO_SIZE.conversations }, "seeding demo data"));
       if (seeded) log.info(seeded, "seeded demo data");
     }
   } catch (error) {

@@ -127,6 +127,7 @@ describe("the real server process", () => {
 
     const second = await start(port);
     expect(second.logs()).not.toMatch(/seeded demo data/);
+    expect(second.logs()).not.toMatch(/seeding demo data/);
     const after = await query(port, second.token, `{ conversationCounts { total open } contacts { totalCount } agents { id } }`);
     expect(after.data).toEqual(before.data);
     expect(await second.stop()).toBe(0);

@@ -1,3 +1,4 @@
+import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
@@ -5,6 +6,7 @@ import { TOPICS } from "../src/db/demo-topics.js";
 import { type SeedResult, seedDemoData } from "../src/db/seed.js";
 import { messagePreview } from "../src/domain/messages.js";
 import { createGateway } from "../src/gateway.js";
+import { createLogger } from "../src/logger.js";
 import { openDatabase } from "../src/db/client.js";
 import { freshDatabase, onPostgres, testConfig } from "./helpers.js";
 
@@ -160,17 +162,25 @@ describe("SEED_DEMO_DATA", () => {
   it("auto seeds an empty database outside production only; never and always override it; always seeds the demo workspace once", async () => {
     const empty = await freshDatabase();
     try {
-      const workspacesAfterStart = async (config: Record<string, string>) => {
-        await (await createGateway(testConfig(config), { db: empty.db })).close();
-        return empty.db.prisma.workspace.count();
+      // The workspaces after a start, and whether the start said it was seeding.
+      const afterStart = async (config: Record<string, string>) => {
+        const said: string[] = [];
+        const sink = new Writable({
+          write(chunk, _encoding, done) {
+            said.push(...String(chunk).split("\n").filter(Boolean).map((line) => (JSON.parse(line) as { msg: string }).msg));
+            done();
+          },
+        });
+        await (await createGateway(testConfig(config), { db: empty.db, log: createLogger("info", sink) })).close();
+        return { workspaces: await empty.db.prisma.workspace.count(), seeding: said.includes("seeding demo data") };
       };
-      expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "auto" })).toBe(0);
-      expect(await workspacesAfterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "never" })).toBe(0);
-      expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toBe(1);
+      expect(await afterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "auto" })).toEqual({ workspaces: 0, seeding: false });
+      expect(await afterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "never" })).toEqual({ workspaces: 0, seeding: false });
+      expect(await afterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toEqual({ workspaces: 1, seeding: true });
       // auto leaves a database that has data alone, even outside production.
-      expect(await workspacesAfterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "auto" })).toBe(1);
-      // always adds the demo workspace once, not one more on every start.
-      expect(await workspacesAfterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toBe(1);
+      expect(await afterStart({ NODE_ENV: "development", SEED_DEMO_DATA: "auto" })).toEqual({ workspaces: 1, seeding: false });
+      // always adds the demo workspace once, not one more on every start, and does not say it seeds.
+      expect(await afterStart({ NODE_ENV: "production", SEED_DEMO_DATA: "always" })).toEqual({ workspaces: 1, seeding: false });
     } finally {
       await empty.drop();
     }

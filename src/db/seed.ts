@@ -134,9 +134,11 @@ class DemoWorkspaceTaken extends Error {}
 /**
  * The demo workspace, unless it is there already: null then. Instances that start together on an
  * empty database all get here; the first to write the workspace seeds it, the others get null.
+ * `starting` is called when it is not there, before the seed's writes.
  */
-export async function seedDemoWorkspaceOnce(prisma: PrismaClient): Promise<SeedResult | null> {
+export async function seedDemoWorkspaceOnce(prisma: PrismaClient, starting: () => void = () => {}): Promise<SeedResult | null> {
   if (await demoWorkspaceExists(prisma)) return null;
+  starting();
   try {
     // With the seed's own ids even if the workspace appeared since: its id is what tells the race.
     return await writeDemoData(prisma, {}, false);
