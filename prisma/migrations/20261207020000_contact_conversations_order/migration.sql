@@ -9,7 +9,7 @@ CREATE INDEX "Conversation_contact_lastMessageAt_idx" ON "Conversation"("contact
 DROP INDEX "Conversation_contactId_idx";
 -- The page's statement takes the contacts as values of a list, so the planner takes a contact's
 -- rows from the average (5 on the benchmark's workspace) and reads them all and sorts them, index
--- or not: 7 to 10 ms for the first 21 of a contact's 20,000 conversations, against 0.03 ms walking
+-- or not: 5 to 10 ms for the first 21 of a contact's 20,000 conversations, against 0.03 ms walking
 -- the index (bench/README.md, lever 40). As for the timelines (20261207010000), counting a
 -- hundredth of the rows as distinct contacts (a hundred rows each, on ANALYZE) makes the walk the
 -- plan for a contact with many conversations and one with few. Searches' plans are unchanged.
