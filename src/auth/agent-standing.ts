@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
-import type { Agent, PrismaClient } from "../generated/prisma/client.js";
+import { Prisma, type Agent, type PrismaClient } from "../generated/prisma/client.js";
+import { readRows } from "../db/adapter-reads.js";
 import { CALLER_CHECK } from "../db/sql-observer.js";
 import type { AgentRole } from "../generated/prisma/enums.js";
 import type { Viewer } from "./viewer.js";
@@ -23,8 +24,10 @@ export function createAgentCheck(prisma: PrismaClient, recheckMs: number): Agent
   const standingOf = (agentId: string): Promise<Standing> => {
     const known = standings?.get(agentId);
     if (known) return known;
-    const read = prisma.$queryRaw<NonNullable<Standing>[]>`
-      SELECT "workspaceId", "role", "active" FROM "Agent" WHERE "id" = ${agentId} ${CALLER_CHECK}`.then((rows) => rows[0] ?? null);
+    const read = readRows<NonNullable<Standing>>(
+      prisma,
+      Prisma.sql`SELECT "workspaceId", "role", "active" FROM "Agent" WHERE "id" = ${agentId} ${CALLER_CHECK}`,
+    ).then((rows) => rows[0] ?? null);
     standings?.set(agentId, read);
     // A failed read is not remembered: the next request tries again.
     read.catch(() => standings?.delete(agentId));

@@ -8,6 +8,7 @@ import type { SqlDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import lockfile from "proper-lockfile";
 import { PrismaClient } from "../generated/prisma/client.js";
+import { readThroughAdapter } from "./adapter-reads.js";
 import { DEFAULT_STATEMENT_CACHE_SIZE, openPool } from "./prepared-statements.js";
 import { SqlObserver } from "./sql-observer.js";
 
@@ -95,8 +96,9 @@ async function openPglite(dataDir: string): Promise<Database> {
   const sql = new SqlObserver();
   // pglite-prisma-adapter 0.6 is typed against driver-adapter-utils 6.10; at run time it speaks the
   // same adapter protocol as Prisma 6.19 (the whole suite runs on it), only the type declarations differ.
-  const adapter = new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory;
-  const prisma = new PrismaClient({ adapter: sql.wrap(adapter) });
+  const adapter = sql.wrap(new PrismaPGlite(pglite) as unknown as SqlDriverAdapterFactory);
+  const prisma = new PrismaClient({ adapter });
+  readThroughAdapter(prisma, adapter);
   return {
     prisma,
     kind: "pglite",
@@ -131,7 +133,9 @@ async function openPostgres(url: string, poolSize: number, statementTimeoutMs: n
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => undefined);
   const sql = new SqlObserver();
-  const prisma = new PrismaClient({ adapter: sql.wrap(new PrismaPg(pool)) });
+  const adapter = sql.wrap(new PrismaPg(pool));
+  const prisma = new PrismaClient({ adapter });
+  readThroughAdapter(prisma, adapter);
 
   return {
     prisma,

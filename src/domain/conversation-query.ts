@@ -1,3 +1,4 @@
+import { readRows } from "../db/adapter-reads.js";
 import { Prisma, type Conversation, type PrismaClient } from "../generated/prisma/client.js";
 import type { Channel, ConversationPriority, ConversationStatus } from "../generated/prisma/enums.js";
 import { contactMatches, containsPattern, searchTerm, searchable, trigramSearchable } from "./contact-query.js";
@@ -217,7 +218,7 @@ export async function listConversationsOfContacts(
 }
 
 async function sumTallies(db: PrismaClient, where: Prisma.Sql): Promise<number> {
-  const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT COALESCE(sum(t."conversations"), 0)::int AS count FROM "ConversationTally" t WHERE ${where}`;
+  const [{ count }] = await readRows<{ count: number }>(db, Prisma.sql`SELECT COALESCE(sum(t."conversations"), 0)::int AS count FROM "ConversationTally" t WHERE ${where}`);
   return count;
 }
 
@@ -243,7 +244,9 @@ export async function countConversations(
 ): Promise<ConversationCounts> {
   const tallies = tallyWhere(workspaceId, filter);
   const [row] = tallies
-    ? await db.$queryRaw<ConversationCounts[]>`
+    ? await readRows<ConversationCounts>(
+        db,
+        Prisma.sql`
         SELECT COALESCE(sum(t."conversations"), 0)::int AS "total",
           COALESCE(sum(t."conversations") FILTER (WHERE t."status" = 'OPEN'), 0)::int AS "open",
           COALESCE(sum(t."conversations") FILTER (WHERE t."status" = 'CLOSED'), 0)::int AS "closed",
@@ -251,8 +254,11 @@ export async function countConversations(
           COALESCE(sum(t."conversations") FILTER (WHERE t."assignedToId" IS NULL), 0)::int AS "unassigned",
           COALESCE(sum(t."conversations") FILTER (WHERE t."hasUnread"), 0)::int AS "withUnread",
           COALESCE(sum(t."unreadMessages"), 0)::int AS "unreadMessages"
-        FROM "ConversationTally" t WHERE ${tallies}`
-    : await db.$queryRaw<ConversationCounts[]>`
+        FROM "ConversationTally" t WHERE ${tallies}`,
+      )
+    : await readRows<ConversationCounts>(
+        db,
+        Prisma.sql`
         SELECT count(*)::int AS "total",
           (count(*) FILTER (WHERE t."status" = 'OPEN'))::int AS "open",
           (count(*) FILTER (WHERE t."status" = 'CLOSED'))::int AS "closed",
@@ -260,7 +266,8 @@ export async function countConversations(
           (count(*) FILTER (WHERE t."assignedToId" IS NULL))::int AS "unassigned",
           (count(*) FILTER (WHERE t."unreadCount" > 0))::int AS "withUnread",
           COALESCE(sum(t."unreadCount"), 0)::int AS "unreadMessages"
-        FROM "Conversation" t WHERE ${conversationWhere(workspaceId, filter)}`;
+        FROM "Conversation" t WHERE ${conversationWhere(workspaceId, filter)}`,
+      );
   return row;
 }
 
@@ -285,9 +292,11 @@ export async function conversationsMatching(
   for (let first = 0; first < conditions.length; first += FILTERS_PER_STATEMENT) {
     const chunk = conditions.slice(first, first + FILTERS_PER_STATEMENT);
     const columns = chunk.map((condition, i) => Prisma.sql`(${condition}) AS ${Prisma.raw(`"f${i}"`)}`);
-    const rows = await db.$queryRaw<Record<string, unknown>[]>`
-      SELECT t."id", ${Prisma.join(columns)} FROM "Conversation" t
-      WHERE t."workspaceId" = ${workspaceId} AND t."id" = ANY(${textArray(conversationIds)})`;
+    const rows = await readRows<Record<string, unknown>>(
+      db,
+      Prisma.sql`SELECT t."id", ${Prisma.join(columns)} FROM "Conversation" t
+      WHERE t."workspaceId" = ${workspaceId} AND t."id" = ANY(${textArray(conversationIds)})`,
+    );
     for (const row of rows) {
       const matched = matches.get(row.id as string)!;
       chunk.forEach((_filter, i) => (matched[first + i] = row[`f${i}`] === true));

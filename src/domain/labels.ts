@@ -1,4 +1,5 @@
-import type { PrismaClient } from "../generated/prisma/client.js";
+import { readRows } from "../db/adapter-reads.js";
+import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
 import { characterCount, firstCharacters } from "./text.js";
 
@@ -41,9 +42,12 @@ export interface LabelCount {
 
 /** The labels in use in a workspace, most used first, from the tallies the write path keeps (conversation-tallies.ts). */
 export function labelsInUse(db: PrismaClient, workspaceId: string): Promise<LabelCount[]> {
-  return db.$queryRaw<LabelCount[]>`
+  return readRows<LabelCount>(
+    db,
+    Prisma.sql`
     SELECT t."label" AS "name", sum(t."conversations")::int AS "conversationCount"
     FROM "LabelTally" t WHERE t."workspaceId" = ${workspaceId}
     GROUP BY t."label" HAVING sum(t."conversations") > 0
-    ORDER BY sum(t."conversations") DESC, t."label"`;
+    ORDER BY sum(t."conversations") DESC, t."label"`,
+  );
 }

@@ -1,4 +1,5 @@
-import type { ConversationActivity, PrismaClient } from "../generated/prisma/client.js";
+import { readRows } from "../db/adapter-reads.js";
+import { Prisma, type ConversationActivity, type PrismaClient } from "../generated/prisma/client.js";
 import type { ActivityType } from "../generated/prisma/enums.js";
 
 /** The activities that move a conversation's unread count: an inbound message raises it, reading clears it. */
@@ -20,9 +21,11 @@ export interface MissedChange {
  * other instances (Redis down) has to catch up on. `complete` is false when older ones were left out.
  */
 export async function changesSince(db: PrismaClient, workspaceId: string, since: Date, limit: number) {
-  const rows = await db.$queryRaw<
-    (Pick<ConversationActivity, "id" | "type" | "conversationId" | "createdAt"> & { unreadCount: number; assignedToId: string | null; updatedAt: Date })[]
-  >`
+  const rows = await readRows<
+    Pick<ConversationActivity, "id" | "type" | "conversationId" | "createdAt"> & { unreadCount: number; assignedToId: string | null; updatedAt: Date }
+  >(
+    db,
+    Prisma.sql`
     SELECT a."id", a."type", a."conversationId", a."createdAt", c."unreadCount", c."assignedToId", c."updatedAt"
     FROM (
       SELECT "id", "type", "conversationId", "createdAt" FROM "ConversationActivity"
@@ -30,7 +33,8 @@ export async function changesSince(db: PrismaClient, workspaceId: string, since:
       ORDER BY "createdAt" DESC, "id" DESC LIMIT ${limit + 1}
     ) a
     JOIN "Conversation" c ON c."id" = a."conversationId"
-    ORDER BY a."createdAt", a."id"`;
+    ORDER BY a."createdAt", a."id"`,
+  );
   const complete = rows.length <= limit;
   const changes = new Map<string, MissedChange>();
   for (const row of complete ? rows : rows.slice(1)) {

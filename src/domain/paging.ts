@@ -1,3 +1,4 @@
+import { readRows } from "../db/adapter-reads.js";
 import { PREPARED } from "../db/prepared-statements.js";
 import { Prisma, type PrismaClient } from "../generated/prisma/client.js";
 import { DomainError } from "./errors.js";
@@ -224,13 +225,13 @@ function pageQuery(q: PageQuery): Prisma.Sql {
  * key (with a partition, also its parentId).
  */
 export async function readPage<Row extends object>(db: PrismaClient, q: PageQuery): Promise<{ rows: KeyedRow<Row>[]; joined: Joined[] }> {
-  const rows = await db.$queryRaw<KeyedRow<Row>[]>(pageQuery(q));
+  const rows = await readRows<KeyedRow<Row>>(db, pageQuery(q));
   return { rows, joined: joinedRecords(rows, q.joins ?? []) };
 }
 
 /** The rows of `table` (aliased `t`) that `where` matches: a list's totalCount. */
 export async function countRows(db: PrismaClient, table: string, where: Prisma.Sql): Promise<number> {
-  const [{ count }] = await db.$queryRaw<{ count: number }[]>`SELECT count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t WHERE ${where}`;
+  const [{ count }] = await readRows<{ count: number }>(db, Prisma.sql`SELECT count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t WHERE ${where}`);
   return count;
 }
 
@@ -242,9 +243,12 @@ export async function countRows(db: PrismaClient, table: string, where: Prisma.S
 export function countsByParent(db: PrismaClient, table: string, where: Prisma.Sql, partition: { column: string; ids: readonly string[] }) {
   let counts: Promise<Map<string, number>> | undefined;
   return async (parentId: string): Promise<number> => {
-    counts ??= db.$queryRaw<{ parentId: string; count: number }[]>`
+    counts ??= readRows<{ parentId: string; count: number }>(
+      db,
+      Prisma.sql`
       SELECT t.${Prisma.raw(`"${partition.column}"`)} AS "parentId", count(*)::int AS count FROM ${Prisma.raw(`"${table}"`)} t
-      WHERE t.${Prisma.raw(`"${partition.column}"`)} = ANY(${textArray(partition.ids)}) AND ${where} GROUP BY 1`.then(
+      WHERE t.${Prisma.raw(`"${partition.column}"`)} = ANY(${textArray(partition.ids)}) AND ${where} GROUP BY 1`,
+    ).then(
       (rows) => new Map(rows.map((row) => [row.parentId, row.count])),
     );
     return (await counts).get(parentId) ?? 0;

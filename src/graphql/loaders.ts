@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { GraphQLResolveInfo } from "graphql";
+import { readRows } from "../db/adapter-reads.js";
 import { PREPARED } from "../db/prepared-statements.js";
 import { Prisma, type Agent, type Contact, type Conversation, type ConversationActivity, type Message, type PrismaClient } from "../generated/prisma/client.js";
 import { type Join, type Joined, joinedRecords, joinSql } from "../domain/joins.js";
@@ -57,7 +58,7 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string, prefetc
     return loader as DataLoader<string, T>;
   };
   const prefetched = new Set<string>();
-  // Raw SQL rather than findMany: Prisma's query compiler costs more CPU than the query itself.
+  // Raw SQL through the driver adapter rather than findMany: Prisma Client compiles a plan per call.
   const loaderOf = <T extends { id: string }>(table: string, columns: readonly string[], joins: readonly Join[] = []): ById<T> => {
     const key = `${table}:${columns.join(",")}${joins.map((j) => `+${j.field}:${j.columns.join(",")}`).join("")}`;
     const loader: ById<T> = shared<T | null>(key, async (ids) => {
@@ -66,8 +67,11 @@ export function createLoaders(prisma: PrismaClient, workspaceId: string, prefetc
       const wanted = [...new Set([...ids, ...ahead])];
       const join = joinSql(joins);
       // Primary keys, whatever the ids: prepared (db/prepared-statements.ts).
-      const rows = await prisma.$queryRaw<T[]>`${Prisma.raw(PREPARED)}SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
-        WHERE t."id" = ANY(${textArray(wanted)}) AND t."workspaceId" = ${workspaceId}`;
+      const rows = await readRows<T>(
+        prisma,
+        Prisma.sql`${Prisma.raw(PREPARED)}SELECT ${columnList(columns)}${join.columns} FROM ${Prisma.raw(`"${table}"`)} t${join.from}
+        WHERE t."id" = ANY(${textArray(wanted)}) AND t."workspaceId" = ${workspaceId}`,
+      );
       prime(joinedRecords(rows, joins));
       const found = new Map(rows.map((row) => [row.id, row]));
       for (const id of wanted.slice(ids.length)) loader.prime(id, found.get(id) ?? null);
