@@ -4,8 +4,8 @@ import type { Prisma, PrismaClient } from "../generated/prisma/client.js";
 /**
  * Reads sent to Prisma's driver adapter by the gateway itself instead of through `$queryRaw`.
  * Prisma Client 6 compiles a query plan for every raw query and converts each value twice on the
- * way out: for an inbox page that was about 40% of the gateway's CPU (bench/README.md, levers 38
- * and 42). The adapter is the one Prisma Client runs on, over the same pool and the same
+ * way out: a quarter to two fifths of the gateway's CPU for an inbox page (bench/README.md, levers
+ * 38 and 42). The adapter is the one Prisma Client runs on, over the same pool and the same
  * `SqlObserver`, and the values come out as `$queryRaw` gives them (`test/adapter-reads.test.ts`).
  */
 const adapters = new WeakMap<PrismaClient, () => Promise<SqlDriverAdapter>>();
