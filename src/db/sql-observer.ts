@@ -19,8 +19,9 @@ const CALLER_CHECK_MARK = "/* caller check */";
 export const CALLER_CHECK = Prisma.raw(CALLER_CHECK_MARK);
 
 /**
- * Sees every SQL statement Prisma sends through the driver adapter. Tests use it to pin how many
- * statements an operation costs (the N+1 guard); metrics use it for database time.
+ * Sees every SQL statement sent through the driver adapter, by Prisma Client or by `readRows`.
+ * Tests use it to pin how many statements an operation costs (the N+1 guard); metrics use it for
+ * database time.
  */
 export class SqlObserver {
   private readonly listeners = new Set<Listener>();

@@ -3,7 +3,7 @@ import { Prisma } from "../generated/prisma/client.js";
 /**
  * A record each row of a statement points to by id (a conversation's contact, its assignee), read in the
  * same statement as the rows: a LEFT JOIN by primary key costs the database little, while a
- * statement of its own costs the gateway a round trip and a pass through Prisma's client.
+ * statement of its own costs the gateway a round trip and a pass through the driver.
  */
 export interface Join {
   /** The GraphQL field that shows the record; its columns come back as "field.column". */
