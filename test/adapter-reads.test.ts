@@ -3,7 +3,7 @@ import { readRows } from "../src/db/adapter-reads.js";
 import type { Database } from "../src/db/client.js";
 import { Prisma } from "../src/generated/prisma/client.js";
 import { databaseFrom } from "./database-templates.js";
-import { seeded } from "./helpers.js";
+import { rolledBack, seeded } from "./helpers.js";
 
 // Reads go to Prisma's driver adapter without Prisma Client (src/db/adapter-reads.ts): what they
 // return must be what `$queryRaw` returns for the same statement, value for value.
@@ -53,13 +53,10 @@ describe("reads through the driver adapter", () => {
   it("inside a transaction it reads through the transaction's client, and sees its uncommitted writes", async () => {
     const [{ id }] = await db.prisma.$queryRaw<{ id: string }[]>`SELECT "id" FROM "Conversation" ORDER BY "id" LIMIT 1`;
     const read = Prisma.sql`SELECT "subject" FROM "Conversation" WHERE "id" = ${id}`;
-    const seen = await db.prisma
-      .$transaction(async (tx) => {
-        await tx.$executeRaw`UPDATE "Conversation" SET "subject" = 'inside' WHERE "id" = ${id}`;
-        const rows = await readRows<{ subject: string }>(tx as typeof db.prisma, read);
-        throw Object.assign(new Error("roll back"), { rows });
-      })
-      .catch((error: { rows?: { subject: string }[] }) => error.rows);
+    const seen = await rolledBack(db.prisma, async (tx) => {
+      await tx.$executeRaw`UPDATE "Conversation" SET "subject" = 'inside' WHERE "id" = ${id}`;
+      return readRows<{ subject: string }>(tx as typeof db.prisma, read);
+    });
     expect(seen).toEqual([{ subject: "inside" }]);
     expect(await readRows<{ subject: string }>(db.prisma, read)).not.toEqual([{ subject: "inside" }]);
   });

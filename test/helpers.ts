@@ -7,6 +7,7 @@ import type { Database } from "../src/db/client.js";
 import { migrate } from "../src/db/migrate.js";
 import { seedDemoData, type SeedOptions, type SeedResult } from "../src/db/seed.js";
 import { createGateway, type Gateway } from "../src/gateway.js";
+import type { Prisma, PrismaClient } from "../src/generated/prisma/client.js";
 import type { AgentRole } from "../src/generated/prisma/enums.js";
 import { databaseFrom, EMPTY } from "./database-templates.js";
 
@@ -32,6 +33,20 @@ export function seeded(options: SeedOptions | null): [string, (db: Database) => 
       return options && seedDemoData(db.prisma, options);
     },
   ];
+}
+
+/** What `fn` returns inside a transaction that is then rolled back: the transaction ends by throwing it. */
+export async function rolledBack<T>(prisma: PrismaClient, fn: (tx: Prisma.TransactionClient) => Promise<T>, options: { timeout?: number } = {}): Promise<T> {
+  class Result {
+    constructor(readonly value: T) {}
+  }
+  const outcome = await prisma
+    .$transaction(async (tx) => {
+      throw new Result(await fn(tx));
+    }, options)
+    .catch((error: unknown) => error);
+  if (outcome instanceof Result) return outcome.value;
+  throw outcome;
 }
 
 export function testConfig(overrides: Record<string, string> = {}) {

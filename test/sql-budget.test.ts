@@ -4,7 +4,7 @@ import { PREPARED } from "../src/db/prepared-statements.js";
 import type { StatementRecord } from "../src/db/sql-observer.js";
 import { conversationWhere, listConversations } from "../src/domain/conversation-query.js";
 import { contactMatches, containsPattern, searchable, trigramSearchable } from "../src/domain/contact-query.js";
-import { dataOf, startTestGateway, type TestGateway } from "./helpers.js";
+import { dataOf, rolledBack, startTestGateway, type TestGateway } from "./helpers.js";
 import { sseInProcess, until } from "./live.js";
 
 // Every list field is pinned to a fixed number of SQL statements, whatever the page size: a
@@ -263,30 +263,23 @@ describe("query plans", () => {
 
   /**
    * The plans of `statements` once `setup` has added rows and ANALYZE has counted them, as planned
-   * for their values with no setting nudging the planner; then rolled back: the transaction ends
-   * by throwing what it found.
+   * for their values with no setting nudging the planner; then rolled back.
    */
   async function plannedAmong(statements: StatementRecord[], tables: string[], setup: (tx: Prisma.TransactionClient) => Promise<void>): Promise<string[]> {
-    class Found {
-      constructor(readonly plans: string[]) {}
-    }
-    const outcome = await t.db.prisma
-      .$transaction(
-        async (tx) => {
-          await setup(tx);
-          await tx.$executeRawUnsafe(`ANALYZE ${tables.map((table) => `"${table}"`).join(", ")}`);
-          const plans: string[] = [];
-          for (const { sql, args } of statements) {
-            const rows = await tx.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(`EXPLAIN ${sql}`, ...args);
-            plans.push(rows.map((r) => r["QUERY PLAN"]).join("\n"));
-          }
-          throw new Found(plans);
-        },
-        { timeout: 60_000 },
-      )
-      .catch((error: unknown) => error);
-    expect(outcome).toBeInstanceOf(Found);
-    return (outcome as Found).plans;
+    return rolledBack(
+      t.db.prisma,
+      async (tx) => {
+        await setup(tx);
+        await tx.$executeRawUnsafe(`ANALYZE ${tables.map((table) => `"${table}"`).join(", ")}`);
+        const plans: string[] = [];
+        for (const { sql, args } of statements) {
+          const rows = await tx.$queryRawUnsafe<{ "QUERY PLAN": string }[]>(`EXPLAIN ${sql}`, ...args);
+          plans.push(rows.map((r) => r["QUERY PLAN"]).join("\n"));
+        }
+        return plans;
+      },
+      { timeout: 60_000 },
+    );
   }
 
   it("the inbox page and a deep page by cursor are index scans starting at the cursor, with no sort", async () => {

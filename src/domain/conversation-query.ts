@@ -104,6 +104,7 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
   if (term) {
     const p = containsPattern(term);
     const contactMatching = Prisma.sql`ct."workspaceId" = ${workspaceId} AND ${contactMatches("ct", p)}`;
+    const matchingContacts = Prisma.sql`SELECT ct."id" FROM "Contact" ct WHERE ${contactMatching}`;
     // Over the workspace, a term the trigram indexes can look up: the matching contacts as an array
     // read once, so every arm of the OR is an index scan (trigram, trigram, contactId) and the scans
     // are OR-ed as bitmaps. Any other term: the trigram scans would return every row, each then
@@ -114,8 +115,8 @@ export function conversationWhere(workspaceId: string, filter: ConversationFilte
       over === "picked"
         ? Prisma.sql`EXISTS (SELECT 1 FROM "Contact" ct WHERE ct."id" = t."contactId" AND ${contactMatching})`
         : trigramSearchable(term)
-          ? Prisma.sql`t."contactId" = ANY(ARRAY(SELECT ct."id" FROM "Contact" ct WHERE ${contactMatching}))`
-          : Prisma.sql`t."contactId" IN (SELECT ct."id" FROM "Contact" ct WHERE ${contactMatching})`;
+          ? Prisma.sql`t."contactId" = ANY(ARRAY(${matchingContacts}))`
+          : Prisma.sql`t."contactId" IN (${matchingContacts})`;
     parts.push(Prisma.sql`(${searchable(Prisma.sql`t."subject"`, p)} OR ${searchable(Prisma.sql`t."lastMessagePreview"`, p)} OR ${ofMatchingContact})`);
   }
   return Prisma.join(parts, " AND ");
